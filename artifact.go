@@ -1,0 +1,187 @@
+package gatehouse
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// Artifact is an immutable container image of an app, identified by its digest. Tags are
+// movable pointers: adding a tag that another artifact of the app holds moves it here. An
+// artifact is never deleted, only retracted, so the trail of what was deployed stays whole.
+type Artifact struct {
+	ID           int64             `json:"id"`
+	Project      string            `json:"project"`
+	App          string            `json:"app"`
+	Repository   string            `json:"repository"`
+	Digest       string            `json:"digest"`
+	Tags         []string          `json:"tags"`
+	Commit       string            `json:"commit,omitempty"`
+	CommitTime   *time.Time        `json:"commit_time,omitempty"`
+	CommitAuthor string            `json:"commit_author,omitempty"`
+	Builder      string            `json:"builder"`
+	Labels       map[string]string `json:"labels"`
+	CreatedBy    string            `json:"created_by"`
+	CreatedAt    time.Time         `json:"created_at"`
+	RetractedAt  *time.Time        `json:"retracted_at,omitempty"`
+	RetractedBy  string            `json:"retracted_by,omitempty"`
+}
+
+// Reference is the image reference by digest, the only form Gatehouse deploys.
+func (a *Artifact) Reference() string { return a.Repository + "@" + a.Digest }
+
+var (
+	digestRE   = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	tagRE      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	commitRE   = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
+	labelKeyRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$`)
+)
+
+// ValidateDigest checks an image digest of the form sha256:<64 lowercase hex digits>.
+func ValidateDigest(field, d string) error {
+	if !digestRE.MatchString(d) {
+		return Invalidf(field, "%q is not a digest: expected sha256:<64 lowercase hex digits>", d)
+	}
+	return nil
+}
+
+// ParseImage splits an image reference "repo[:tag]@sha256:…" into the canonical repository, the
+// digest and the tag ("" when none). A reference without a digest is refused: a tag can move,
+// so it never identifies what was approved.
+func ParseImage(field, image string) (repo, digest, tag string, err error) {
+	base, dig, ok := strings.Cut(image, "@")
+	if !ok {
+		return "", "", "", Invalidf(field, "%q has no digest: expected repo@sha256:<64 hex digits> (tags alone are not accepted; pass them as tags)", image)
+	}
+	if err := ValidateDigest(field, dig); err != nil {
+		return "", "", "", err
+	}
+	if i := strings.LastIndex(base, ":"); i > strings.LastIndex(base, "/") {
+		base, tag = base[:i], base[i+1:]
+		if !tagRE.MatchString(tag) {
+			return "", "", "", Invalidf(field, "tag %q is not valid: expected letters, digits, '_', '.', '-', at most 128", tag)
+		}
+	}
+	r, perr := name.NewRepository(base, name.StrictValidation)
+	if perr != nil {
+		return "", "", "", Invalidf(field, "%q is not an image repository: expected e.g. registry.example.com/team/app", base)
+	}
+	return r.Name(), dig, tag, nil
+}
+
+// ArtifactCreate registers an artifact. Builder is who built the image (the CI identity or the
+// person who triggered it); a person pushing by hand is always the builder themselves.
+type ArtifactCreate struct {
+	Image        string            `json:"image"`
+	Tags         []string          `json:"tags"`
+	Commit       string            `json:"commit"`
+	CommitTime   *time.Time        `json:"commit_time"`
+	CommitAuthor string            `json:"commit_author"`
+	Builder      string            `json:"builder"`
+	Labels       map[string]string `json:"labels"`
+}
+
+// Validate checks every field and returns the parsed image (with a tag in the reference added
+// to Tags).
+func (in *ArtifactCreate) Validate() (repo, digest string, err error) {
+	repo, digest, tag, err := ParseImage("image", in.Image)
+	if err != nil {
+		return "", "", err
+	}
+	if tag != "" && !slices.Contains(in.Tags, tag) {
+		in.Tags = append(in.Tags, tag)
+	}
+	if err := ValidateTags("tags", in.Tags); err != nil {
+		return "", "", err
+	}
+	if in.Commit != "" && !commitRE.MatchString(in.Commit) {
+		return "", "", Invalidf("commit", "%q is not a commit id: expected 7 to 64 lowercase hex digits", in.Commit)
+	}
+	if in.Builder != "" {
+		if err := ValidateUserName("builder", in.Builder); err != nil {
+			return "", "", err
+		}
+	}
+	if err := validateText("commit_author", in.CommitAuthor, 256); err != nil {
+		return "", "", err
+	}
+	return repo, digest, ValidateLabels("labels", in.Labels)
+}
+
+// ValidateTags checks a list of image tags.
+func ValidateTags(field string, tags []string) error {
+	if len(tags) > 32 {
+		return Invalidf(field, "has %d tags: expected at most 32", len(tags))
+	}
+	for i, t := range tags {
+		if !tagRE.MatchString(t) {
+			return Invalidf(fmt.Sprintf("%s[%d]", field, i), "%q is not a tag: expected letters, digits, '_', '.', '-', at most 128", t)
+		}
+	}
+	return nil
+}
+
+// ValidateLabels checks label keys (like Kubernetes label keys) and values (text, at most 256).
+func ValidateLabels(field string, labels map[string]string) error {
+	if len(labels) > 64 {
+		return Invalidf(field, "has %d labels: expected at most 64", len(labels))
+	}
+	for k, v := range labels {
+		if !labelKeyRE.MatchString(k) {
+			return Invalidf(field, "key %q is not valid: expected letters, digits, '.', '_', '/', '-', at most 63", k)
+		}
+		if err := validateText(field+"."+k, v, 256); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ArtifactUpdate adds and removes tags and labels; everything else about an artifact is
+// immutable.
+type ArtifactUpdate struct {
+	AddTags      []string          `json:"add_tags"`
+	RemoveTags   []string          `json:"remove_tags"`
+	SetLabels    map[string]string `json:"set_labels"`
+	RemoveLabels []string          `json:"remove_labels"`
+}
+
+// Validate checks every field.
+func (in ArtifactUpdate) Validate() error {
+	if err := ValidateTags("add_tags", in.AddTags); err != nil {
+		return err
+	}
+	if err := ValidateTags("remove_tags", in.RemoveTags); err != nil {
+		return err
+	}
+	return ValidateLabels("set_labels", in.SetLabels)
+}
+
+// ArtifactFilter selects artifacts of an app.
+type ArtifactFilter struct {
+	Tag              string
+	IncludeRetracted bool
+	Limit            int // default 100, at most 1000
+}
+
+// ArtifactService manages artifacts.
+type ArtifactService interface {
+	// CreateArtifact registers an artifact. Errors: invalid input; not found (app); forbidden
+	// without push-artifact on the app; conflict when the digest is already registered.
+	CreateArtifact(ctx context.Context, project, app string, in ArtifactCreate) (*Artifact, error)
+	// Artifact returns an artifact by digest. Errors: invalid digest; not found.
+	Artifact(ctx context.Context, project, app, digest string) (*Artifact, error)
+	// Artifacts lists an app's artifacts, newest first.
+	Artifacts(ctx context.Context, project, app string, f ArtifactFilter) ([]*Artifact, error)
+	// UpdateArtifact changes tags and labels. Errors: invalid input; not found; forbidden
+	// without push-artifact on the app; precondition failed on a retracted artifact.
+	UpdateArtifact(ctx context.Context, project, app, digest string, in ArtifactUpdate) (*Artifact, error)
+	// RetractArtifact marks an artifact unusable and drops its tags. Errors: not found;
+	// forbidden without manage on the app; precondition failed when already retracted.
+	RetractArtifact(ctx context.Context, project, app, digest string) (*Artifact, error)
+}

@@ -1,0 +1,128 @@
+package gatehouse
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Trigger says whether a stage deploys by itself once its gate opens.
+type Trigger string
+
+// The triggers.
+const (
+	TriggerAuto   Trigger = "auto"   // deploy as soon as the previous stage succeeded and the gate is open
+	TriggerManual Trigger = "manual" // a deployer starts the deployment
+)
+
+// Stage is one step of a pipeline: deploying to one environment. After names the parent stage;
+// "" means the stage follows the source (new artifacts). Stages with the same parent are
+// siblings and run in parallel.
+type Stage struct {
+	Name        string  `json:"name"`
+	Environment string  `json:"environment"`
+	After       string  `json:"after"`
+	Trigger     Trigger `json:"trigger"`
+}
+
+// Pipeline is an app's tree of stages, rooted at the source.
+type Pipeline struct {
+	Project   string    `json:"project"`
+	App       string    `json:"app"`
+	Stages    []Stage   `json:"stages"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// PipelineSet is the input that replaces an app's pipeline.
+type PipelineSet struct {
+	Stages []Stage `json:"stages"`
+}
+
+// Validate checks the stages and fills defaults (a stage's name defaults to its environment,
+// its trigger to manual). envExists reports whether the project has the environment. A valid
+// pipeline has unique stage names, uses each environment once, and every After names an
+// earlier-defined or later stage such that following After links always reaches the source.
+func (in *PipelineSet) Validate(envExists func(string) bool) error {
+	if len(in.Stages) > 50 {
+		return Invalidf("stages", "has %d stages: expected at most 50", len(in.Stages))
+	}
+	names := map[string]int{}
+	envs := map[string]bool{}
+	for i := range in.Stages {
+		s := &in.Stages[i]
+		field := fmt.Sprintf("stages[%d]", i)
+		if err := ValidateName(field+".environment", s.Environment); err != nil {
+			return err
+		}
+		if !envExists(s.Environment) {
+			return Invalidf(field+".environment", "environment %q does not exist in this project", s.Environment)
+		}
+		if envs[s.Environment] {
+			return Invalidf(field+".environment", "environment %q is used by two stages: expected each environment at most once", s.Environment)
+		}
+		envs[s.Environment] = true
+		if s.Name == "" {
+			s.Name = s.Environment
+		}
+		if err := ValidateName(field+".name", s.Name); err != nil {
+			return err
+		}
+		if _, dup := names[s.Name]; dup {
+			return Invalidf(field+".name", "stage %q is defined twice: expected unique stage names", s.Name)
+		}
+		names[s.Name] = i
+		switch s.Trigger {
+		case "":
+			s.Trigger = TriggerManual
+		case TriggerAuto, TriggerManual:
+		default:
+			return Invalidf(field+".trigger", "%q is not a trigger: expected auto or manual", s.Trigger)
+		}
+	}
+	for i, s := range in.Stages {
+		if s.After == "" {
+			continue
+		}
+		if _, ok := names[s.After]; !ok {
+			return Invalidf(fmt.Sprintf("stages[%d].after", i), "stage %q does not exist: expected the name of another stage, or empty for the source", s.After)
+		}
+		// Walk up the parents: more steps than stages means a cycle.
+		cur := s
+		for steps := 0; cur.After != ""; steps++ {
+			if steps > len(in.Stages) || cur.After == s.Name {
+				return Invalidf(fmt.Sprintf("stages[%d].after", i), "stage %q is its own ancestor: expected every chain of after links to reach the source", s.Name)
+			}
+			cur = in.Stages[names[cur.After]]
+		}
+	}
+	return nil
+}
+
+// Parent returns the stage's parent, or nil for a stage that follows the source.
+func (p *Pipeline) Parent(stage string) *Stage {
+	for _, s := range p.Stages {
+		if s.Name == stage && s.After != "" {
+			return p.Stage(s.After)
+		}
+	}
+	return nil
+}
+
+// Stage returns the named stage, or nil.
+func (p *Pipeline) Stage(name string) *Stage {
+	for i := range p.Stages {
+		if p.Stages[i].Name == name {
+			return &p.Stages[i]
+		}
+	}
+	return nil
+}
+
+// PipelineService manages apps' pipelines.
+type PipelineService interface {
+	// Pipeline returns an app's pipeline; an app without one has no stages. Errors: not found.
+	Pipeline(ctx context.Context, project, app string) (*Pipeline, error)
+	// SetPipeline replaces an app's pipeline. Errors: invalid input (naming the stage at fault);
+	// not found; forbidden without manage on the app.
+	SetPipeline(ctx context.Context, project, app string, in PipelineSet) (*Pipeline, error)
+}

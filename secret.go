@@ -1,0 +1,45 @@
+package gatehouse
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Masked is how every secret value is shown: in API responses, logs, errors, audit events and
+// diffs.
+const Masked = "•••"
+
+// Secret holds a secret value taken from input (a kubeconfig, a password, a config secret). It
+// decodes from JSON like a string, but every way of printing or encoding it shows Masked, so a
+// secret can travel through structs that are logged or returned without leaking. Reveal is the
+// one way to read it, and only the store (to hash or encrypt) calls it.
+type Secret struct{ v string }
+
+// NewSecret wraps a value.
+func NewSecret(v string) Secret { return Secret{v: v} }
+
+// Reveal returns the secret value.
+func (s Secret) Reveal() string { return s.v }
+
+// IsZero reports whether the secret is empty.
+func (s Secret) IsZero() bool { return s.v == "" }
+
+// String shows Masked (or "" for an empty secret).
+func (s Secret) String() string {
+	if s.v == "" {
+		return ""
+	}
+	return Masked
+}
+
+// GoString shows Masked, so %#v does not leak either.
+func (s Secret) GoString() string { return s.String() }
+
+// Format shows Masked for every verb.
+func (s Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
+
+// MarshalJSON encodes Masked, never the value.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// UnmarshalJSON reads the value from a JSON string.
+func (s *Secret) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &s.v) }

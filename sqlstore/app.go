@@ -1,0 +1,165 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// AppService implements gatehouse.AppService.
+type AppService struct{ db *DB }
+
+// NewAppService returns the app service of db.
+func NewAppService(db *DB) *AppService { return &AppService{db: db} }
+
+const appSelect = `SELECT a.id, p.name, a.name, a.description, a.chart, a.values_yaml, a.created_at, a.updated_at
+	FROM apps a JOIN projects p ON p.id = a.project_id`
+
+func scanApp(row scanner) (*gatehouse.App, error) {
+	var a gatehouse.App
+	var chart string
+	var created, updated int64
+	if err := row.Scan(&a.ID, &a.Project, &a.Name, &a.Description, &chart, &a.Values, &created, &updated); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(chart), &a.Chart); err != nil {
+		return nil, fmt.Errorf("app %s chart: %w", a.Name, err)
+	}
+	a.CreatedAt, a.UpdatedAt = fromMicro(created), fromMicro(updated)
+	return &a, nil
+}
+
+func findApp(ctx context.Context, q querier, project, name string) (*gatehouse.App, error) {
+	a, err := scanApp(q.QueryRowContext(ctx, appSelect+` WHERE p.name = $1 AND a.name = $2`, project, name))
+	if err != nil {
+		return nil, notFoundOr(err, "app %q not found in project %q", name, project)
+	}
+	return a, nil
+}
+
+// visibleApp reads an app the caller may see; one it may not see is "not found".
+func visibleApp(ctx context.Context, q querier, project, name string) (*gatehouse.Actor, *gatehouse.App, error) {
+	who, err := actor(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	app, err := findApp(ctx, q, project, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !who.CanSee(app.Target()) {
+		return nil, nil, gatehouse.NotFoundf("app %q not found in project %q", name, project)
+	}
+	return who, app, nil
+}
+
+func appResource(a *gatehouse.App) string { return "app/" + a.Project + "/" + a.Name }
+
+// CreateApp implements gatehouse.AppService.
+func (s *AppService) CreateApp(ctx context.Context, project string, in gatehouse.AppCreate) (*gatehouse.App, error) {
+	var app *gatehouse.App
+	err := s.db.write(ctx, func(tx *Tx) error {
+		who, p, err := visibleProject(ctx, tx, project)
+		if err != nil {
+			return err
+		}
+		if err := who.Require(gatehouse.ActionManage, gatehouse.Target{Project: project}); err != nil {
+			return err
+		}
+		if err := in.Validate(); err != nil {
+			return err
+		}
+		chart, err := json.Marshal(in.Chart)
+		if err != nil {
+			return fmt.Errorf("encode chart: %w", err)
+		}
+		app = &gatehouse.App{Project: project, Name: in.Name, Description: in.Description, Chart: in.Chart,
+			Values: in.Values, CreatedAt: tx.now, UpdatedAt: tx.now}
+		err = tx.QueryRowContext(ctx, `INSERT INTO apps (project_id, name, description, chart, values_yaml, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, p.ID, app.Name, app.Description, string(chart), app.Values, micro(tx.now)).Scan(&app.ID)
+		if isUniqueViolation(err) {
+			return gatehouse.Conflictf("app %q already exists in project %q", in.Name, project)
+		} else if err != nil {
+			return fmt.Errorf("insert app: %w", err)
+		}
+		return tx.audit(change{action: "app.create", resource: appResource(app), target: app.Target(), after: app})
+	})
+	return app, err
+}
+
+// App implements gatehouse.AppService.
+func (s *AppService) App(ctx context.Context, project, name string) (*gatehouse.App, error) {
+	_, app, err := visibleApp(ctx, s.db.r, project, name)
+	return app, err
+}
+
+// Apps implements gatehouse.AppService.
+func (s *AppService) Apps(ctx context.Context, project string) ([]*gatehouse.App, error) {
+	who, _, err := visibleProject(ctx, s.db.r, project)
+	if err != nil {
+		return nil, err
+	}
+	all, err := queryAll(ctx, s.db.r, scanApp, appSelect+` WHERE p.name = $1 ORDER BY a.name`, project)
+	if err != nil {
+		return nil, fmt.Errorf("list apps: %w", err)
+	}
+	return keep(all, func(a *gatehouse.App) bool { return who.CanSee(a.Target()) }), nil
+}
+
+// UpdateApp implements gatehouse.AppService.
+func (s *AppService) UpdateApp(ctx context.Context, project, name string, in gatehouse.AppUpdate) (*gatehouse.App, error) {
+	var after *gatehouse.App
+	err := s.db.write(ctx, func(tx *Tx) error {
+		who, before, err := visibleApp(ctx, tx, project, name)
+		if err != nil {
+			return err
+		}
+		if err := who.Require(gatehouse.ActionManage, before.Target()); err != nil {
+			return err
+		}
+		if err := in.Validate(); err != nil {
+			return err
+		}
+		app := *before
+		if in.Description != nil {
+			app.Description = *in.Description
+		}
+		if in.Chart != nil {
+			app.Chart = *in.Chart
+		}
+		if in.Values != nil {
+			app.Values = *in.Values
+		}
+		app.UpdatedAt = tx.now
+		chart, err := json.Marshal(app.Chart)
+		if err != nil {
+			return fmt.Errorf("encode chart: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE apps SET description = $1, chart = $2, values_yaml = $3, updated_at = $4 WHERE id = $5`,
+			app.Description, string(chart), app.Values, micro(tx.now), app.ID); err != nil {
+			return fmt.Errorf("update app: %w", err)
+		}
+		after = &app
+		return tx.audit(change{action: "app.update", resource: appResource(&app), target: app.Target(), before: before, after: after})
+	})
+	return after, err
+}
+
+// DeleteApp implements gatehouse.AppService.
+func (s *AppService) DeleteApp(ctx context.Context, project, name string) error {
+	return s.db.write(ctx, func(tx *Tx) error {
+		who, app, err := visibleApp(ctx, tx, project, name)
+		if err != nil {
+			return err
+		}
+		if err := who.Require(gatehouse.ActionManage, gatehouse.Target{Project: project}); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM apps WHERE id = $1`, app.ID); err != nil {
+			return fmt.Errorf("delete app: %w", err)
+		}
+		return tx.audit(change{action: "app.delete", resource: appResource(app), target: app.Target(), before: app})
+	})
+}

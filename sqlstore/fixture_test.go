@@ -1,0 +1,161 @@
+package sqlstore_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
+	"github.com/gatehousehq/gatehouse/sqlstore"
+)
+
+// clock is a settable time source, so tests control expiry.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+const password = "correct horse battery"
+
+// fixture is one store on one engine, with its services and a bootstrapped super-admin.
+type fixture struct {
+	t        *testing.T
+	engine   string
+	db       *sqlstore.DB
+	clock    *clock
+	admin    context.Context
+	projects *sqlstore.ProjectService
+	clusters *sqlstore.ClusterService
+	envs     *sqlstore.EnvironmentService
+	apps     *sqlstore.AppService
+	pipes    *sqlstore.PipelineService
+	arts     *sqlstore.ArtifactService
+	users    *sqlstore.UserService
+	groups   *sqlstore.GroupService
+	bindings *sqlstore.RoleBindingService
+	identity *sqlstore.IdentityService
+	audit    *sqlstore.AuditService
+}
+
+func newFixture(t *testing.T, engine string) *fixture {
+	t.Helper()
+	c := &clock{now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
+	db := testdb.Open(t, engine, func(o *sqlstore.Options) { o.Now = c.Now })
+	f := &fixture{t: t, engine: engine, db: db, clock: c,
+		projects: sqlstore.NewProjectService(db), clusters: sqlstore.NewClusterService(db), envs: sqlstore.NewEnvironmentService(db),
+		apps: sqlstore.NewAppService(db), pipes: sqlstore.NewPipelineService(db), arts: sqlstore.NewArtifactService(db),
+		users: sqlstore.NewUserService(db), groups: sqlstore.NewGroupService(db), bindings: sqlstore.NewRoleBindingService(db),
+		identity: sqlstore.NewIdentityService(db), audit: sqlstore.NewAuditService(db)}
+	if _, created, err := db.Bootstrap(context.Background(), "admin", gatehouse.NewSecret(password)); err != nil || !created {
+		t.Fatalf("bootstrap: %v %v", created, err)
+	}
+	f.admin = f.login("admin")
+	return f
+}
+
+// login signs a user in with the fixture password and returns a context acting as them.
+func (f *fixture) login(name string) context.Context {
+	f.t.Helper()
+	ctx := context.Background()
+	sess, err := f.identity.Login(ctx, gatehouse.Credentials{Name: name, Password: gatehouse.NewSecret(password)}, time.Hour)
+	if err != nil {
+		f.t.Fatalf("login %s: %v", name, err)
+	}
+	a, _, err := f.identity.AuthenticateSession(ctx, sess.Token)
+	if err != nil {
+		f.t.Fatalf("authenticate %s: %v", name, err)
+	}
+	return gatehouse.WithActor(ctx, a)
+}
+
+// person creates a human user holding the bindings ("role@scope") and returns its context.
+func (f *fixture) person(name string, bindings ...string) context.Context {
+	f.t.Helper()
+	if _, err := f.users.CreateUser(f.admin, gatehouse.UserCreate{Name: name, Password: gatehouse.NewSecret(password)}); err != nil {
+		f.t.Fatalf("create user %s: %v", name, err)
+	}
+	for _, b := range bindings {
+		role, scope, _ := strings.Cut(b, "@")
+		if _, err := f.bindings.CreateRoleBinding(f.admin, gatehouse.RoleBindingCreate{User: name, Role: gatehouse.Role(role), Scope: scope}); err != nil {
+			f.t.Fatalf("bind %s %s: %v", name, b, err)
+		}
+	}
+	return f.login(name)
+}
+
+func (f *fixture) must(err error) {
+	f.t.Helper()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// wantErr fails unless err has the kind and its text contains every fragment.
+func wantErr(t *testing.T, err error, kind gatehouse.ErrorKind, fragments ...string) {
+	t.Helper()
+	if gatehouse.KindOf(err) != kind {
+		t.Fatalf("error = %v (%s), want kind %s", err, gatehouse.KindOf(err), kind)
+	}
+	for _, fr := range fragments {
+		if !strings.Contains(err.Error(), fr) {
+			t.Fatalf("error %q does not mention %q", err, fr)
+		}
+	}
+}
+
+const kubeconfig = `apiVersion: v1
+kind: Config
+current-context: main
+contexts:
+- name: main
+  context: {cluster: c1, user: u1}
+clusters:
+- name: c1
+  cluster: {server: "https://127.0.0.1:6443"}
+users:
+- name: u1
+  user: {token: planted-secret-token-4711}
+`
+
+// world creates project shop with cluster c1, environments dev/stage/prod and app web.
+func (f *fixture) world() {
+	f.t.Helper()
+	_, err := f.projects.CreateProject(f.admin, gatehouse.ProjectCreate{Name: "shop"})
+	f.must(err)
+	_, err = f.clusters.CreateCluster(f.admin, gatehouse.ClusterCreate{Name: "c1", Kubeconfig: gatehouse.NewSecret(kubeconfig)})
+	f.must(err)
+	for _, e := range []string{"dev", "stage", "prod"} {
+		_, err := f.envs.CreateEnvironment(f.admin, "shop", gatehouse.EnvironmentCreate{Name: e, Cluster: "c1", Namespace: "shop-" + e, Production: e == "prod"})
+		f.must(err)
+	}
+	_, err = f.apps.CreateApp(f.admin, "shop", gatehouse.AppCreate{Name: "web", Values: "replicas: 2\n"})
+	f.must(err)
+}
+
+// countRows runs a COUNT query straight on the database file or schema.
+func (f *fixture) countRows(query string, args ...any) int {
+	f.t.Helper()
+	var n int
+	if err := f.db.Raw().QueryRow(query, args...).Scan(&n); err != nil {
+		f.t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// exec changes the database behind the store's back, as an attacker with database access would.
+func (f *fixture) exec(query string, args ...any) {
+	f.t.Helper()
+	if _, err := f.db.Raw().Exec(query, args...); err != nil {
+		f.t.Fatalf("%s: %v", query, err)
+	}
+}

@@ -1,0 +1,298 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// Token texts carry a prefix that says what they are, so a leaked one is recognisable (and
+// secret scanners can find it).
+const (
+	tokenPrefix   = "gth_"
+	sessionPrefix = "ghs_"
+)
+
+// IdentityService implements gatehouse.IdentityService. Session and token texts are random
+// (256 bits) and stored only as SHA-256 hashes.
+type IdentityService struct{ db *DB }
+
+// NewIdentityService returns the identity service of db.
+func NewIdentityService(db *DB) *IdentityService { return &IdentityService{db: db} }
+
+func randomText(prefix string) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("no randomness: " + err.Error())
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashText(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+var errBadLogin = gatehouse.Errorf(gatehouse.KindUnauthenticated, "invalid user name or password")
+
+// checkLogin returns the human user whose password matches, or errBadLogin.
+func (s *IdentityService) checkLogin(ctx context.Context, c gatehouse.Credentials) (*gatehouse.User, error) {
+	var hash sql.NullString
+	u, err := scanUser(s.db.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, c.Name))
+	if err == nil {
+		err = s.db.r.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = $1`, u.ID).Scan(&hash)
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	if !hash.Valid {
+		checkPassword(dummyHash, c.Password.Reveal())
+		return nil, errBadLogin
+	}
+	if !checkPassword(hash.String, c.Password.Reveal()) || u.Disabled || u.Kind != gatehouse.HumanUser {
+		_ = s.db.write(ctx, func(tx *Tx) error {
+			return tx.audit(change{action: "auth.login_failed", resource: "user/" + u.Name})
+		})
+		return nil, errBadLogin
+	}
+	return u, nil
+}
+
+// Login implements gatehouse.IdentityService.
+func (s *IdentityService) Login(ctx context.Context, c gatehouse.Credentials, ttl time.Duration) (*gatehouse.Session, error) {
+	u, err := s.checkLogin(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	sess := &gatehouse.Session{Token: gatehouse.NewSecret(randomText(sessionPrefix)), CSRF: randomText(""), User: u.Name}
+	err = s.db.write(gatehouse.WithActor(ctx, &gatehouse.Actor{UserID: u.ID, UserName: u.Name, Kind: u.Kind, Via: gatehouse.AuthSession}), func(tx *Tx) error {
+		sess.ExpiresAt = tx.now.Add(ttl)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5)`, hashText(sess.Token.Reveal()), u.ID, sess.CSRF, micro(tx.now), micro(sess.ExpiresAt)); err != nil {
+			return fmt.Errorf("insert session: %w", err)
+		}
+		return tx.audit(change{action: "auth.login", resource: "user/" + u.Name, details: map[string]string{"method": "session"}})
+	})
+	return sess, err
+}
+
+// LoginToken implements gatehouse.IdentityService.
+func (s *IdentityService) LoginToken(ctx context.Context, c gatehouse.Credentials, in gatehouse.TokenCreate) (*gatehouse.NewToken, error) {
+	u, err := s.checkLogin(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	ttl, err := in.Validate()
+	if err != nil {
+		return nil, err
+	}
+	ctx = gatehouse.WithActor(ctx, &gatehouse.Actor{UserID: u.ID, UserName: u.Name, Kind: u.Kind, Via: gatehouse.AuthSession})
+	return s.issueToken(ctx, u, in.Name, ttl)
+}
+
+// Logout implements gatehouse.IdentityService.
+func (s *IdentityService) Logout(ctx context.Context, token gatehouse.Secret) error {
+	return s.db.write(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hashText(token.Reveal()))
+		if err != nil {
+			return fmt.Errorf("delete session: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		a := gatehouse.ActorFrom(ctx)
+		if a == nil {
+			return nil
+		}
+		return tx.audit(change{action: "auth.logout", resource: "user/" + a.UserName})
+	})
+}
+
+var errBadSession = gatehouse.Errorf(gatehouse.KindUnauthenticated, "session expired or invalid: sign in again")
+
+// AuthenticateSession implements gatehouse.IdentityService.
+func (s *IdentityService) AuthenticateSession(ctx context.Context, token gatehouse.Secret) (*gatehouse.Actor, *gatehouse.Session, error) {
+	if !strings.HasPrefix(token.Reveal(), sessionPrefix) {
+		return nil, nil, errBadSession
+	}
+	var uid, expires int64
+	sess := &gatehouse.Session{Token: token}
+	err := s.db.r.QueryRowContext(ctx, `SELECT user_id, csrf_token, expires_at FROM sessions WHERE token_hash = $1`,
+		hashText(token.Reveal())).Scan(&uid, &sess.CSRF, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, errBadSession
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("read session: %w", err)
+	}
+	sess.ExpiresAt = fromMicro(expires)
+	if !s.db.now().Before(sess.ExpiresAt) {
+		return nil, nil, errBadSession
+	}
+	a, err := s.activeActor(ctx, uid, gatehouse.AuthSession, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	sess.User = a.UserName
+	return a, sess, nil
+}
+
+// activeActor loads the actor of an enabled user, or fails as unauthenticated.
+func (s *IdentityService) activeActor(ctx context.Context, uid int64, via gatehouse.AuthMethod, tokenID int64) (*gatehouse.Actor, error) {
+	u, err := scanUser(s.db.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, uid))
+	if err != nil {
+		return nil, fmt.Errorf("read user: %w", err)
+	}
+	if u.Disabled {
+		return nil, gatehouse.Errorf(gatehouse.KindUnauthenticated, "user %s is disabled", u.Name)
+	}
+	return loadActor(ctx, s.db.r, u, via, tokenID)
+}
+
+var errBadToken = gatehouse.Errorf(gatehouse.KindUnauthenticated, "API token invalid, expired or revoked")
+
+// AuthenticateToken implements gatehouse.IdentityService. It records when a token was last
+// used, at most once a minute, so reads do not turn into writes.
+func (s *IdentityService) AuthenticateToken(ctx context.Context, token gatehouse.Secret) (*gatehouse.Actor, error) {
+	if !strings.HasPrefix(token.Reveal(), tokenPrefix) {
+		return nil, errBadToken
+	}
+	var id, uid, expires int64
+	var revoked, used sql.NullInt64
+	err := s.db.r.QueryRowContext(ctx, `SELECT id, user_id, expires_at, revoked_at, last_used_at FROM api_tokens WHERE token_hash = $1`,
+		hashText(token.Reveal())).Scan(&id, &uid, &expires, &revoked, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errBadToken
+	} else if err != nil {
+		return nil, fmt.Errorf("read token: %w", err)
+	}
+	now := s.db.now()
+	if revoked.Valid || !now.Before(fromMicro(expires)) {
+		return nil, errBadToken
+	}
+	a, err := s.activeActor(ctx, uid, gatehouse.AuthToken, id)
+	if err != nil {
+		return nil, err
+	}
+	if !used.Valid || now.Sub(fromMicro(used.Int64)) > time.Minute {
+		if _, err := s.db.w.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, micro(now), id); err != nil {
+			s.db.log.Warn("record token use", "token_id", id, "err", err)
+		}
+	}
+	return a, nil
+}
+
+// issueToken creates a token for u and audits it (never the token text).
+func (s *IdentityService) issueToken(ctx context.Context, u *gatehouse.User, name string, ttl time.Duration) (*gatehouse.NewToken, error) {
+	secret := randomText(tokenPrefix)
+	t := &gatehouse.NewToken{Secret: secret}
+	t.Name, t.User, t.Prefix = name, u.Name, secret[:len(tokenPrefix)+6]
+	err := s.db.write(ctx, func(tx *Tx) error {
+		t.CreatedAt, t.ExpiresAt = tx.now, tx.now.Add(ttl)
+		if err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, u.ID, name, t.Prefix, hashText(secret), micro(tx.now), micro(t.ExpiresAt)).Scan(&t.ID); err != nil {
+			return fmt.Errorf("insert token: %w", err)
+		}
+		return tx.audit(change{action: "token.create", resource: fmt.Sprintf("token/%d", t.ID), after: &t.Token})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// CreateToken implements gatehouse.IdentityService.
+func (s *IdentityService) CreateToken(ctx context.Context, user string, in gatehouse.TokenCreate) (*gatehouse.NewToken, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ttl, err := in.Validate()
+	if err != nil {
+		return nil, err
+	}
+	if user == "" || user == a.UserName {
+		if a.Kind != gatehouse.HumanUser {
+			return nil, gatehouse.Forbiddenf("%s may not create tokens for itself: a super-admin creates service-account tokens", a.UserName)
+		}
+		user = a.UserName
+	} else if err := a.Require(gatehouse.ActionAdminister, gatehouse.Target{}); err != nil {
+		return nil, err
+	}
+	u, err := findUser(ctx, s.db.r, user)
+	if err != nil {
+		return nil, err
+	}
+	if u.Name != a.UserName && u.Kind != gatehouse.ServiceAccount {
+		return nil, gatehouse.Forbiddenf("tokens are created by their owner: %s is a person and creates its own", u.Name)
+	}
+	return s.issueToken(ctx, u, in.Name, ttl)
+}
+
+const tokenSelect = `SELECT t.id, t.name, u.name, t.prefix, t.expires_at, t.last_used_at, t.created_at, t.revoked_at
+	FROM api_tokens t JOIN users u ON u.id = t.user_id`
+
+func scanToken(row scanner) (*gatehouse.Token, error) {
+	var t gatehouse.Token
+	var expires, created int64
+	var used, revoked sql.NullInt64
+	if err := row.Scan(&t.ID, &t.Name, &t.User, &t.Prefix, &expires, &used, &created, &revoked); err != nil {
+		return nil, err
+	}
+	t.ExpiresAt, t.CreatedAt, t.LastUsedAt, t.RevokedAt = fromMicro(expires), fromMicro(created), fromNullMicro(used), fromNullMicro(revoked)
+	return &t, nil
+}
+
+// Tokens implements gatehouse.IdentityService.
+func (s *IdentityService) Tokens(ctx context.Context, user string) ([]*gatehouse.Token, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if user == "" {
+		user = a.UserName
+	} else if user != a.UserName {
+		if err := a.Require(gatehouse.ActionAdminister, gatehouse.Target{}); err != nil {
+			return nil, err
+		}
+	}
+	out, err := queryAll(ctx, s.db.r, scanToken, tokenSelect+` WHERE u.name = $1 ORDER BY t.id`, user)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeToken implements gatehouse.IdentityService.
+func (s *IdentityService) RevokeToken(ctx context.Context, id int64) error {
+	a, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	return s.db.write(ctx, func(tx *Tx) error {
+		t, err := scanToken(tx.QueryRowContext(ctx, tokenSelect+` WHERE t.id = $1`, id))
+		if err != nil {
+			return notFoundOr(err, "token %d not found", id)
+		}
+		if t.User != a.UserName && !a.Can(gatehouse.ActionAdminister, gatehouse.Target{}) {
+			return gatehouse.NotFoundf("token %d not found", id)
+		}
+		if t.RevokedAt != nil {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE id = $2`, micro(tx.now), id); err != nil {
+			return fmt.Errorf("revoke token: %w", err)
+		}
+		after := *t
+		after.RevokedAt = &tx.now
+		return tx.audit(change{action: "token.revoke", resource: fmt.Sprintf("token/%d", id), before: t, after: &after})
+	})
+}

@@ -1,0 +1,134 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// querier is what both a pool and a transaction offer; read helpers take one so they work
+// inside and outside write transactions.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Tx is a write transaction. now is fixed when it starts, so every row and audit event it writes
+// carries the same time.
+type Tx struct {
+	*sql.Tx
+	ctx context.Context
+	db  *DB
+	now time.Time
+}
+
+// write runs fn in a write transaction and commits when fn returns nil. A transaction the
+// engine aborted for serialization runs again (at most three times).
+func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.writeOnce(ctx, fn)
+		if err == nil || !isRetryable(err) || attempt == 3 {
+			return err
+		}
+	}
+}
+
+func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error) error {
+	stx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{Tx: stx, ctx: ctx, db: db, now: gatehouse.AuditTime(db.now())}
+	if err := fn(tx); err != nil {
+		_ = stx.Rollback()
+		return err
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// micro converts a time to the stored form: microseconds since the epoch.
+func micro(t time.Time) int64 { return t.UnixMicro() }
+
+// fromMicro converts the stored form back to a UTC time.
+func fromMicro(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// nullMicro converts an optional time to the stored form.
+func nullMicro(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: micro(*t), Valid: true}
+}
+
+// fromNullMicro converts an optional stored time back.
+func fromNullMicro(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromMicro(n.Int64)
+	return &t
+}
+
+// notFoundOr maps sql.ErrNoRows to a not-found error with the message, and passes others on.
+func notFoundOr(err error, format string, args ...any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return gatehouse.NotFoundf(format, args...)
+	}
+	return err
+}
+
+// actor returns the context's actor, or an unauthenticated error. Every service method that
+// acts for someone starts with it.
+func actor(ctx context.Context) (*gatehouse.Actor, error) {
+	a := gatehouse.ActorFrom(ctx)
+	if a == nil {
+		return nil, gatehouse.Errorf(gatehouse.KindUnauthenticated, "authentication required")
+	}
+	return a, nil
+}
+
+// scanner is a row that can be scanned: *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](ctx context.Context, q querier, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// keep returns the elements of s for which ok is true, in order.
+func keep[T any](s []T, ok func(T) bool) []T {
+	out := s[:0]
+	for _, v := range s {
+		if ok(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func scanString(row scanner) (string, error) {
+	var s string
+	err := row.Scan(&s)
+	return s, err
+}

@@ -1,0 +1,197 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// UserService implements gatehouse.UserService.
+type UserService struct{ db *DB }
+
+// NewUserService returns the user service of db.
+func NewUserService(db *DB) *UserService { return &UserService{db: db} }
+
+const userColumns = `id, name, display_name, email, kind, disabled, created_at, updated_at`
+
+func scanUser(row scanner) (*gatehouse.User, error) {
+	var u gatehouse.User
+	var created, updated int64
+	if err := row.Scan(&u.ID, &u.Name, &u.DisplayName, &u.Email, &u.Kind, &u.Disabled, &created, &updated); err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.UpdatedAt = fromMicro(created), fromMicro(updated)
+	u.Groups = []string{}
+	return &u, nil
+}
+
+// findUser reads a user with its groups.
+func findUser(ctx context.Context, q querier, name string) (*gatehouse.User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, name))
+	if err != nil {
+		return nil, notFoundOr(err, "user %q not found", name)
+	}
+	groups, err := queryAll(ctx, q, scanString, `SELECT g.name FROM user_groups g JOIN group_members m ON m.group_id = g.id
+		WHERE m.user_id = $1 ORDER BY g.name`, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("user groups: %w", err)
+	}
+	u.Groups = append(u.Groups, groups...)
+	return u, nil
+}
+
+// requireAdminister checks the caller may administer the system.
+func requireAdminister(ctx context.Context) (*gatehouse.Actor, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return a, a.Require(gatehouse.ActionAdminister, gatehouse.Target{})
+}
+
+// insertUser creates a user row and audits it.
+func (tx *Tx) insertUser(in gatehouse.UserCreate) (*gatehouse.User, error) {
+	u := &gatehouse.User{Name: in.Name, DisplayName: in.DisplayName, Email: in.Email, Kind: in.Kind, Groups: []string{},
+		CreatedAt: tx.now, UpdatedAt: tx.now}
+	var hash sql.NullString
+	if in.Kind == gatehouse.HumanUser {
+		hash = sql.NullString{String: hashPassword(in.Password.Reveal()), Valid: true}
+	}
+	err := tx.QueryRowContext(tx.ctx, `INSERT INTO users (name, display_name, email, kind, password_hash, disabled, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, FALSE, $6, $6) RETURNING id`, u.Name, u.DisplayName, u.Email, u.Kind, hash, micro(tx.now)).Scan(&u.ID)
+	if isUniqueViolation(err) {
+		return nil, gatehouse.Conflictf("user %q already exists", in.Name)
+	} else if err != nil {
+		return nil, fmt.Errorf("insert user: %w", err)
+	}
+	return u, tx.audit(change{action: "user.create", resource: "user/" + u.Name, after: u})
+}
+
+// CreateUser implements gatehouse.UserService.
+func (s *UserService) CreateUser(ctx context.Context, in gatehouse.UserCreate) (*gatehouse.User, error) {
+	if _, err := requireAdminister(ctx); err != nil {
+		return nil, err
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	var u *gatehouse.User
+	err := s.db.write(ctx, func(tx *Tx) error {
+		var err error
+		u, err = tx.insertUser(in)
+		return err
+	})
+	return u, err
+}
+
+// User implements gatehouse.UserService.
+func (s *UserService) User(ctx context.Context, name string) (*gatehouse.User, error) {
+	if _, err := actor(ctx); err != nil {
+		return nil, err
+	}
+	return findUser(ctx, s.db.r, name)
+}
+
+// Users implements gatehouse.UserService.
+func (s *UserService) Users(ctx context.Context) ([]*gatehouse.User, error) {
+	if _, err := actor(ctx); err != nil {
+		return nil, err
+	}
+	users, err := queryAll(ctx, s.db.r, scanUser, `SELECT `+userColumns+` FROM users ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return users, nil
+}
+
+// UpdateUser implements gatehouse.UserService.
+func (s *UserService) UpdateUser(ctx context.Context, name string, in gatehouse.UserUpdate) (*gatehouse.User, error) {
+	if _, err := requireAdminister(ctx); err != nil {
+		return nil, err
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	var after *gatehouse.User
+	err := s.db.write(ctx, func(tx *Tx) error {
+		before, err := findUser(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		u := *before
+		if in.DisplayName != nil {
+			u.DisplayName = *in.DisplayName
+		}
+		if in.Email != nil {
+			u.Email = *in.Email
+		}
+		if in.Disabled != nil {
+			u.Disabled = *in.Disabled
+		}
+		u.UpdatedAt = tx.now
+		details := map[string]string{}
+		if in.Password != nil {
+			if u.Kind != gatehouse.HumanUser {
+				return gatehouse.Invalidf("password", "service accounts have no password: expected none")
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hashPassword(in.Password.Reveal()), u.ID); err != nil {
+				return fmt.Errorf("set password: %w", err)
+			}
+			details["password"] = gatehouse.Masked + " changed"
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET display_name = $1, email = $2, disabled = $3, updated_at = $4 WHERE id = $5`,
+			u.DisplayName, u.Email, u.Disabled, micro(tx.now), u.ID); err != nil {
+			return fmt.Errorf("update user: %w", err)
+		}
+		if u.Disabled || in.Password != nil {
+			// A disabled user, or one whose password an administrator reset, must sign in again.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, u.ID); err != nil {
+				return fmt.Errorf("end sessions: %w", err)
+			}
+		}
+		after = &u
+		return tx.audit(change{action: "user.update", resource: "user/" + name, before: before, after: after, details: nonEmpty(details)})
+	})
+	return after, err
+}
+
+// ChangePassword implements gatehouse.UserService.
+func (s *UserService) ChangePassword(ctx context.Context, in gatehouse.PasswordChange) error {
+	a, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	if a.Kind != gatehouse.HumanUser {
+		return gatehouse.Forbiddenf("%s is not a person: only people have passwords", a.UserName)
+	}
+	if err := gatehouse.ValidatePassword("new_password", in.New); err != nil {
+		return err
+	}
+	var hash string
+	if err := s.db.r.QueryRowContext(ctx, `SELECT COALESCE(password_hash, '') FROM users WHERE id = $1`, a.UserID).Scan(&hash); err != nil {
+		return fmt.Errorf("read password: %w", err)
+	}
+	if !checkPassword(hash, in.Current.Reveal()) {
+		return &gatehouse.Error{Kind: gatehouse.KindUnauthenticated, Field: "current_password", Message: "does not match: expected your current password"}
+	}
+	return s.db.write(ctx, func(tx *Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`,
+			hashPassword(in.New.Reveal()), micro(tx.now), a.UserID); err != nil {
+			return fmt.Errorf("set password: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, a.UserID); err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+		return tx.audit(change{action: "user.password_change", resource: "user/" + a.UserName,
+			details: map[string]string{"password": gatehouse.Masked + " changed"}})
+	})
+}
+
+func nonEmpty(m map[string]string) any {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
