@@ -167,3 +167,22 @@ func TestNamesAndPublicErrors(t *testing.T) {
 		t.Errorf("PublicError(wrapped) = %+v", pe)
 	}
 }
+
+func TestOutgoingSecretEncodesForTheServerOnly(t *testing.T) {
+	out := gatehouse.OutgoingSecret("s3cret-value")
+	b, _ := json.Marshal(map[string]gatehouse.Secret{"p": out})
+	if string(b) != `{"p":"s3cret-value"}` {
+		t.Fatalf("outgoing secret encodes as %s", b)
+	}
+	if fmt.Sprint(out) != gatehouse.Masked {
+		t.Fatalf("outgoing secret prints as %v", out)
+	}
+	var back map[string]gatehouse.Secret
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := json.Marshal(back)
+	if strings.Contains(string(again), "s3cret") {
+		t.Fatalf("a decoded secret encodes its value: %s", again)
+	}
+}

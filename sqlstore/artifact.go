@@ -146,7 +146,7 @@ func (s *ArtifactService) CreateArtifact(ctx context.Context, project, app strin
 		if err != nil {
 			return err
 		}
-		art.Tags = append(art.Tags[:0:0], tags...)
+		art.Tags = append([]string{}, tags...)
 		var details any
 		if len(moved) > 0 {
 			details = map[string]any{"moved_tags": moved}

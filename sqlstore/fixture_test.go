@@ -159,3 +159,7 @@ func (f *fixture) exec(query string, args ...any) {
 		f.t.Fatalf("%s: %v", query, err)
 	}
 }
+
+func openDSN(t *testing.T, dsn string, keys testdb.Keys) (*sqlstore.DB, error) {
+	return sqlstore.Open(t.Context(), sqlstore.Options{DSN: dsn, Secrets: keys.Secrets, AuditKey: keys.AuditKey})
+}

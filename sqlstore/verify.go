@@ -30,6 +30,8 @@ func verifyChain(ctx context.Context, q querier, key []byte) (*gatehouse.AuditRe
 		}
 		for _, e := range page {
 			switch {
+			case e.Seq > rep.HeadSeq:
+				return broken(e.Seq, "event %d lies beyond the chain head (event %d): it was inserted", e.Seq, rep.HeadSeq)
 			case e.Seq != next:
 				return broken(next, "event %d is missing (the next stored event is %d): events were deleted", next, e.Seq)
 			case e.PrevHash != prevHash:
@@ -48,8 +50,6 @@ func verifyChain(ctx context.Context, q querier, key []byte) (*gatehouse.AuditRe
 	switch {
 	case last < rep.HeadSeq:
 		return broken(next, "the chain head names event %d but the trail ends at event %d: events were deleted", rep.HeadSeq, last)
-	case last > rep.HeadSeq:
-		return broken(rep.HeadSeq+1, "events after the chain head (event %d) were inserted", rep.HeadSeq)
 	case prevHash != rep.HeadHash:
 		return broken(last, "the chain head's hash does not match event %d: the head or the event was replaced", last)
 	}

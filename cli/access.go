@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"fmt"
+	"net/url"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+func (a *App) accessCmd() *cobra.Command {
+	n := noun[gatehouse.RoleBinding]{a: a, name: "role binding", header: []string{"id", "subject", "role", "scope", "granted by", "since"},
+		row: func(b *gatehouse.RoleBinding) []string {
+			subject := "user:" + b.User
+			if b.Group != "" {
+				subject = "group:" + b.Group
+			}
+			return []string{fmt.Sprint(b.ID), subject, string(b.Role), b.Scope, b.CreatedBy, when(b.CreatedAt)}
+		},
+		base: fixed("rolebindings")}
+	var f gatehouse.RoleBindingFilter
+	list := n.list(func() url.Values {
+		q := url.Values{}
+		for k, v := range map[string]string{"user": f.User, "group": f.Group, "project": f.Project} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		return q
+	})
+	list.Flags().StringVar(&f.User, "user", "", "bindings of this user (directly or through groups)")
+	list.Flags().StringVar(&f.Group, "group", "", "bindings of this group")
+	list.Flags().StringVar(&f.Project, "project", "", "bindings that reach this project")
+	var in gatehouse.RoleBindingCreate
+	grant := &cobra.Command{
+		Use:   "grant ROLE SCOPE (--user NAME | --group NAME)",
+		Short: "Grant a role on a scope",
+		Long: `Grant a role on a scope. Roles: viewer, deployer, image-approver, config-approver, admin,
+access-manager, super-admin. Scopes: "*", "project:NAME", then optionally "/app:NAME" and/or
+"/env:NAME"; any NAME may be "*" (all, including future ones).`,
+		Example: `  gatehouse access grant deployer 'project:shop/env:*' --group devs
+  gatehouse access grant image-approver project:shop/env:prod --user alice`,
+		Args: exactArgs(2, "ROLE", "SCOPE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in.Role, in.Scope = gatehouse.Role(args[0]), args[1]
+			return n.send(cmd, "POST", []string{"rolebindings"}, in)
+		},
+	}
+	grant.Flags().StringVar(&in.User, "user", "", "user to grant to")
+	grant.Flags().StringVar(&in.Group, "group", "", "group to grant to")
+	revoke := n.del()
+	revoke.Use, revoke.Short = "revoke ID", "Revoke a role binding (see access list for ids)"
+	return group("access", "Grant and revoke roles", list, grant, revoke)
+}
+
+func (a *App) tokenCmd() *cobra.Command {
+	var user string
+	n := noun[gatehouse.Token]{a: a, name: "token", header: []string{"id", "name", "user", "prefix", "expires", "last used", "state"},
+		row: func(t *gatehouse.Token) []string {
+			used, state := "never", "active"
+			if t.LastUsedAt != nil {
+				used = when(*t.LastUsedAt)
+			}
+			if t.RevokedAt != nil {
+				state = "revoked"
+			}
+			return []string{fmt.Sprint(t.ID), t.Name, t.User, t.Prefix + "…", when(t.ExpiresAt), used, state}
+		},
+		base: func() ([]string, error) {
+			if user != "" {
+				return []string{"users", user, "tokens"}, nil
+			}
+			return []string{"tokens"}, nil
+		}}
+	var in gatehouse.TokenCreate
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create an API token (shown once); --user for a service account's token",
+		Args:  exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			segs, _ := n.base()
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			in.Name = args[0]
+			var tok gatehouse.NewToken
+			if err := c.Do(cmd.Context(), "POST", path(segs...), nil, in, &tok); err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return a.render(tok, table{})
+			}
+			fmt.Fprintf(a.Out, "Token %q for %s, expires %s. It is shown only now:\n%s\n", tok.Name, tok.User, when(tok.ExpiresAt), tok.Secret)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&in.ExpiresIn, "expires-in", "", "lifetime, e.g. 720h (default 90 days, at most 366 days)")
+	list := n.list(nil)
+	own := n
+	own.base = fixed("tokens")
+	revoke := own.del()
+	revoke.Use, revoke.Short = "revoke ID", "Revoke a token"
+	cmd := group("token", "Manage API tokens", list, create, revoke)
+	cmd.PersistentFlags().StringVar(&user, "user", "", "a service account's tokens instead of your own")
+	return cmd
+}

@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+func (a *App) artifactCmd() *cobra.Command {
+	var pl place
+	n := noun[gatehouse.Artifact]{a: a, name: "artifact", header: []string{"digest", "tags", "commit", "builder", "created", "state"},
+		row: func(x *gatehouse.Artifact) []string {
+			state := "live"
+			if x.RetractedAt != nil {
+				state = "retracted"
+			}
+			return []string{x.Digest, strings.Join(x.Tags, ","), x.Commit, x.Builder, when(x.CreatedAt), state}
+		},
+		base: func() ([]string, error) { return pl.appPath("artifacts") }}
+
+	var in gatehouse.ArtifactCreate
+	var commitTime string
+	var labels []string
+	push := &cobra.Command{
+		Use:     "push IMAGE@DIGEST",
+		Short:   "Register an image built by CI (by digest; tags are pointers)",
+		Example: "  gatehouse artifact push registry.example.com/shop/web:1.4.0@sha256:… -p shop -a web --commit $GIT_SHA --label qa=passed",
+		Args:    exactArgs(1, "IMAGE@DIGEST"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			segs, err := n.base()
+			if err != nil {
+				return err
+			}
+			in.Image = args[0]
+			if commitTime != "" {
+				t, err := time.Parse(time.RFC3339, commitTime)
+				if err != nil {
+					return gatehouse.Invalidf("--commit-time", "%q is not a time: expected RFC 3339, e.g. 2026-11-27T10:00:00Z", commitTime)
+				}
+				in.CommitTime = &t
+			}
+			if in.Labels, err = parseLabels("--label", labels); err != nil {
+				return err
+			}
+			return n.send(cmd, "POST", segs, in)
+		},
+	}
+	f := push.Flags()
+	f.StringArrayVarP(&in.Tags, "tag", "t", nil, "tag to point at this image (repeat)")
+	f.StringVar(&in.Commit, "commit", "", "commit id the image was built from")
+	f.StringVar(&commitTime, "commit-time", "", "commit time, RFC 3339")
+	f.StringVar(&in.CommitAuthor, "commit-author", "", "commit author")
+	f.StringVar(&in.Builder, "builder", "", "who built it (service accounts only; a person pushing is the builder)")
+	f.StringArrayVarP(&labels, "label", "l", nil, "label KEY=VALUE (repeat)")
+
+	var tag string
+	var all bool
+	list := n.list(func() url.Values {
+		q := url.Values{}
+		if tag != "" {
+			q.Set("tag", tag)
+		}
+		if all {
+			q.Set("retracted", "true")
+		}
+		return q
+	})
+	list.Flags().StringVar(&tag, "tag", "", "only the artifact this tag points at")
+	list.Flags().BoolVar(&all, "all", false, "include retracted artifacts")
+
+	update := func(use, short string, build func(args []string) (gatehouse.ArtifactUpdate, error)) *cobra.Command {
+		return &cobra.Command{
+			Use:   use,
+			Short: short,
+			Args:  cobra.MinimumNArgs(2),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				segs, err := n.at(args[0])
+				if err != nil {
+					return err
+				}
+				body, err := build(args[1:])
+				if err != nil {
+					return err
+				}
+				return n.send(cmd, "PATCH", segs, body)
+			},
+		}
+	}
+	tagCmd := update("tag DIGEST TAG…", "Point tags at an artifact (moving them from others)", func(args []string) (gatehouse.ArtifactUpdate, error) {
+		return gatehouse.ArtifactUpdate{AddTags: args}, nil
+	})
+	untag := update("untag DIGEST TAG…", "Remove tags from an artifact", func(args []string) (gatehouse.ArtifactUpdate, error) {
+		return gatehouse.ArtifactUpdate{RemoveTags: args}, nil
+	})
+	label := update("label DIGEST KEY=VALUE… | KEY-…", "Set labels (KEY=VALUE) or remove them (KEY-)", func(args []string) (gatehouse.ArtifactUpdate, error) {
+		var up gatehouse.ArtifactUpdate
+		var set []string
+		for _, x := range args {
+			if k, ok := strings.CutSuffix(x, "-"); ok && !strings.Contains(x, "=") {
+				up.RemoveLabels = append(up.RemoveLabels, k)
+			} else {
+				set = append(set, x)
+			}
+		}
+		var err error
+		up.SetLabels, err = parseLabels("labels", set)
+		return up, err
+	})
+	retract := &cobra.Command{
+		Use:   "retract DIGEST",
+		Short: "Mark an artifact unusable (it stays in the trail)",
+		Args:  exactArgs(1, "DIGEST"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			segs, err := n.at(args[0])
+			if err != nil {
+				return err
+			}
+			return n.send(cmd, "DELETE", segs, nil)
+		},
+	}
+	get := n.get()
+	get.Use = "get DIGEST"
+	cmd := group("artifact", "Register and inspect an app's images", push, list, get, tagCmd, untag, label, retract)
+	pl.bind(cmd, true)
+	return cmd
+}
+
+// parseLabels reads KEY=VALUE pairs.
+func parseLabels(field string, pairs []string) (map[string]string, error) {
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for i, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return nil, gatehouse.Invalidf(field+"["+strconv.Itoa(i)+"]", "%q: expected KEY=VALUE", p)
+		}
+		out[k] = v
+	}
+	return out, nil
+}

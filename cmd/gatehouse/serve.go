@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/cli"
+	"github.com/gatehousehq/gatehouse/httpapi"
+	"github.com/gatehousehq/gatehouse/internal/flagenv"
+	"github.com/gatehousehq/gatehouse/internal/wire"
+	"github.com/gatehousehq/gatehouse/keyring"
+	"github.com/gatehousehq/gatehouse/sqlstore"
+)
+
+// settings are the server's configuration, from flags, GATEHOUSE_* variables and a config file.
+type settings struct {
+	listen         string
+	dataDir        string
+	database       string
+	secretKeyFile  string
+	auditKeyFile   string
+	tlsCert        string
+	tlsKey         string
+	secureCookies  bool
+	sessionTTL     time.Duration
+	loginFailures  int
+	loginWindow    time.Duration
+	maxBodyBytes   int64
+	trustedProxies []string
+	adminUser      string
+	logFormat      string
+	logLevel       string
+	configFile     string
+}
+
+func serveCmd(a *cli.App) *cobra.Command {
+	var s settings
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Gatehouse server (REST API and workers)",
+		Long: `Run the Gatehouse server. With no settings it keeps everything in ./gatehouse-data: a SQLite
+database and the two keys (secret.key seals credentials at rest, audit.key keys the audit
+hash chain). For several replicas, point --database at PostgreSQL and give every replica the
+same key files.
+
+On first start, with no users, it creates a super-admin (--admin-user) and prints its
+password once; set GATEHOUSE_ADMIN_PASSWORD to choose it instead.
+
+Every setting is a flag, a GATEHOUSE_* environment variable, or a key of the --config file
+(YAML, flag names as keys), in that order of precedence.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if s.configFile != "" {
+				file, err := flagenv.ReadFile(s.configFile, cmd.Flags())
+				if err != nil {
+					return gatehouse.Invalidf("--config", "%v", err)
+				}
+				if err := flagenv.Apply(cmd.Flags(), file); err != nil {
+					return gatehouse.Invalidf("--config", "%v", err)
+				}
+			}
+			return serve(cmd.Context(), s, a.Out, a.Err)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&s.listen, "listen", "127.0.0.1:8080", "address to listen on")
+	f.StringVar(&s.dataDir, "data-dir", "gatehouse-data", "directory for the SQLite database and key files")
+	f.StringVar(&s.database, "database", "", "postgres://… for PostgreSQL; default: SQLite in the data directory")
+	f.StringVar(&s.secretKeyFile, "secret-key-file", "", "keys that seal secrets at rest, one base64 key per line, current first (default: DATA-DIR/secret.key, created if missing)")
+	f.StringVar(&s.auditKeyFile, "audit-key-file", "", "key of the audit hash chain; keep it out of the database's backups (default: DATA-DIR/audit.key, created if missing)")
+	f.StringVar(&s.tlsCert, "tls-cert", "", "TLS certificate file (serve HTTPS)")
+	f.StringVar(&s.tlsKey, "tls-key", "", "TLS private key file")
+	f.BoolVar(&s.secureCookies, "secure-cookies", false, "mark cookies Secure (on by itself with --tls-cert; set it behind a TLS proxy)")
+	f.DurationVar(&s.sessionTTL, "session-ttl", httpapi.DefaultConfig.SessionTTL, "browser session lifetime")
+	f.IntVar(&s.loginFailures, "login-failures", httpapi.DefaultConfig.LoginFailures, "failed sign-ins allowed per user and address per --login-window")
+	f.DurationVar(&s.loginWindow, "login-window", httpapi.DefaultConfig.LoginWindow, "window of the sign-in limiter")
+	f.Int64Var(&s.maxBodyBytes, "max-body-bytes", httpapi.DefaultConfig.MaxBodyBytes, "largest request body accepted")
+	f.StringSliceVar(&s.trustedProxies, "trusted-proxy", nil, "CIDR of a reverse proxy whose X-Forwarded-For is believed (repeat)")
+	f.StringVar(&s.adminUser, "admin-user", "admin", "name of the super-admin created on first start")
+	f.StringVar(&s.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&s.configFile, "config", "", "config file (YAML: flag names as keys)")
+	return cmd
+}
+
+// logger builds the server's logger from the settings.
+func (s settings) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s.logLevel)); err != nil {
+		return nil, gatehouse.Invalidf("--log-level", "%q is not a level: expected debug, info, warn or error", s.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch s.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, gatehouse.Invalidf("--log-format", "%q is not a format: expected text or json", s.logFormat)
+}
+
+// apiConfig checks the API settings.
+func (s settings) apiConfig() (httpapi.Config, error) {
+	c := httpapi.Config{SessionTTL: s.sessionTTL, SecureCookies: s.secureCookies || s.tlsCert != "", MaxBodyBytes: s.maxBodyBytes,
+		LoginFailures: s.loginFailures, LoginWindow: s.loginWindow}
+	if (s.tlsCert == "") != (s.tlsKey == "") {
+		return c, gatehouse.Invalidf("--tls-key", "--tls-cert and --tls-key go together")
+	}
+	for _, p := range s.trustedProxies {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			return c, gatehouse.Invalidf("--trusted-proxy", "%q is not a CIDR: expected e.g. 10.0.0.0/8", p)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix)
+	}
+	if c.SessionTTL < time.Minute || c.LoginFailures < 1 || c.LoginWindow <= 0 || c.MaxBodyBytes < 1024 {
+		return c, gatehouse.Invalidf("flags", "session-ttl ≥ 1m, login-failures ≥ 1, login-window > 0 and max-body-bytes ≥ 1024 are expected")
+	}
+	return c, nil
+}
+
+// openStore loads (or creates) the keys and opens the database.
+func (s settings) openStore(ctx context.Context, log *slog.Logger) (*sqlstore.DB, error) {
+	secretFile, auditFile, dsn := s.secretKeyFile, s.auditKeyFile, s.database
+	if secretFile == "" {
+		secretFile = filepath.Join(s.dataDir, "secret.key")
+	}
+	if auditFile == "" {
+		auditFile = filepath.Join(s.dataDir, "audit.key")
+	}
+	if dsn == "" {
+		dsn = filepath.Join(s.dataDir, "gatehouse.db")
+	}
+	secretKeys, created, err := keyring.LoadOrCreate(secretFile)
+	if err != nil {
+		return nil, fmt.Errorf("secret keys: %w", err)
+	}
+	if created {
+		log.Warn("created a new secret key; back it up: without it, stored credentials cannot be read", "file", secretFile)
+	}
+	ring, err := keyring.New(secretKeys...)
+	if err != nil {
+		return nil, fmt.Errorf("secret keys: %w", err)
+	}
+	auditKeys, created, err := keyring.LoadOrCreate(auditFile)
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	if created {
+		log.Warn("created a new audit key; keep it apart from database backups", "file", auditFile)
+	}
+	return sqlstore.Open(ctx, sqlstore.Options{DSN: dsn, Secrets: ring, AuditKey: auditKeys[0], Logger: log})
+}
+
+// serve runs the server until ctx ends, then drains requests for up to 10 seconds.
+func serve(ctx context.Context, s settings, out, logOut io.Writer) error {
+	log, err := s.logger(logOut)
+	if err != nil {
+		return err
+	}
+	cfg, err := s.apiConfig()
+	if err != nil {
+		return err
+	}
+	db, err := s.openStore(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	pw, created, err := db.Bootstrap(ctx, s.adminUser, gatehouse.NewSecret(os.Getenv("GATEHOUSE_ADMIN_PASSWORD")))
+	if err != nil {
+		return err
+	}
+	if created {
+		shown := pw.Reveal()
+		if os.Getenv("GATEHOUSE_ADMIN_PASSWORD") != "" {
+			shown = "(from GATEHOUSE_ADMIN_PASSWORD)"
+		}
+		fmt.Fprintf(out, "Created the first user %q (super-admin). Password, shown only now: %s\n", s.adminUser, shown)
+	}
+	ln, err := net.Listen("tcp", s.listen)
+	if err != nil {
+		return gatehouse.Invalidf("--listen", "cannot listen on %s: %v", s.listen, err)
+	}
+	srv := &http.Server{Handler: httpapi.New(wire.Services(db), cfg, log), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	scheme := "http"
+	if s.tlsCert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(out, "Gatehouse is serving on %s://%s (%s database)\n", scheme, ln.Addr(), db.Engine())
+	errc := make(chan error, 1)
+	go func() {
+		if s.tlsCert != "" {
+			errc <- srv.ServeTLS(ln, s.tlsCert, s.tlsKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// withBody adapts a function that takes a decoded JSON body of type In.
+func withBody[In any](s *Server, status int, fn func(r *http.Request, in In) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in In
+		if err := decode(r, &in); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		respond(s, w, r, status, fn, in)
+	})
+}
+
+// noBody adapts a function that takes no body.
+func noBody(s *Server, status int, fn func(r *http.Request) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		respond(s, w, r, status, func(r *http.Request, _ struct{}) (any, error) { return fn(r) }, struct{}{})
+	})
+}
+
+func respond[In any](s *Server, w http.ResponseWriter, r *http.Request, status int, fn func(*http.Request, In) (any, error), in In) {
+	out, err := fn(r, in)
+	switch {
+	case err != nil:
+		s.writeError(w, r, err)
+	case status == http.StatusNoContent:
+		w.WriteHeader(status)
+	default:
+		writeJSON(w, status, out)
+	}
+}
+
+// List is the JSON shape of every list response.
+type List[T any] struct {
+	Items []T `json:"items"`
+}
+
+// items wraps a list result; an empty list is [] rather than null.
+func items[T any](xs []T, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	if xs == nil {
+		xs = []T{}
+	}
+	return List[T]{Items: xs}, nil
+}
+
+// done adapts an error-only result to a handler result.
+func done(err error) (any, error) { return nil, err }
+
+// pathID reads a numeric path value.
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, gatehouse.Invalidf(name, "%q is not an id: expected a positive number", r.PathValue(name))
+	}
+	return id, nil
+}
+
+type sessionKey struct{}
+
+func withSession(ctx context.Context, s *gatehouse.Session) context.Context {
+	return context.WithValue(ctx, sessionKey{}, s)
+}
+
+func sessionFrom(ctx context.Context) *gatehouse.Session {
+	s, _ := ctx.Value(sessionKey{}).(*gatehouse.Session)
+	return s
+}

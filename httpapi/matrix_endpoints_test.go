@@ -1,0 +1,134 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testserver"
+)
+
+// endpoints is the expected access matrix, written out by hand from the role definitions (not
+// derived from the code under test). Every route the server registers must appear here.
+var endpoints = []endpoint{
+	{"GET /healthz", everyone, staticCall("GET", "/healthz", nil)},
+	{"GET /readyz", everyone, staticCall("GET", "/readyz", nil)},
+	{"POST /api/v1/session", everyone, staticCall("POST", "/api/v1/session", creds)},
+	{"POST /api/v1/tokens/login", everyone, staticCall("POST", "/api/v1/tokens/login", map[string]any{"username": "loginuser", "password": testserver.Password, "name": "x"})},
+	{"GET /api/v1/session", signedIn, staticCall("GET", "/api/v1/session", nil)},
+	{"DELETE /api/v1/session", signedIn, func(*world, string) call { return call{method: "DELETE", path: "/api/v1/session", fresh: true} }},
+	{"GET /api/v1/me", signedIn, staticCall("GET", "/api/v1/me", nil)},
+	{"PUT /api/v1/me/password", signedIn, func(*world, string) call {
+		return call{method: "PUT", path: "/api/v1/me/password", fresh: true, body: map[string]string{"current_password": testserver.Password, "new_password": testserver.Password}}
+	}},
+	{"GET /api/v1/tokens", signedIn, staticCall("GET", "/api/v1/tokens", nil)},
+	{"POST /api/v1/tokens", signedIn, staticCall("POST", "/api/v1/tokens", gatehouse.TokenCreate{Name: "t"})},
+	{"DELETE /api/v1/tokens/{id}", signedIn, func(w *world, role string) call {
+		owner := w.sessions[role]
+		if owner == nil {
+			owner = w.sessions["super-admin"]
+		}
+		_, b := w.raw(owner, "POST", "/api/v1/tokens", gatehouse.TokenCreate{Name: "victim"})
+		var tok gatehouse.NewToken
+		_ = json.Unmarshal(b, &tok)
+		return call{method: "DELETE", path: fmt.Sprintf("/api/v1/tokens/%d", tok.ID)}
+	}},
+	{"GET /api/v1/users", signedIn, staticCall("GET", "/api/v1/users", nil)},
+	{"POST /api/v1/users", superAdmins, func(w *world, _ string) call {
+		return call{method: "POST", path: "/api/v1/users", body: gatehouse.UserCreate{Name: w.unique("u"), Kind: gatehouse.ServiceAccount}}
+	}},
+	{"GET /api/v1/users/{user}", signedIn, staticCall("GET", "/api/v1/users/loginuser", nil)},
+	{"PATCH /api/v1/users/{user}", superAdmins, staticCall("PATCH", "/api/v1/users/loginuser", map[string]string{"display_name": "L"})},
+	{"GET /api/v1/users/{user}/tokens", superAdmins, staticCall("GET", "/api/v1/users/ci/tokens", nil)},
+	{"POST /api/v1/users/{user}/tokens", superAdmins, staticCall("POST", "/api/v1/users/ci/tokens", gatehouse.TokenCreate{Name: "ci"})},
+	{"GET /api/v1/groups", signedIn, staticCall("GET", "/api/v1/groups", nil)},
+	{"POST /api/v1/groups", superAdmins, func(w *world, _ string) call {
+		return call{method: "POST", path: "/api/v1/groups", body: gatehouse.GroupCreate{Name: w.unique("g")}}
+	}},
+	{"GET /api/v1/groups/{group}", signedIn, staticCall("GET", "/api/v1/groups/sre", nil)},
+	{"DELETE /api/v1/groups/{group}", superAdmins, func(w *world, _ string) call {
+		g := w.unique("g")
+		w.admin("POST", "/api/v1/groups", gatehouse.GroupCreate{Name: g})
+		return call{method: "DELETE", path: "/api/v1/groups/" + g}
+	}},
+	{"PUT /api/v1/groups/{group}/members/{user}", superAdmins, staticCall("PUT", "/api/v1/groups/sre/members/loginuser", nil)},
+	{"DELETE /api/v1/groups/{group}/members/{user}", superAdmins, func(w *world, _ string) call {
+		w.admin("PUT", "/api/v1/groups/sre/members/ci", nil)
+		return call{method: "DELETE", path: "/api/v1/groups/sre/members/ci"}
+	}},
+	{"GET /api/v1/rolebindings", signedIn, staticCall("GET", "/api/v1/rolebindings", nil)},
+	{"POST /api/v1/rolebindings", grantors, func(w *world, _ string) call {
+		u := w.unique("grantee")
+		w.admin("POST", "/api/v1/users", gatehouse.UserCreate{Name: u, Kind: gatehouse.ServiceAccount})
+		return call{method: "POST", path: "/api/v1/rolebindings", body: gatehouse.RoleBindingCreate{User: u, Role: gatehouse.RoleAccessManager, Scope: "project:shop"}}
+	}},
+	{"DELETE /api/v1/rolebindings/{id}", grantors, func(w *world, _ string) call {
+		u := w.unique("grantee")
+		w.admin("POST", "/api/v1/users", gatehouse.UserCreate{Name: u, Kind: gatehouse.ServiceAccount})
+		var b gatehouse.RoleBinding
+		_ = w.srv.Admin.Do(w.t.Context(), "POST", "/api/v1/rolebindings", nil, gatehouse.RoleBindingCreate{User: u, Role: gatehouse.RoleAccessManager, Scope: "project:shop"}, &b)
+		return call{method: "DELETE", path: fmt.Sprintf("/api/v1/rolebindings/%d", b.ID)}
+	}},
+	{"GET /api/v1/clusters", signedIn, staticCall("GET", "/api/v1/clusters", nil)},
+	{"POST /api/v1/clusters", superAdmins, func(w *world, _ string) call {
+		return call{method: "POST", path: "/api/v1/clusters", body: gatehouse.ClusterCreate{Name: w.unique("c"), Kubeconfig: gatehouse.OutgoingSecret(kubeconfig)}}
+	}},
+	{"GET /api/v1/clusters/{cluster}", signedIn, staticCall("GET", "/api/v1/clusters/c1", nil)},
+	{"PATCH /api/v1/clusters/{cluster}", superAdmins, staticCall("PATCH", "/api/v1/clusters/c1", map[string]string{"description": "d"})},
+	{"DELETE /api/v1/clusters/{cluster}", superAdmins, func(w *world, _ string) call {
+		c := w.unique("c")
+		w.admin("POST", "/api/v1/clusters", gatehouse.ClusterCreate{Name: c, Kubeconfig: gatehouse.OutgoingSecret(kubeconfig)})
+		return call{method: "DELETE", path: "/api/v1/clusters/" + c}
+	}},
+	{"GET /api/v1/projects", signedIn, staticCall("GET", "/api/v1/projects", nil)},
+	{"POST /api/v1/projects", superAdmins, func(w *world, _ string) call {
+		return call{method: "POST", path: "/api/v1/projects", body: gatehouse.ProjectCreate{Name: w.unique("p")}}
+	}},
+	{"GET /api/v1/projects/{project}", inShop, staticCall("GET", "/api/v1/projects/shop", nil)},
+	{"PATCH /api/v1/projects/{project}", shopAdmins, staticCall("PATCH", "/api/v1/projects/shop", map[string]string{"description": "d"})},
+	{"DELETE /api/v1/projects/{project}", superAdmins, func(w *world, _ string) call {
+		p := w.unique("p")
+		w.admin("POST", "/api/v1/projects", gatehouse.ProjectCreate{Name: p})
+		return call{method: "DELETE", path: "/api/v1/projects/" + p}
+	}},
+	{"GET /api/v1/projects/{project}/environments", inShop, staticCall("GET", "/api/v1/projects/shop/environments", nil)},
+	{"POST /api/v1/projects/{project}/environments", shopAdmins, func(w *world, _ string) call {
+		e := w.unique("e")
+		return call{method: "POST", path: "/api/v1/projects/shop/environments", body: gatehouse.EnvironmentCreate{Name: e, Cluster: "c1", Namespace: e}}
+	}},
+	{"GET /api/v1/projects/{project}/environments/{env}", inShop, staticCall("GET", "/api/v1/projects/shop/environments/prod", nil)},
+	{"PATCH /api/v1/projects/{project}/environments/{env}", shopAdmins, staticCall("PATCH", "/api/v1/projects/shop/environments/prod", map[string]bool{"production": true})},
+	{"DELETE /api/v1/projects/{project}/environments/{env}", shopAdmins, func(w *world, _ string) call {
+		e := w.unique("e")
+		w.admin("POST", "/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: e, Cluster: "c1", Namespace: e})
+		return call{method: "DELETE", path: "/api/v1/projects/shop/environments/" + e}
+	}},
+	{"GET /api/v1/projects/{project}/apps", inShop, staticCall("GET", "/api/v1/projects/shop/apps", nil)},
+	{"POST /api/v1/projects/{project}/apps", shopAdmins, func(w *world, _ string) call {
+		return call{method: "POST", path: "/api/v1/projects/shop/apps", body: gatehouse.AppCreate{Name: w.unique("a")}}
+	}},
+	{"GET /api/v1/projects/{project}/apps/{app}", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web", nil)},
+	{"PATCH /api/v1/projects/{project}/apps/{app}", shopAdmins, staticCall("PATCH", "/api/v1/projects/shop/apps/web", map[string]string{"description": "d"})},
+	{"DELETE /api/v1/projects/{project}/apps/{app}", shopAdmins, func(w *world, _ string) call {
+		a := w.unique("a")
+		w.admin("POST", "/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: a})
+		return call{method: "DELETE", path: "/api/v1/projects/shop/apps/" + a}
+	}},
+	{"GET /api/v1/projects/{project}/apps/{app}/pipeline", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/pipeline", nil)},
+	{"PUT /api/v1/projects/{project}/apps/{app}/pipeline", shopAdmins, staticCall("PUT", "/api/v1/projects/shop/apps/web/pipeline",
+		gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "dev"}, {Environment: "prod", After: "dev"}}})},
+	{"GET /api/v1/projects/{project}/apps/{app}/artifacts", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/artifacts", nil)},
+	{"POST /api/v1/projects/{project}/apps/{app}/artifacts", pushers, func(w *world, _ string) call {
+		return call{method: "POST", path: "/api/v1/projects/shop/apps/web/artifacts", body: gatehouse.ArtifactCreate{Image: "r.example.com/web@" + digestN(1000+w.n.Add(1))}}
+	}},
+	{"GET /api/v1/projects/{project}/apps/{app}/artifacts/{digest}", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/artifacts/"+digest1, nil)},
+	{"PATCH /api/v1/projects/{project}/apps/{app}/artifacts/{digest}", pushers, staticCall("PATCH", "/api/v1/projects/shop/apps/web/artifacts/"+digest1,
+		gatehouse.ArtifactUpdate{SetLabels: map[string]string{"k": "v"}})},
+	{"DELETE /api/v1/projects/{project}/apps/{app}/artifacts/{digest}", shopAdmins, func(w *world, _ string) call {
+		d := digestN(5000 + w.n.Add(1))
+		w.admin("POST", "/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "r.example.com/web@" + d})
+		return call{method: "DELETE", path: "/api/v1/projects/shop/apps/web/artifacts/" + d}
+	}},
+	{"GET /api/v1/audit", shopAdmins, staticCall("GET", "/api/v1/audit?project=shop", nil)},
+	{"POST /api/v1/audit/verify", superAdmins, staticCall("POST", "/api/v1/audit/verify", nil)},
+}

@@ -1,0 +1,132 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// loginLimited refuses a login when its user-and-address or its address alone has failed too
+// often in the current window.
+func (s *Server) loginLimited(r *http.Request, user string) (keys []string, err error) {
+	ip := gatehouse.RequestInfoFrom(r.Context()).SourceIP
+	keys = []string{"user:" + user + "|" + ip, "ip:" + ip}
+	// An address may try several names (a shared office address), but not without bound.
+	limits := []int{s.cfg.LoginFailures, 4 * s.cfg.LoginFailures}
+	for i, k := range keys {
+		if blocked, wait := s.limiter.blocked(k, limits[i]); blocked {
+			return nil, gatehouse.Errorf(gatehouse.KindRateLimited, "too many failed sign-ins: try again in %d seconds", int(wait.Seconds())+1)
+		}
+	}
+	return keys, nil
+}
+
+// login runs a password check behind the limiter and counts the outcome.
+func (s *Server) login(r *http.Request, c gatehouse.Credentials, check func() (any, error)) (any, error) {
+	keys, err := s.loginLimited(r, c.Name)
+	if err != nil {
+		return nil, err
+	}
+	out, err := check()
+	if gatehouse.KindOf(err) == gatehouse.KindUnauthenticated {
+		for _, k := range keys {
+			s.limiter.fail(k)
+		}
+	} else if err == nil {
+		s.limiter.reset(keys[0])
+	}
+	return out, err
+}
+
+// SessionInfo is what a browser learns about its session: who, until when, and the CSRF token
+// to send on changes.
+type SessionInfo struct {
+	User      string    `json:"user"`
+	CSRFToken string    `json:"csrf_token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
+	var c gatehouse.Credentials
+	if err := decode(r, &c); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out, err := s.login(r, c, func() (any, error) {
+		return s.svc.Identity.Login(r.Context(), c, s.cfg.SessionTTL)
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sess := out.(*gatehouse.Session)
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.Token.Reveal(), Path: "/", Expires: sess.ExpiresAt,
+		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+	writeJSON(w, http.StatusCreated, SessionInfo{User: sess.User, CSRFToken: sess.CSRF, ExpiresAt: sess.ExpiresAt})
+}
+
+func (s *Server) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+}
+
+func (s *Server) currentSession(r *http.Request) (any, error) {
+	sess := sessionFrom(r.Context())
+	if sess == nil {
+		return nil, gatehouse.Errorf(gatehouse.KindNotFound, "no browser session: this request was authenticated by token")
+	}
+	return SessionInfo{User: sess.User, CSRFToken: sess.CSRF, ExpiresAt: sess.ExpiresAt}, nil
+}
+
+func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
+	sess := sessionFrom(r.Context())
+	if sess == nil {
+		s.writeError(w, r, gatehouse.Errorf(gatehouse.KindNotFound, "no browser session: revoke tokens with DELETE /api/v1/tokens/{id}"))
+		return
+	}
+	if err := s.svc.Identity.Logout(r.Context(), sess.Token); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.clearSessionCookie(w)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// TokenLogin is the CLI's login: credentials in exchange for a personal token.
+type TokenLogin struct {
+	gatehouse.Credentials
+	gatehouse.TokenCreate
+}
+
+func (s *Server) tokenLogin(r *http.Request, in TokenLogin) (any, error) {
+	return s.login(r, in.Credentials, func() (any, error) {
+		return s.svc.Identity.LoginToken(r.Context(), in.Credentials, in.TokenCreate)
+	})
+}
+
+// Me describes the caller: the user, how it authenticated, its groups and grants.
+type Me struct {
+	User   *gatehouse.User      `json:"user"`
+	Via    gatehouse.AuthMethod `json:"via"`
+	Grants []MeGrant            `json:"grants"`
+}
+
+// MeGrant is one role on one scope the caller holds.
+type MeGrant struct {
+	Role  gatehouse.Role `json:"role"`
+	Scope string         `json:"scope"`
+}
+
+func (s *Server) me(r *http.Request) (any, error) {
+	a := gatehouse.ActorFrom(r.Context())
+	u, err := s.svc.Users.User(r.Context(), a.UserName)
+	if err != nil {
+		return nil, err
+	}
+	m := Me{User: u, Via: a.Via, Grants: []MeGrant{}}
+	for _, g := range a.Grants {
+		m.Grants = append(m.Grants, MeGrant{Role: g.Role, Scope: g.Scope.String()})
+	}
+	return m, nil
+}
