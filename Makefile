@@ -1,0 +1,11 @@
+# Shortcuts; the scripts are the source of truth (make is not needed to use Gatehouse).
+.PHONY: test build bench
+
+test:
+	./scripts/test.sh
+
+build:
+	go build -o bin/gatehouse ./cmd/gatehouse
+
+bench:
+	go test -run '^$$' -bench . -benchtime 3s ./bench/...
