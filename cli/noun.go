@@ -2,8 +2,8 @@ package cli
 
 import (
 	"io"
-	"os"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"

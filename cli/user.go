@@ -74,7 +74,9 @@ func (a *App) userCmd() *cobra.Command {
 
 func (a *App) groupCmd() *cobra.Command {
 	n := noun[gatehouse.Group]{a: a, name: "group", header: []string{"name", "members", "description"},
-		row:  func(g *gatehouse.Group) []string { return []string{g.Name, strings.Join(g.Members, ","), g.Description} },
+		row: func(g *gatehouse.Group) []string {
+			return []string{g.Name, strings.Join(g.Members, ","), g.Description}
+		},
 		base: fixed("groups")}
 	var in gatehouse.GroupCreate
 	create := &cobra.Command{
