@@ -60,15 +60,20 @@ func (c Chart) Validate(field string) error {
 }
 
 // App is a deployable service: a chart plus base values (YAML) shared by all environments.
+//
+// ConfigRevision counts changes to the app's configuration (base values or any environment's
+// overrides); every deployment records the revision it used.
 type App struct {
-	ID          int64     `json:"id"`
-	Project     string    `json:"project"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	Chart       Chart     `json:"chart"`
-	Values      string    `json:"values"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID             int64     `json:"id"`
+	Project        string    `json:"project"`
+	Name           string    `json:"name"`
+	Description    string    `json:"description"`
+	Chart          Chart     `json:"chart"`
+	Values         string    `json:"values"`
+	Hooks          Hooks     `json:"hooks"`
+	ConfigRevision int64     `json:"config_revision"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // Target is the access target of the app.
@@ -80,6 +85,7 @@ type AppCreate struct {
 	Description string `json:"description"`
 	Chart       Chart  `json:"chart"`
 	Values      string `json:"values"`
+	Hooks       Hooks  `json:"hooks"`
 }
 
 // Validate checks every field and fills defaults.
@@ -96,6 +102,9 @@ func (in *AppCreate) Validate() error {
 	if err := in.Chart.Validate("chart"); err != nil {
 		return err
 	}
+	if err := in.Hooks.Validate("hooks"); err != nil {
+		return err
+	}
 	return ValidateValues("values", in.Values)
 }
 
@@ -104,6 +113,7 @@ type AppUpdate struct {
 	Description *string `json:"description"`
 	Chart       *Chart  `json:"chart"`
 	Values      *string `json:"values"`
+	Hooks       *Hooks  `json:"hooks"`
 }
 
 // Validate checks every set field.
@@ -115,6 +125,11 @@ func (in AppUpdate) Validate() error {
 	}
 	if in.Chart != nil {
 		if err := in.Chart.Validate("chart"); err != nil {
+			return err
+		}
+	}
+	if in.Hooks != nil {
+		if err := in.Hooks.Validate("hooks"); err != nil {
 			return err
 		}
 	}
@@ -166,6 +181,13 @@ type AppService interface {
 	// the app.
 	UpdateApp(ctx context.Context, project, name string, in AppUpdate) (*App, error)
 	// DeleteApp deletes an app with its pipeline and artifacts. Errors: not found; forbidden
-	// without manage on the project.
+	// without manage on the project; conflict when it has deployments (their history stays).
 	DeleteApp(ctx context.Context, project, name string) error
+	// Overrides returns the app's per-environment values overrides (environment → YAML).
+	// Errors: not found.
+	Overrides(ctx context.Context, project, app string) (map[string]string, error)
+	// SetOverrides replaces one environment's values overrides ("" removes them) and bumps the
+	// config revision. Errors: invalid YAML (with the line); not found; forbidden without
+	// manage on the app's environment.
+	SetOverrides(ctx context.Context, project, app, env, values string) (*App, error)
 }

@@ -18,11 +18,28 @@ const (
 // Stage is one step of a pipeline: deploying to one environment. After names the parent stage;
 // "" means the stage follows the source (new artifacts). Stages with the same parent are
 // siblings and run in parallel.
+//
+// Timeout bounds how long a deployment to the stage may take to become ready (a Go duration,
+// default 5m); AutoRollback returns the environment to its last good release when it does not.
 type Stage struct {
-	Name        string  `json:"name"`
-	Environment string  `json:"environment"`
-	After       string  `json:"after"`
-	Trigger     Trigger `json:"trigger"`
+	Name         string  `json:"name"`
+	Environment  string  `json:"environment"`
+	After        string  `json:"after"`
+	Trigger      Trigger `json:"trigger"`
+	Timeout      string  `json:"timeout,omitempty"`
+	AutoRollback bool    `json:"auto_rollback"`
+}
+
+// DefaultStageTimeout is a stage's readiness timeout unless it sets one.
+const DefaultStageTimeout = 5 * time.Minute
+
+// TimeoutDuration is the stage's readiness timeout.
+func (s Stage) TimeoutDuration() time.Duration {
+	d, err := time.ParseDuration(s.Timeout)
+	if err != nil || d <= 0 {
+		return DefaultStageTimeout
+	}
+	return d
 }
 
 // Pipeline is an app's tree of stages, rooted at the source.
@@ -71,6 +88,11 @@ func (in *PipelineSet) Validate(envExists func(string) bool) error {
 			return Invalidf(field+".name", "stage %q is defined twice: expected unique stage names", s.Name)
 		}
 		names[s.Name] = i
+		if s.Timeout != "" {
+			if d, err := time.ParseDuration(s.Timeout); err != nil || d < time.Second || d > 2*time.Hour {
+				return Invalidf(field+".timeout", "%q is not a timeout: expected a duration from 1s to 2h, e.g. \"5m\"", s.Timeout)
+			}
+		}
 		switch s.Trigger {
 		case "":
 			s.Trigger = TriggerManual
@@ -103,6 +125,27 @@ func (p *Pipeline) Parent(stage string) *Stage {
 	for _, s := range p.Stages {
 		if s.Name == stage && s.After != "" {
 			return p.Stage(s.After)
+		}
+	}
+	return nil
+}
+
+// Children returns the stages that follow the named stage ("" for the source).
+func (p *Pipeline) Children(stage string) []Stage {
+	var out []Stage
+	for _, s := range p.Stages {
+		if s.After == stage {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// StageFor returns the stage that deploys to the environment, or nil.
+func (p *Pipeline) StageFor(env string) *Stage {
+	for i := range p.Stages {
+		if p.Stages[i].Environment == env {
+			return &p.Stages[i]
 		}
 	}
 	return nil

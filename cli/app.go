@@ -2,12 +2,15 @@ package cli
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/httpapi"
 )
 
 func (a *App) appCmd() *cobra.Command {
@@ -84,8 +87,60 @@ func (a *App) appCmd() *cobra.Command {
 		f.StringVar(&chart.Name, "chart-name", "", "chart name in the repository")
 		f.StringVar(&chart.Version, "chart-version", "", "chart version (newest when empty)")
 	}
-	cmd := group("app", "Manage a project's apps", n.list(nil), n.get(), create, update, n.del())
+	cmd := group("app", "Manage a project's apps", n.list(nil), n.get(), create, update, n.del(), a.overridesCmd(&pl), a.setOverridesCmd(&pl, n))
 	pl.bind(cmd, false)
+	return cmd
+}
+
+func (a *App) overridesCmd(pl *place) *cobra.Command {
+	return &cobra.Command{
+		Use:   "overrides NAME",
+		Short: "Show an app's values overrides per environment",
+		Args:  exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			segs, err := pl.projectPath("apps", args[0], "overrides")
+			if err != nil {
+				return err
+			}
+			var out map[string]string
+			if err := c.Do(cmd.Context(), "GET", path(segs...), nil, nil, &out); err != nil {
+				return err
+			}
+			envs := slices.Sorted(maps.Keys(out))
+			return a.render(out, rowsOf(envs, []string{"environment", "values"}, func(e string) []string {
+				return []string{e, strings.ReplaceAll(strings.TrimSpace(out[e]), "\n", "; ")}
+			}))
+		},
+	}
+}
+
+func (a *App) setOverridesCmd(pl *place, n noun[gatehouse.App]) *cobra.Command {
+	var values string
+	cmd := &cobra.Command{
+		Use:     "set-overrides NAME ENV --values FILE",
+		Short:   "Replace an environment's values overrides (an empty file removes them)",
+		Example: "  gatehouse app set-overrides web prod -p shop --values prod.yaml",
+		Args:    exactArgs(2, "NAME", "ENV"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if values == "" {
+				return gatehouse.Invalidf("--values", "is required: expected a YAML file ('-' for stdin)")
+			}
+			text, err := a.readFileFlag("values", values)
+			if err != nil {
+				return err
+			}
+			segs, err := pl.projectPath("apps", args[0], "overrides", args[1])
+			if err != nil {
+				return err
+			}
+			return n.send(cmd, "PUT", segs, httpapi.Overrides{Values: text})
+		},
+	}
+	cmd.Flags().StringVar(&values, "values", "", "values overrides file, YAML ('-' for stdin)")
 	return cmd
 }
 

@@ -62,7 +62,7 @@ func NewRoot(a *App, extra ...*cobra.Command) *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return gatehouse.Invalidf("flags", "%v", err) })
 	root.AddCommand(a.loginCmd(), a.logoutCmd(), a.whoamiCmd(), a.passwdCmd(), a.projectCmd(), a.clusterCmd(), a.envCmd(),
-		a.appCmd(), a.pipelineCmd(), a.artifactCmd(), a.userCmd(), a.groupCmd(), a.accessCmd(), a.tokenCmd(), a.auditCmd())
+		a.appCmd(), a.pipelineCmd(), a.artifactCmd(), a.deployCmd(), a.rollbackCmd(), a.historyCmd(), a.deploymentCmd(), a.userCmd(), a.groupCmd(), a.accessCmd(), a.tokenCmd(), a.auditCmd())
 	root.AddCommand(extra...)
 	var annotate func(c *cobra.Command)
 	annotate = func(c *cobra.Command) {
@@ -90,7 +90,7 @@ var exitCodes = map[gatehouse.ErrorKind]int{
 
 // ExitCode maps an error to the process exit code: 0 for nil, then by kind (1 internal or
 // unknown, 2 invalid input, 3 unauthenticated, 4 forbidden, 5 not found, 6 conflict,
-// 7 precondition failed, 8 rate limited, 9 audit trail broken).
+// 7 precondition failed, 8 rate limited, 9 audit trail broken, 10 deployment failed).
 func ExitCode(err error) int {
 	if err == nil {
 		return 0
@@ -98,6 +98,10 @@ func ExitCode(err error) int {
 	var broken *ChainBroken
 	if errors.As(err, &broken) {
 		return 9
+	}
+	var failed *DeploymentFailed
+	if errors.As(err, &failed) {
+		return 10
 	}
 	if code, ok := exitCodes[gatehouse.KindOf(err)]; ok {
 		return code

@@ -129,6 +129,16 @@ var endpoints = []endpoint{
 		w.admin("POST", "/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "r.example.com/web@" + d})
 		return call{method: "DELETE", path: "/api/v1/projects/shop/apps/web/artifacts/" + d}
 	}},
+	{"GET /api/v1/projects/{project}/apps/{app}/overrides", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/overrides", nil)},
+	{"PUT /api/v1/projects/{project}/apps/{app}/overrides/{env}", shopAdmins, func(w *world, _ string) call {
+		return call{method: "PUT", path: "/api/v1/projects/shop/apps/web/overrides/prod", body: map[string]string{"values": fmt.Sprintf("replicas: %d\n", w.n.Add(1))}}
+	}},
+	{"GET /api/v1/projects/{project}/apps/{app}/deployments", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/deployments", nil)},
+	{"POST /api/v1/projects/{project}/apps/{app}/deployments", pushers, staticCall("POST", "/api/v1/projects/shop/apps/web/deployments",
+		gatehouse.DeploymentCreate{Environment: "dev", Digest: digest1})},
+	{"GET /api/v1/projects/{project}/apps/{app}/deployments/{id}", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/deployments/1", nil)},
+	{"POST /api/v1/projects/{project}/apps/{app}/deployments/{id}/rollback", pushers, staticCall("POST", "/api/v1/projects/shop/apps/web/deployments/1/rollback", nil)},
+	{"GET /api/v1/projects/{project}/apps/{app}/deployments/{id}/diff/{other}", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/deployments/1/diff/2", nil)},
 	{"GET /api/v1/audit", shopAdmins, staticCall("GET", "/api/v1/audit?project=shop", nil)},
 	{"POST /api/v1/audit/verify", superAdmins, staticCall("POST", "/api/v1/audit/verify", nil)},
 }

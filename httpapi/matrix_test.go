@@ -66,6 +66,13 @@ func newWorld(t *testing.T, engine string) *world {
 	w.admin("POST", "/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web"})
 	w.admin("PUT", "/api/v1/projects/shop/apps/web/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "dev"}, {Environment: "prod", After: "dev"}}})
 	w.admin("POST", "/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "r.example.com/web@" + digest1})
+	for _, env := range []string{"dev", "prod"} {
+		w.admin("POST", "/api/v1/projects/shop/apps/web/deployments", gatehouse.DeploymentCreate{Environment: env, Digest: digest1})
+	}
+	// No worker runs here: mark the first deployment done so it can be rolled back to.
+	if _, err := w.srv.DB.Raw().Exec(`UPDATE deployments SET state = 'succeeded' WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
 	w.admin("POST", "/api/v1/users", gatehouse.UserCreate{Name: "ci", Kind: gatehouse.ServiceAccount})
 	w.admin("POST", "/api/v1/users", gatehouse.UserCreate{Name: "loginuser", Password: gatehouse.OutgoingSecret(testserver.Password)})
 	w.admin("POST", "/api/v1/groups", gatehouse.GroupCreate{Name: "sre"})

@@ -26,6 +26,10 @@ func (s *Server) Routes() []string {
 }
 
 func (s *Server) routes() []route {
+	return append(s.coreRoutes(), s.deployRoutes()...)
+}
+
+func (s *Server) coreRoutes() []route {
 	sv := s.svc
 	p := func(r *http.Request) string { return r.PathValue("project") }
 	app := func(r *http.Request) string { return r.PathValue("app") }
@@ -190,7 +194,7 @@ func (s *Server) routes() []route {
 			return sv.Artifacts.RetractArtifact(r.Context(), p(r), app(r), r.PathValue("digest"))
 		})},
 
-		// Audit.
+		// Audit (deploy routes are appended below).
 		{pattern: "GET /api/v1/audit", handler: http.HandlerFunc(s.auditEvents)},
 		{pattern: "POST /api/v1/audit/verify", handler: noBody(s, 200, func(r *http.Request) (any, error) { return sv.Audit.VerifyAudit(r.Context()) })},
 	}

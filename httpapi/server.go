@@ -22,6 +22,7 @@ type Services struct {
 	Apps         gatehouse.AppService
 	Pipelines    gatehouse.PipelineService
 	Artifacts    gatehouse.ArtifactService
+	Deployments  gatehouse.DeploymentService
 	Users        gatehouse.UserService
 	Groups       gatehouse.GroupService
 	RoleBindings gatehouse.RoleBindingService

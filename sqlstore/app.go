@@ -14,18 +14,21 @@ type AppService struct{ db *DB }
 // NewAppService returns the app service of db.
 func NewAppService(db *DB) *AppService { return &AppService{db: db} }
 
-const appSelect = `SELECT a.id, p.name, a.name, a.description, a.chart, a.values_yaml, a.created_at, a.updated_at
+const appSelect = `SELECT a.id, p.name, a.name, a.description, a.chart, a.values_yaml, a.hooks, a.config_revision, a.created_at, a.updated_at
 	FROM apps a JOIN projects p ON p.id = a.project_id`
 
 func scanApp(row scanner) (*gatehouse.App, error) {
 	var a gatehouse.App
-	var chart string
+	var chart, hooks string
 	var created, updated int64
-	if err := row.Scan(&a.ID, &a.Project, &a.Name, &a.Description, &chart, &a.Values, &created, &updated); err != nil {
+	if err := row.Scan(&a.ID, &a.Project, &a.Name, &a.Description, &chart, &a.Values, &hooks, &a.ConfigRevision, &created, &updated); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(chart), &a.Chart); err != nil {
 		return nil, fmt.Errorf("app %s chart: %w", a.Name, err)
+	}
+	if err := json.Unmarshal([]byte(hooks), &a.Hooks); err != nil {
+		return nil, fmt.Errorf("app %s hooks: %w", a.Name, err)
 	}
 	a.CreatedAt, a.UpdatedAt = fromMicro(created), fromMicro(updated)
 	return &a, nil
@@ -71,14 +74,14 @@ func (s *AppService) CreateApp(ctx context.Context, project string, in gatehouse
 		if err := in.Validate(); err != nil {
 			return err
 		}
-		chart, err := json.Marshal(in.Chart)
+		chart, hooks, err := encodeChartHooks(in.Chart, in.Hooks)
 		if err != nil {
-			return fmt.Errorf("encode chart: %w", err)
+			return err
 		}
 		app = &gatehouse.App{Project: project, Name: in.Name, Description: in.Description, Chart: in.Chart,
-			Values: in.Values, CreatedAt: tx.now, UpdatedAt: tx.now}
-		err = tx.QueryRowContext(ctx, `INSERT INTO apps (project_id, name, description, chart, values_yaml, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, p.ID, app.Name, app.Description, string(chart), app.Values, micro(tx.now)).Scan(&app.ID)
+			Values: in.Values, Hooks: in.Hooks, ConfigRevision: 1, CreatedAt: tx.now, UpdatedAt: tx.now}
+		err = tx.QueryRowContext(ctx, `INSERT INTO apps (project_id, name, description, chart, values_yaml, hooks, config_revision, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) RETURNING id`, p.ID, app.Name, app.Description, chart, app.Values, hooks, micro(tx.now)).Scan(&app.ID)
 		if isUniqueViolation(err) {
 			return gatehouse.Conflictf("app %q already exists in project %q", in.Name, project)
 		} else if err != nil {
@@ -129,16 +132,21 @@ func (s *AppService) UpdateApp(ctx context.Context, project, name string, in gat
 		if in.Chart != nil {
 			app.Chart = *in.Chart
 		}
-		if in.Values != nil {
+		if in.Values != nil && *in.Values != app.Values {
 			app.Values = *in.Values
+			app.ConfigRevision++
+		}
+		if in.Hooks != nil {
+			app.Hooks = *in.Hooks
 		}
 		app.UpdatedAt = tx.now
-		chart, err := json.Marshal(app.Chart)
+		chart, hooks, err := encodeChartHooks(app.Chart, app.Hooks)
 		if err != nil {
-			return fmt.Errorf("encode chart: %w", err)
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE apps SET description = $1, chart = $2, values_yaml = $3, updated_at = $4 WHERE id = $5`,
-			app.Description, string(chart), app.Values, micro(tx.now), app.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE apps SET description = $1, chart = $2, values_yaml = $3, hooks = $4,
+			config_revision = $5, updated_at = $6 WHERE id = $7`,
+			app.Description, chart, app.Values, hooks, app.ConfigRevision, micro(tx.now), app.ID); err != nil {
 			return fmt.Errorf("update app: %w", err)
 		}
 		after = &app
@@ -157,9 +165,28 @@ func (s *AppService) DeleteApp(ctx context.Context, project, name string) error 
 		if err := who.Require(gatehouse.ActionManage, gatehouse.Target{Project: project}); err != nil {
 			return err
 		}
+		var deployments int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deployments WHERE app_id = $1`, app.ID).Scan(&deployments); err != nil {
+			return fmt.Errorf("count deployments: %w", err)
+		}
+		if deployments > 0 {
+			return gatehouse.Conflictf("app %q has %d deployments: apps with a deployment history are kept", name, deployments)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM apps WHERE id = $1`, app.ID); err != nil {
 			return fmt.Errorf("delete app: %w", err)
 		}
 		return tx.audit(change{action: "app.delete", resource: appResource(app), target: app.Target(), before: app})
 	})
+}
+
+func encodeChartHooks(c gatehouse.Chart, h gatehouse.Hooks) (string, string, error) {
+	chart, err := json.Marshal(c)
+	if err != nil {
+		return "", "", fmt.Errorf("encode chart: %w", err)
+	}
+	hooks, err := json.Marshal(h)
+	if err != nil {
+		return "", "", fmt.Errorf("encode hooks: %w", err)
+	}
+	return string(chart), string(hooks), nil
 }

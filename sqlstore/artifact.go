@@ -151,7 +151,14 @@ func (s *ArtifactService) CreateArtifact(ctx context.Context, project, app strin
 		if len(moved) > 0 {
 			details = map[string]any{"moved_tags": moved}
 		}
-		return tx.audit(change{action: "artifact.create", resource: artifactResource(art), target: ap.Target(), after: art, details: details})
+		if err := tx.audit(change{action: "artifact.create", resource: artifactResource(art), target: ap.Target(), after: art, details: details}); err != nil {
+			return err
+		}
+		p, err := readPipeline(ctx, tx, ap)
+		if err != nil {
+			return err
+		}
+		return tx.autoDeploy(ap, p.Children(""), digest, "pipeline (artifact pushed by "+who.UserName+")")
 	})
 	return art, err
 }

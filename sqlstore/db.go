@@ -44,6 +44,7 @@ type DB struct {
 	auditKey []byte
 	now      func() time.Time
 	log      *slog.Logger
+	queue    Queue
 }
 
 // Open connects to the database, applies pending migrations and returns the store.

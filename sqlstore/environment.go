@@ -185,6 +185,13 @@ func (s *EnvironmentService) DeleteEnvironment(ctx context.Context, project, nam
 		if len(apps) > 0 {
 			return gatehouse.Conflictf("environment %q is a stage of the pipelines of apps %v: remove those stages first", name, apps)
 		}
+		var deployments int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deployments WHERE environment_id = $1`, e.ID).Scan(&deployments); err != nil {
+			return fmt.Errorf("count deployments: %w", err)
+		}
+		if deployments > 0 {
+			return gatehouse.Conflictf("environment %q has %d deployments: environments with a deployment history are kept", name, deployments)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM environments WHERE id = $1`, e.ID); err != nil {
 			return fmt.Errorf("delete environment: %w", err)
 		}

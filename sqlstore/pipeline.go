@@ -17,7 +17,7 @@ func NewPipelineService(db *DB) *PipelineService { return &PipelineService{db: d
 
 func scanStage(row scanner) (gatehouse.Stage, error) {
 	var s gatehouse.Stage
-	err := row.Scan(&s.Name, &s.Environment, &s.After, &s.Trigger)
+	err := row.Scan(&s.Name, &s.Environment, &s.After, &s.Trigger, &s.Timeout, &s.AutoRollback)
 	return s, err
 }
 
@@ -32,7 +32,7 @@ func readPipeline(ctx context.Context, q querier, app *gatehouse.App) (*gatehous
 		return nil, fmt.Errorf("read pipeline: %w", err)
 	}
 	p.UpdatedAt = fromMicro(updated)
-	stages, err := queryAll(ctx, q, scanStage, `SELECT s.name, e.name, s.after_stage, s.trigger_mode
+	stages, err := queryAll(ctx, q, scanStage, `SELECT s.name, e.name, s.after_stage, s.trigger_mode, s.timeout, s.auto_rollback
 		FROM pipeline_stages s JOIN environments e ON e.id = s.environment_id WHERE s.app_id = $1 ORDER BY s.position`, app.ID)
 	if err != nil {
 		return nil, fmt.Errorf("read pipeline stages: %w", err)
@@ -90,8 +90,8 @@ func (s *PipelineService) SetPipeline(ctx context.Context, project, app string, 
 			return fmt.Errorf("replace pipeline: %w", err)
 		}
 		for i, st := range in.Stages {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO pipeline_stages (app_id, position, name, environment_id, after_stage, trigger_mode)
-				VALUES ($1, $2, $3, $4, $5, $6)`, a.ID, i, st.Name, envs[st.Environment], st.After, st.Trigger); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO pipeline_stages (app_id, position, name, environment_id, after_stage, trigger_mode, timeout, auto_rollback)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, a.ID, i, st.Name, envs[st.Environment], st.After, st.Trigger, st.Timeout, st.AutoRollback); err != nil {
 				return fmt.Errorf("insert stage: %w", err)
 			}
 		}

@@ -40,6 +40,8 @@ type settings struct {
 	maxBodyBytes   int64
 	trustedProxies []string
 	adminUser      string
+	workers        int
+	deployLease    time.Duration
 	logFormat      string
 	logLevel       string
 	configFile     string
@@ -89,6 +91,8 @@ Every setting is a flag, a GATEHOUSE_* environment variable, or a key of the --c
 	f.Int64Var(&s.maxBodyBytes, "max-body-bytes", httpapi.DefaultConfig.MaxBodyBytes, "largest request body accepted")
 	f.StringSliceVar(&s.trustedProxies, "trusted-proxy", nil, "CIDR of a reverse proxy whose X-Forwarded-For is believed (repeat)")
 	f.StringVar(&s.adminUser, "admin-user", "admin", "name of the super-admin created on first start")
+	f.IntVar(&s.workers, "workers", 100, "deployments this server runs at once")
+	f.DurationVar(&s.deployLease, "deploy-lease", 30*time.Second, "how long a deployment's worker may go silent before another server resumes it")
 	f.StringVar(&s.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&s.configFile, "config", "", "config file (YAML: flag names as keys)")
@@ -194,6 +198,20 @@ func serve(ctx context.Context, s settings, out, logOut io.Writer) error {
 	if err != nil {
 		return gatehouse.Invalidf("--listen", "cannot listen on %s: %v", s.listen, err)
 	}
+	runner, err := wire.Worker(ctx, db, wire.WorkerOptions{DataDir: s.dataDir, Workers: s.workers, Lease: s.deployLease, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := runner.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := runner.Stop(stopCtx); err != nil {
+			log.Warn("stop workers", "err", err)
+		}
+	}()
 	srv := &http.Server{Handler: httpapi.New(wire.Services(db), cfg, log), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	scheme := "http"

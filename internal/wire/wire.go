@@ -1,10 +1,17 @@
-// Package wire connects the store's services to the API. The server command and the tests that
+// Package wire connects the store's services to the API and the deploy workers. The server command and the tests that
 // start real servers share it, so they run the same wiring.
 package wire
 
 import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"time"
+
 	"github.com/gatehousehq/gatehouse/httpapi"
+	"github.com/gatehousehq/gatehouse/kube"
 	"github.com/gatehousehq/gatehouse/sqlstore"
+	"github.com/gatehousehq/gatehouse/worker"
 )
 
 // Services returns the API's services, all backed by db.
@@ -12,7 +19,33 @@ func Services(db *sqlstore.DB) httpapi.Services {
 	return httpapi.Services{
 		Projects: sqlstore.NewProjectService(db), Clusters: sqlstore.NewClusterService(db), Environments: sqlstore.NewEnvironmentService(db),
 		Apps: sqlstore.NewAppService(db), Pipelines: sqlstore.NewPipelineService(db), Artifacts: sqlstore.NewArtifactService(db),
-		Users: sqlstore.NewUserService(db), Groups: sqlstore.NewGroupService(db), RoleBindings: sqlstore.NewRoleBindingService(db),
+		Deployments: sqlstore.NewDeploymentService(db),
+		Users:       sqlstore.NewUserService(db), Groups: sqlstore.NewGroupService(db), RoleBindings: sqlstore.NewRoleBindingService(db),
 		Identity: sqlstore.NewIdentityService(db), Audit: sqlstore.NewAuditService(db), Ready: db.Ping,
 	}
+}
+
+// WorkerOptions configure the deploy workers.
+type WorkerOptions struct {
+	DataDir      string // chart downloads are cached under DATA-DIR/charts
+	Workers      int
+	Lease        time.Duration
+	PollInterval time.Duration
+	PlainHTTP    bool // OCI chart registries over plain HTTP (loopback registries in tests)
+	Logger       *slog.Logger
+}
+
+// Worker builds the deploy workers over db's clusters and connects db's deployments to them.
+func Worker(ctx context.Context, db *sqlstore.DB, o WorkerOptions) (*worker.Runner, error) {
+	r, err := worker.New(ctx, worker.Options{
+		Store:    db,
+		Clusters: kube.NewClusters(db.Kubeconfig),
+		Charts:   &kube.Charts{CacheDir: filepath.Join(o.DataDir, "charts"), PlainHTTP: o.PlainHTTP},
+		Lease:    o.Lease, Workers: o.Workers, PollInterval: o.PollInterval, Logger: o.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	db.SetQueue(r)
+	return r, nil
 }

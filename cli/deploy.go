@@ -1,0 +1,178 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/client"
+	"github.com/gatehousehq/gatehouse/httpapi"
+)
+
+// DeploymentFailed is the error of a followed deployment that did not succeed; it exits 10.
+type DeploymentFailed struct{ D *gatehouse.Deployment }
+
+func (e *DeploymentFailed) Error() string {
+	return fmt.Sprintf("deployment %d %s: %s", e.D.ID, e.D.State, e.D.Cause)
+}
+
+func deploymentRow(d *gatehouse.Deployment) []string {
+	dur := ""
+	if d.StartedAt != nil {
+		dur = d.Duration(time.Now()).Round(10 * time.Millisecond).String()
+	}
+	kind := string(d.Kind)
+	if d.RollbackOf != 0 {
+		kind += fmt.Sprintf(" of #%d", d.RollbackOf)
+	}
+	return []string{fmt.Sprint(d.ID), d.Environment, string(d.State), d.Digest[:min(len(d.Digest), 19)], kind,
+		fmt.Sprint(d.ConfigRevision), fmt.Sprint(d.HelmRevision), d.TriggeredBy, when(d.CreatedAt), dur, d.Cause}
+}
+
+var deploymentHeader = []string{"id", "env", "state", "digest", "kind", "config", "helm rev", "by", "created", "took", "cause"}
+
+func (a *App) deployCmd() *cobra.Command {
+	var pl place
+	var env, digest, tag string
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "deploy --env ENV (--digest DIGEST | --tag TAG)",
+		Short: "Deploy an artifact to an environment (a stage of the app's pipeline)",
+		Example: `  gatehouse deploy -p shop -a web --env dev --tag 1.4.0 --wait
+  gatehouse deploy -p shop -a web --env prod --digest sha256:… `,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			segs, err := pl.appPath("deployments")
+			if err != nil {
+				return err
+			}
+			if (digest == "") == (tag == "") {
+				return gatehouse.Invalidf("--digest", "expected exactly one of --digest or --tag")
+			}
+			if tag != "" {
+				if digest, err = a.resolveTag(cmd.Context(), c, &pl, tag); err != nil {
+					return err
+				}
+			}
+			var d gatehouse.Deployment
+			if err := c.Do(cmd.Context(), "POST", path(segs...), nil, gatehouse.DeploymentCreate{Environment: env, Digest: digest}, &d); err != nil {
+				return err
+			}
+			return a.afterStart(cmd.Context(), c, &pl, &d, wait)
+		},
+	}
+	cmd.Flags().StringVarP(&env, "env", "e", "", "environment to deploy to")
+	cmd.Flags().StringVar(&digest, "digest", "", "artifact digest (sha256:…)")
+	cmd.Flags().StringVarP(&tag, "tag", "t", "", "artifact tag, resolved to its digest now")
+	cmd.Flags().BoolVarP(&wait, "wait", "w", false, "follow the deployment until it ends (exit 10 if it fails)")
+	pl.bind(cmd, true)
+	return cmd
+}
+
+// resolveTag finds the digest a tag points at now.
+func (a *App) resolveTag(ctx context.Context, c *client.Client, pl *place, tag string) (string, error) {
+	segs, err := pl.appPath("artifacts")
+	if err != nil {
+		return "", err
+	}
+	var arts httpapi.List[gatehouse.Artifact]
+	if err := c.Do(ctx, "GET", path(segs...), url.Values{"tag": {tag}}, nil, &arts); err != nil {
+		return "", err
+	}
+	if len(arts.Items) == 0 {
+		return "", gatehouse.NotFoundf("no artifact of app %s is tagged %q", pl.app, tag)
+	}
+	return arts.Items[0].Digest, nil
+}
+
+// afterStart reports a queued deployment, following it when asked.
+func (a *App) afterStart(ctx context.Context, c *client.Client, pl *place, d *gatehouse.Deployment, wait bool) error {
+	if !wait {
+		return a.render(d, rowsOf([]*gatehouse.Deployment{d}, deploymentHeader, deploymentRow))
+	}
+	if a.output == "table" {
+		fmt.Fprintf(a.Out, "Deployment %d of %s to %s queued.\n", d.ID, d.Image, d.Environment)
+	}
+	final, err := a.follow(ctx, c, pl, d.ID)
+	if err != nil {
+		return err
+	}
+	if a.output == "json" {
+		if err := a.render(final, table{}); err != nil {
+			return err
+		}
+	} else if final.State == gatehouse.StateSucceeded {
+		fmt.Fprintf(a.Out, "Deployment %d succeeded in %s.\n", final.ID, final.Duration(time.Now()).Round(time.Millisecond))
+	}
+	if final.State != gatehouse.StateSucceeded {
+		return &DeploymentFailed{D: final}
+	}
+	return nil
+}
+
+// follow polls the deployment, printing new events, until it ends.
+func (a *App) follow(ctx context.Context, c *client.Client, pl *place, id int64) (*gatehouse.Deployment, error) {
+	segs, err := pl.appPath("deployments", strconv.FormatInt(id, 10))
+	if err != nil {
+		return nil, err
+	}
+	seen := 0
+	for {
+		var d gatehouse.Deployment
+		if err := c.Do(ctx, "GET", path(segs...), nil, nil, &d); err != nil {
+			return nil, err
+		}
+		for _, e := range d.Events[seen:] {
+			if a.output == "table" {
+				fmt.Fprintf(a.Out, "  %s  %-11s %s\n", e.Time.Local().Format("15:04:05.000"), e.Step, strings.ReplaceAll(e.Message, "\n", "\n      "))
+			}
+		}
+		seen = len(d.Events)
+		if d.State.Terminal() {
+			return &d, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (a *App) rollbackCmd() *cobra.Command {
+	var pl place
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "rollback DEPLOYMENT-ID",
+		Short: "Deploy an earlier deployment's artifact and config again",
+		Args:  exactArgs(1, "DEPLOYMENT-ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			segs, err := pl.appPath("deployments", args[0], "rollback")
+			if err != nil {
+				return err
+			}
+			var d gatehouse.Deployment
+			if err := c.Do(cmd.Context(), "POST", path(segs...), nil, nil, &d); err != nil {
+				return err
+			}
+			return a.afterStart(cmd.Context(), c, &pl, &d, wait)
+		},
+	}
+	cmd.Flags().BoolVarP(&wait, "wait", "w", false, "follow the deployment until it ends (exit 10 if it fails)")
+	pl.bind(cmd, true)
+	return cmd
+}

@@ -1,0 +1,151 @@
+package kube
+
+import (
+	"strings"
+
+	"context"
+	"errors"
+	"fmt"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"log/slog"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
+)
+
+// Release is what a deployment applies: a chart with values as a named release in a namespace.
+type Release struct {
+	Name      string
+	Namespace string
+	Chart     *chart.Chart
+	Values    map[string]any
+}
+
+// Applied is a release revision Helm recorded.
+type Applied struct {
+	Revision int
+	Manifest string
+}
+
+func (c *Conn) helm(namespace string) (*action.Configuration, error) {
+	cfg := new(action.Configuration)
+	logf := func(format string, v ...any) {
+		slog.Debug(fmt.Sprintf(format, v...), "cluster", c.Name, "namespace", namespace)
+	}
+	if err := cfg.Init(getter{conn: c, namespace: namespace}, namespace, "secret", logf); err != nil {
+		return nil, fmt.Errorf("helm on cluster %s: %w", c.Name, err)
+	}
+	return cfg, nil
+}
+
+// Recover makes a release that an interrupted Helm action left pending-install,
+// pending-upgrade or pending-rollback usable again by marking that revision failed, so the
+// next upgrade goes ahead. It reports whether it changed anything.
+func (c *Conn) Recover(ctx context.Context, namespace, name string) (bool, error) {
+	cfg, err := c.helm(namespace)
+	if err != nil {
+		return false, err
+	}
+	last, err := cfg.Releases.Last(name)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("release %s: %w", name, err)
+	}
+	if !last.Info.Status.IsPending() {
+		return false, nil
+	}
+	last.SetStatus(release.StatusFailed, "interrupted: the Gatehouse worker running it stopped; recovered by the next worker")
+	if err := cfg.Releases.Update(last); err != nil {
+		return false, fmt.Errorf("recover release %s: %w", name, err)
+	}
+	return true, nil
+}
+
+// Apply installs or upgrades the release without Helm's own waiting (readiness is watched
+// separately, by events rather than Helm's 2-second polling).
+func (c *Conn) Apply(ctx context.Context, r Release) (*Applied, error) {
+	cfg, err := c.helm(r.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	_, err = cfg.Releases.Last(r.Name)
+	var rel *release.Release
+	switch {
+	case errors.Is(err, driver.ErrReleaseNotFound):
+		in := action.NewInstall(cfg)
+		in.ReleaseName, in.Namespace, in.CreateNamespace = r.Name, r.Namespace, true
+		rel, err = in.RunWithContext(ctx, r.Chart, r.Values)
+	case err != nil:
+		return nil, fmt.Errorf("release %s: %w", r.Name, err)
+	default:
+		up := action.NewUpgrade(cfg)
+		up.Namespace, up.MaxHistory = r.Namespace, 20
+		rel, err = up.RunWithContext(ctx, r.Name, r.Chart, r.Values)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("apply release %s: %w", r.Name, err)
+	}
+	return &Applied{Revision: rel.Version, Manifest: rel.Manifest}, nil
+}
+
+// Rollback returns the release to an earlier revision (as a new revision) and returns it.
+func (c *Conn) Rollback(ctx context.Context, namespace, name string, revision int) (*Applied, error) {
+	cfg, err := c.helm(namespace)
+	if err != nil {
+		return nil, err
+	}
+	rb := action.NewRollback(cfg)
+	rb.Version, rb.MaxHistory = revision, 20
+	if err := rb.Run(name); err != nil {
+		return nil, fmt.Errorf("roll back release %s to revision %d: %w", name, revision, err)
+	}
+	last, err := cfg.Releases.Last(name)
+	if err != nil {
+		return nil, fmt.Errorf("release %s after rollback: %w", name, err)
+	}
+	return &Applied{Revision: last.Version, Manifest: last.Manifest}, nil
+}
+
+// ReleaseStatus returns the status of a release's last revision ("" when there is none).
+func (c *Conn) ReleaseStatus(ctx context.Context, namespace, name string) (release.Status, int, error) {
+	cfg, err := c.helm(namespace)
+	if err != nil {
+		return "", 0, err
+	}
+	last, err := cfg.Releases.Last(name)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return "", 0, nil
+	} else if err != nil {
+		return "", 0, fmt.Errorf("release %s: %w", name, err)
+	}
+	return last.Info.Status, last.Version, nil
+}
+
+// Manifest returns the manifest Helm recorded for a release revision.
+func (c *Conn) Manifest(ctx context.Context, namespace, name string, revision int) (string, error) {
+	cfg, err := c.helm(namespace)
+	if err != nil {
+		return "", err
+	}
+	rel, err := cfg.Releases.Get(name, revision)
+	if err != nil {
+		return "", fmt.Errorf("release %s revision %d: %w", name, revision, err)
+	}
+	return rel.Manifest, nil
+}
+
+// IsInvalid reports whether err says the chart or values are wrong (templates fail to render,
+// values fail the schema, the API server rejects the objects): retrying will not help.
+func IsInvalid(err error) bool {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		code := status.Status().Code
+		return code == 400 || code == 422
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "parse error") || strings.Contains(msg, "values don't meet the specifications") ||
+		strings.Contains(msg, "execution error") || strings.Contains(msg, "unable to build kubernetes objects")
+}

@@ -1,0 +1,294 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// Queue runs deployments. The store hands it each new deployment inside the transaction that
+// creates the deployment, so a deployment exists if and only if its job does.
+type Queue interface {
+	EnqueueDeployment(ctx context.Context, tx *sql.Tx, id int64) error
+}
+
+// SetQueue connects the store to the job queue; until it is set, deployments stay queued.
+func (db *DB) SetQueue(q Queue) { db.queue = q }
+
+// DeploymentService implements gatehouse.DeploymentService.
+type DeploymentService struct{ db *DB }
+
+// NewDeploymentService returns the deployment service of db.
+func NewDeploymentService(db *DB) *DeploymentService { return &DeploymentService{db: db} }
+
+const deploymentSelect = `SELECT d.id, p.name, a.name, e.name, d.stage, d.cluster, d.namespace, d.release_name, d.image, d.digest,
+	d.config_revision, d.values_yaml, d.kind, d.rollback_of, d.state, d.cause, d.helm_revision, d.triggered_by,
+	d.created_at, d.started_at, d.finished_at
+	FROM deployments d JOIN apps a ON a.id = d.app_id JOIN projects p ON p.id = a.project_id JOIN environments e ON e.id = d.environment_id`
+
+func scanDeployment(row scanner) (*gatehouse.Deployment, error) {
+	var d gatehouse.Deployment
+	var rollbackOf, started, finished sql.NullInt64
+	var created int64
+	if err := row.Scan(&d.ID, &d.Project, &d.App, &d.Environment, &d.Stage, &d.Cluster, &d.Namespace, &d.Release, &d.Image, &d.Digest,
+		&d.ConfigRevision, &d.Values, &d.Kind, &rollbackOf, &d.State, &d.Cause, &d.HelmRevision, &d.TriggeredBy,
+		&created, &started, &finished); err != nil {
+		return nil, err
+	}
+	d.RollbackOf = rollbackOf.Int64
+	d.CreatedAt, d.StartedAt, d.FinishedAt = fromMicro(created), fromNullMicro(started), fromNullMicro(finished)
+	return &d, nil
+}
+
+func findDeployment(ctx context.Context, q querier, id int64) (*gatehouse.Deployment, error) {
+	d, err := scanDeployment(q.QueryRowContext(ctx, deploymentSelect+` WHERE d.id = $1`, id))
+	if err != nil {
+		return nil, notFoundOr(err, "deployment %d not found", id)
+	}
+	return d, nil
+}
+
+func scanEvent(row scanner) (gatehouse.DeploymentEvent, error) {
+	var e gatehouse.DeploymentEvent
+	var at int64
+	err := row.Scan(&e.Seq, &at, &e.Step, &e.Message)
+	e.Time = fromMicro(at)
+	return e, err
+}
+
+func deploymentEvents(ctx context.Context, q querier, id int64) ([]gatehouse.DeploymentEvent, error) {
+	return queryAll(ctx, q, scanEvent, `SELECT seq, at, step, message FROM deployment_events WHERE deployment_id = $1 ORDER BY seq`, id)
+}
+
+// newDeployment is what a new deployment is made of.
+type newDeployment struct {
+	app        *gatehouse.App
+	env        *gatehouse.Environment
+	stage      gatehouse.Stage
+	artifact   *gatehouse.Artifact
+	values     string // full snapshot; empty means compute from the app's current config
+	revision   int64
+	kind       gatehouse.DeploymentKind
+	rollbackOf int64
+	by         string
+}
+
+// createDeployment inserts a queued deployment, hands it to the queue and audits it.
+func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
+	if n.values == "" && n.kind == gatehouse.KindDeploy {
+		v, err := tx.effectiveValues(n.app, n.env, n.artifact)
+		if err != nil {
+			return nil, err
+		}
+		n.values, n.revision = v, n.app.ConfigRevision
+	}
+	chart, hooks, err := encodeChartHooks(n.app.Chart, n.app.Hooks)
+	if err != nil {
+		return nil, err
+	}
+	d := &gatehouse.Deployment{Project: n.app.Project, App: n.app.Name, Environment: n.env.Name, Stage: n.stage.Name,
+		Cluster: n.env.Cluster, Namespace: n.env.Namespace, Release: gatehouse.ReleaseName(n.app.Name),
+		Image: n.artifact.Reference(), Digest: n.artifact.Digest, ConfigRevision: n.revision, Values: n.values,
+		Kind: n.kind, RollbackOf: n.rollbackOf, State: gatehouse.StateQueued, TriggeredBy: n.by, CreatedAt: tx.now}
+	var rollbackOf sql.NullInt64
+	if n.rollbackOf != 0 {
+		rollbackOf = sql.NullInt64{Int64: n.rollbackOf, Valid: true}
+	}
+	err = tx.QueryRowContext(tx.ctx, `INSERT INTO deployments (app_id, environment_id, stage, cluster, namespace, release_name,
+		artifact_id, image, digest, config_revision, values_yaml, chart, hooks, timeout_ms, auto_rollback, kind, rollback_of, state,
+		triggered_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id`,
+		n.app.ID, n.env.ID, d.Stage, d.Cluster, d.Namespace, d.Release, n.artifact.ID, d.Image, d.Digest, d.ConfigRevision, d.Values,
+		chart, hooks, n.stage.TimeoutDuration().Milliseconds(), n.stage.AutoRollback, d.Kind, rollbackOf, d.State, d.TriggeredBy,
+		micro(tx.now)).Scan(&d.ID)
+	if err != nil {
+		return nil, fmt.Errorf("insert deployment: %w", err)
+	}
+	if err := tx.addEvent(d.ID, "queued", fmt.Sprintf("%s of %s to %s by %s", d.Kind, d.Image, d.Environment, d.TriggeredBy)); err != nil {
+		return nil, err
+	}
+	if q := tx.db.queue; q != nil {
+		if err := q.EnqueueDeployment(tx.ctx, tx.Tx, d.ID); err != nil {
+			return nil, fmt.Errorf("enqueue deployment: %w", err)
+		}
+	}
+	return d, tx.audit(change{action: "deployment.create", resource: fmt.Sprintf("deployment/%d", d.ID), target: d.Target(),
+		after: deploymentAudit(d)})
+}
+
+// deploymentAudit is what the trail keeps of a deployment: everything but the values, which
+// may hold secrets (the deployment row keeps them, and diffs mask them).
+func deploymentAudit(d *gatehouse.Deployment) map[string]any {
+	return map[string]any{"id": d.ID, "environment": d.Environment, "stage": d.Stage, "image": d.Image, "digest": d.Digest,
+		"config_revision": d.ConfigRevision, "kind": d.Kind, "rollback_of": d.RollbackOf, "state": d.State,
+		"cause": d.Cause, "helm_revision": d.HelmRevision, "triggered_by": d.TriggeredBy}
+}
+
+// effectiveValues computes the values an environment gets now: the app's base values, the
+// environment's overrides, and the image by digest (always last, so nothing overrides it).
+func (tx *Tx) effectiveValues(app *gatehouse.App, env *gatehouse.Environment, art *gatehouse.Artifact) (string, error) {
+	overrides, err := readOverrides(tx.ctx, tx, app.ID)
+	if err != nil {
+		return "", err
+	}
+	base, err := gatehouse.ParseValues("values", app.Values)
+	if err != nil {
+		return "", err
+	}
+	over, err := gatehouse.ParseValues("overrides", overrides[env.Name])
+	if err != nil {
+		return "", err
+	}
+	return gatehouse.RenderValues(gatehouse.MergeValues(base, over, gatehouse.ImageValues(art))), nil
+}
+
+func (tx *Tx) addEvent(id int64, step, message string) error {
+	_, err := tx.ExecContext(tx.ctx, `INSERT INTO deployment_events (deployment_id, seq, at, step, message)
+		VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM deployment_events WHERE deployment_id = $1), $2, $3, $4)`,
+		id, micro(tx.now), step, message)
+	if err != nil {
+		return fmt.Errorf("deployment event: %w", err)
+	}
+	return nil
+}
+
+// deployable loads what a deployment to env needs and checks the caller may deploy there.
+func deployable(ctx context.Context, tx *Tx, project, app, env string) (*gatehouse.App, *gatehouse.Environment, gatehouse.Stage, error) {
+	who, a, err := visibleApp(ctx, tx, project, app)
+	if err != nil {
+		return nil, nil, gatehouse.Stage{}, err
+	}
+	e, err := findEnvironment(ctx, tx, project, env)
+	if err != nil {
+		return nil, nil, gatehouse.Stage{}, err
+	}
+	if err := who.Require(gatehouse.ActionDeploy, gatehouse.Target{Project: project, App: app, Env: env}); err != nil {
+		return nil, nil, gatehouse.Stage{}, err
+	}
+	p, err := readPipeline(ctx, tx, a)
+	if err != nil {
+		return nil, nil, gatehouse.Stage{}, err
+	}
+	st := p.StageFor(env)
+	if st == nil {
+		return nil, nil, gatehouse.Stage{}, gatehouse.Errorf(gatehouse.KindPreconditionFailed,
+			"environment %q is not a stage of app %s's pipeline: add it with `gatehouse pipeline set`", env, app)
+	}
+	return a, e, *st, nil
+}
+
+// Deploy implements gatehouse.DeploymentService.
+func (s *DeploymentService) Deploy(ctx context.Context, project, app string, in gatehouse.DeploymentCreate) (*gatehouse.Deployment, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	var d *gatehouse.Deployment
+	err := s.db.write(ctx, func(tx *Tx) error {
+		a, e, st, err := deployable(ctx, tx, project, app, in.Environment)
+		if err != nil {
+			return err
+		}
+		art, err := findArtifact(ctx, tx, a, in.Digest)
+		if err != nil {
+			return err
+		}
+		if art.RetractedAt != nil {
+			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "artifact %s was retracted by %s: it cannot be deployed", art.Digest, art.RetractedBy)
+		}
+		d, err = tx.createDeployment(newDeployment{app: a, env: e, stage: st, artifact: art, kind: gatehouse.KindDeploy, by: gatehouse.ActorFrom(ctx).UserName})
+		return err
+	})
+	return d, err
+}
+
+// Deployment implements gatehouse.DeploymentService.
+func (s *DeploymentService) Deployment(ctx context.Context, project, app string, id int64) (*gatehouse.Deployment, error) {
+	who, a, err := visibleApp(ctx, s.db.r, project, app)
+	if err != nil {
+		return nil, err
+	}
+	d, err := findDeployment(ctx, s.db.r, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.Project != a.Project || d.App != a.Name || !who.CanSee(d.Target()) {
+		return nil, gatehouse.NotFoundf("deployment %d not found in app %s/%s", id, project, app)
+	}
+	if d.Events, err = deploymentEvents(ctx, s.db.r, id); err != nil {
+		return nil, fmt.Errorf("deployment events: %w", err)
+	}
+	return d, nil
+}
+
+// Deployments implements gatehouse.DeploymentService.
+func (s *DeploymentService) Deployments(ctx context.Context, project, app string, f gatehouse.DeploymentFilter) ([]*gatehouse.Deployment, error) {
+	who, a, err := visibleApp(ctx, s.db.r, project, app)
+	if err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	if f.Limit > 1000 {
+		return nil, gatehouse.Invalidf("limit", "%d is too large: expected at most 1000", f.Limit)
+	}
+	q, args := deploymentSelect+` WHERE d.app_id = $1`, []any{a.ID}
+	if f.Environment != "" {
+		q += ` AND e.name = $2`
+		args = append(args, f.Environment)
+	}
+	args = append(args, f.Limit)
+	q += fmt.Sprintf(` ORDER BY d.id DESC LIMIT $%d`, len(args))
+	all, err := queryAll(ctx, s.db.r, scanDeployment, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list deployments: %w", err)
+	}
+	return keep(all, func(d *gatehouse.Deployment) bool { return who.CanSee(d.Target()) }), nil
+}
+
+// Rollback implements gatehouse.DeploymentService.
+func (s *DeploymentService) Rollback(ctx context.Context, project, app string, id int64) (*gatehouse.Deployment, error) {
+	var d *gatehouse.Deployment
+	err := s.db.write(ctx, func(tx *Tx) error {
+		old, err := findDeployment(ctx, tx, id)
+		if err != nil || old.Project != project || old.App != app {
+			return gatehouse.NotFoundf("deployment %d not found in app %s/%s", id, project, app)
+		}
+		a, e, st, err := deployable(ctx, tx, project, app, old.Environment)
+		if err != nil {
+			return err
+		}
+		if old.State != gatehouse.StateSucceeded {
+			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "deployment %d ended %s: only a deployment that succeeded can be rolled back to", id, old.State)
+		}
+		art, err := findArtifact(ctx, tx, a, old.Digest)
+		if err != nil {
+			return err
+		}
+		if art.RetractedAt != nil {
+			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "artifact %s of deployment %d was retracted: it cannot be deployed again", art.Digest, id)
+		}
+		d, err = tx.createDeployment(newDeployment{app: a, env: e, stage: st, artifact: art, values: old.Values, revision: old.ConfigRevision,
+			kind: gatehouse.KindRollback, rollbackOf: id, by: gatehouse.ActorFrom(ctx).UserName})
+		return err
+	})
+	return d, err
+}
+
+// DiffDeployments implements gatehouse.DeploymentService.
+func (s *DeploymentService) DiffDeployments(ctx context.Context, project, app string, from, to int64) (*gatehouse.DeploymentDiff, error) {
+	a, err := s.Deployment(ctx, project, app, from)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.Deployment(ctx, project, app, to)
+	if err != nil {
+		return nil, err
+	}
+	return gatehouse.DiffDeployments(a, b)
+}
+
+// since is how long ago t was, for messages.
+func since(now, t time.Time) string { return now.Sub(t).Round(time.Second).String() }

@@ -1,0 +1,158 @@
+// Package worker runs Gatehouse's durable work on River: deployments, each a job whose steps
+// are idempotent and whose progress lives in the database, so a worker that dies mid-deploy is
+// replaced by another that resumes (or fails the deployment cleanly).
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/gatehousehq/gatehouse/kube"
+	"github.com/gatehousehq/gatehouse/sqlstore"
+)
+
+// Options configure a Runner.
+type Options struct {
+	Store    *sqlstore.DB
+	Clusters *kube.Clusters
+	Charts   *kube.Charts
+	// Lease is how long a worker holds a deployment without renewing it; after that another
+	// worker resumes it. Default 30s.
+	Lease time.Duration
+	// Workers bounds concurrent deployments per server. Default 100.
+	Workers int
+	// PollInterval is how often idle workers look for new jobs. Default 200ms.
+	PollInterval time.Duration
+	Logger       *slog.Logger
+}
+
+// Runner owns the River client and the hand-off loop.
+type Runner struct {
+	opt    Options
+	owner  string
+	client *river.Client[*sql.Tx]
+	log    *slog.Logger
+	stop   context.CancelFunc
+	done   chan struct{}
+}
+
+const deployQueue = "deploy"
+
+// New migrates River's tables and builds a runner; Start begins working.
+func New(ctx context.Context, opt Options) (*Runner, error) {
+	if opt.Lease <= 0 {
+		opt.Lease = 30 * time.Second
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = 100
+	}
+	if opt.PollInterval <= 0 {
+		opt.PollInterval = 200 * time.Millisecond
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	var driver riverdriver.Driver[*sql.Tx]
+	switch opt.Store.Engine() {
+	case "sqlite":
+		driver = riversqlite.New(opt.Store.Raw())
+	default:
+		driver = riverdatabasesql.New(opt.Store.Raw())
+	}
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: opt.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("job queue migrations: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("job queue migrations: %w", err)
+	}
+	r := &Runner{opt: opt, owner: workerID(), log: opt.Logger}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &deployWorker{r: r})
+	r.client, err = river.NewClient(driver, &river.Config{
+		Queues:            map[string]river.QueueConfig{deployQueue: {MaxWorkers: opt.Workers}},
+		Workers:           workers,
+		FetchPollInterval: opt.PollInterval,
+		FetchCooldown:     20 * time.Millisecond,
+		Logger:            opt.Logger,
+		// Deployments renew their own lease; River's rescuer is only a last resort.
+		RescueStuckJobsAfter: 3 * time.Hour,
+		JobTimeout:           -1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	return r, nil
+}
+
+// workerID names this process in leases and events: host, pid and a random suffix.
+func workerID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// Owner is this runner's worker id.
+func (r *Runner) Owner() string { return r.owner }
+
+// EnqueueDeployment implements sqlstore.Queue: it inserts the deployment's job in tx.
+func (r *Runner) EnqueueDeployment(ctx context.Context, tx *sql.Tx, id int64) error {
+	_, err := r.client.InsertTx(ctx, tx, DeployArgs{DeploymentID: id}, &river.InsertOpts{Queue: deployQueue, MaxAttempts: 8})
+	return err
+}
+
+// Start begins working jobs and handing off deployments whose workers stopped.
+func (r *Runner) Start(ctx context.Context) error {
+	if err := r.client.Start(ctx); err != nil {
+		return fmt.Errorf("start job queue: %w", err)
+	}
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r.stop, r.done = cancel, make(chan struct{})
+	go r.handOffLoop(loopCtx)
+	return nil
+}
+
+// handOffLoop looks for deployments whose worker stopped renewing its lease, right away and
+// then every tenth of a lease.
+func (r *Runner) handOffLoop(ctx context.Context) {
+	defer close(r.done)
+	t := time.NewTicker(r.opt.Lease / 10)
+	defer t.Stop()
+	for {
+		ids, err := r.opt.Store.HandOffStale(ctx, r.opt.Lease)
+		if err != nil && ctx.Err() == nil {
+			r.log.Warn("hand off stale deployments", "err", err)
+		}
+		for _, id := range ids {
+			r.log.Info("resuming deployment whose worker stopped", "deployment", id)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Stop stops taking work and waits (until ctx ends) for running deployments to reach a
+// step boundary; what is left is resumed by the next worker.
+func (r *Runner) Stop(ctx context.Context) error {
+	if r.stop != nil {
+		r.stop()
+		<-r.done
+	}
+	return r.client.Stop(ctx)
+}
