@@ -77,12 +77,15 @@ func (c *Conn) Apply(ctx context.Context, r Release) (*Applied, error) {
 	case errors.Is(err, driver.ErrReleaseNotFound):
 		in := action.NewInstall(cfg)
 		in.ReleaseName, in.Namespace, in.CreateNamespace = r.Name, r.Namespace, true
+		// The API server validates objects itself; Helm's client-side check downloads the
+		// whole OpenAPI document on every call.
+		in.DisableOpenAPIValidation = true
 		rel, err = in.RunWithContext(ctx, r.Chart, r.Values)
 	case err != nil:
 		return nil, fmt.Errorf("release %s: %w", r.Name, err)
 	default:
 		up := action.NewUpgrade(cfg)
-		up.Namespace, up.MaxHistory = r.Namespace, 20
+		up.Namespace, up.MaxHistory, up.DisableOpenAPIValidation = r.Namespace, 20, true
 		rel, err = up.RunWithContext(ctx, r.Name, r.Chart, r.Values)
 	}
 	if err != nil {

@@ -1,0 +1,158 @@
+package kube
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	"helm.sh/helm/v3/pkg/chartutil"
+	helmregistry "helm.sh/helm/v3/pkg/registry"
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/repo"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testbed"
+)
+
+func connect(t *testing.T) *Conn {
+	c := testbed.StartT(t, testbed.Options{Nodes: 1})
+	conn, err := Connect("test", c.Kubeconfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+func values(digest string) map[string]any {
+	return map[string]any{"replicas": 2, "image": map[string]any{"repository": "registry.example.com/web", "digest": digest}}
+}
+
+const (
+	d1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	d2 = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+)
+
+// TestRecoverPendingRelease: a release an interrupted worker left pending-upgrade blocks Helm
+// ("another operation is in progress") until Recover marks it failed; then upgrades work again.
+func TestRecoverPendingRelease(t *testing.T) {
+	conn := connect(t)
+	ctx := context.Background()
+	ch, err := BuiltinChart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied, err := conn.Apply(ctx, Release{Name: "web", Namespace: "shop", Chart: ch, Values: values(d1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.WaitReady(ctx, "shop", applied.Manifest, 30*time.Second, nil); err != nil {
+		t.Fatal(err)
+	}
+	if recovered, err := conn.Recover(ctx, "shop", "web"); err != nil || recovered {
+		t.Fatalf("recover of a deployed release: %v %v", recovered, err)
+	}
+	cfg, err := conn.helm("shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := cfg.Releases.Last("web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last.SetStatus(release.StatusPendingUpgrade, "interrupted")
+	if err := cfg.Releases.Update(last); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Apply(ctx, Release{Name: "web", Namespace: "shop", Chart: ch, Values: values(d2)}); err == nil || !strings.Contains(err.Error(), "in progress") {
+		t.Fatalf("apply over a pending release = %v, want Helm's refusal", err)
+	}
+	if recovered, err := conn.Recover(ctx, "shop", "web"); err != nil || !recovered {
+		t.Fatalf("recover: %v %v", recovered, err)
+	}
+	applied, err = conn.Apply(ctx, Release{Name: "web", Namespace: "shop", Chart: ch, Values: values(d2)})
+	if err != nil {
+		t.Fatalf("apply after recovery: %v", err)
+	}
+	st, rev, err := conn.ReleaseStatus(ctx, "shop", "web")
+	if err != nil || st != release.StatusDeployed || rev != applied.Revision || rev != 2 {
+		t.Fatalf("release status %s revision %d (%v)", st, rev, err)
+	}
+	// Bad values are refused by the chart's schema: an error that says retrying won't help.
+	_, err = conn.Apply(ctx, Release{Name: "web", Namespace: "shop", Chart: ch, Values: map[string]any{"replicas": "many", "image": values(d1)["image"]}})
+	if err == nil || !IsInvalid(err) {
+		t.Fatalf("schema violation = %v (invalid %v)", err, err != nil && IsInvalid(err))
+	}
+}
+
+// TestChartSources loads the same chart from a directory, a Helm repository (served over
+// HTTP) and an OCI registry (a real registry on loopback), and installs each.
+func TestChartSources(t *testing.T) {
+	conn := connect(t)
+	ctx := context.Background()
+	builtin, err := BuiltinChart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pkg, err := chartutil.Save(builtin, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unpacked := filepath.Join(t.TempDir(), "app")
+	if err := chartutil.SaveDir(builtin, filepath.Dir(unpacked)); err != nil {
+		t.Fatal(err)
+	}
+	repoSrv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	defer repoSrv.Close()
+	idx, err := repo.IndexDirectory(dir, repoSrv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.WriteFile(filepath.Join(dir, "index.yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg := httptest.NewServer(registry.New())
+	defer reg.Close()
+	host := strings.TrimPrefix(reg.URL, "http://")
+	rc, err := helmregistry.NewClient(helmregistry.ClientOptPlainHTTP())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.Push(data, host+"/charts/app:1.0.0"); err != nil {
+		t.Fatalf("push chart to the registry: %v", err)
+	}
+	charts := &Charts{CacheDir: t.TempDir(), PlainHTTP: true}
+	for name, ref := range map[string]gatehouse.Chart{
+		"dir":  {Source: gatehouse.ChartDirectory, Path: unpacked},
+		"repo": {Source: gatehouse.ChartRepository, URL: repoSrv.URL, Name: "app", Version: "1.0.0"},
+		"oci":  {Source: gatehouse.ChartOCI, URL: "oci://" + host + "/charts/app", Version: "1.0.0"},
+	} {
+		ch, err := charts.Load(ref)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if ch.Metadata.Name != "app" || ch.Metadata.Version != "1.0.0" {
+			t.Fatalf("%s: loaded %s %s", name, ch.Metadata.Name, ch.Metadata.Version)
+		}
+		applied, err := conn.Apply(ctx, Release{Name: "web", Namespace: "from-" + name, Chart: ch, Values: values(d1)})
+		if err != nil {
+			t.Fatalf("%s: apply: %v", name, err)
+		}
+		if err := conn.WaitReady(ctx, "from-"+name, applied.Manifest, 30*time.Second, nil); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if _, err := charts.Load(gatehouse.Chart{Source: gatehouse.ChartRepository, URL: repoSrv.URL, Name: "nope"}); err == nil {
+		t.Fatal("a chart missing from the repository loaded")
+	}
+}
