@@ -155,5 +155,3 @@ func TestEnvironmentsOnTwoClusters(t *testing.T) {
 		t.Fatal("dev's namespace exists on the prod cluster")
 	}
 }
-
-
