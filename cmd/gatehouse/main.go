@@ -13,7 +13,7 @@ import (
 
 func main() {
 	a := &cli.App{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
-	root := cli.NewRoot(a, serveCmd(a))
+	root := cli.NewRoot(a, serveCmd(a), demoCmd(a))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := root.ExecuteContext(ctx)
 	stop()

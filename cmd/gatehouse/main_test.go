@@ -43,6 +43,39 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// startServer runs `gatehouse serve` with args and the admin password adminPassword, and
+// returns once it says it is serving, with the lines it printed.
+func startServer(t *testing.T, args ...string) (*exec.Cmd, []string) {
+	t.Helper()
+	srv := exec.Command(binary, args...)
+	srv.Env = append(os.Environ(), "GATEHOUSE_ADMIN_PASSWORD="+adminPassword)
+	stdout, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+	lines := bufio.NewScanner(stdout)
+	var banner []string
+	for lines.Scan() {
+		banner = append(banner, lines.Text())
+		if strings.HasPrefix(lines.Text(), "Gatehouse is serving on") {
+			go func() {
+				for lines.Scan() {
+				}
+			}()
+			return srv, banner
+		}
+	}
+	t.Fatalf("server exited before serving: %q", banner)
+	return nil, nil
+}
+
+const adminPassword = "a very long admin password"
+
 // TestServeAndCLI runs the binary as a user would: `gatehouse serve` on each engine, the CLI
 // logging in and creating a project, then SIGTERM stops the server cleanly.
 func TestServeAndCLI(t *testing.T) {
@@ -53,25 +86,7 @@ func TestServeAndCLI(t *testing.T) {
 		if engine == "postgres" {
 			args = append(args, "--database", testdb.DSN(t, engine))
 		}
-		srv := exec.Command(binary, args...)
-		srv.Env = append(os.Environ(), "GATEHOUSE_ADMIN_PASSWORD=a very long admin password")
-		stdout, err := srv.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv.Stderr = os.Stderr
-		if err := srv.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
-		lines := bufio.NewScanner(stdout)
-		var banner []string
-		for lines.Scan() {
-			banner = append(banner, lines.Text())
-			if strings.HasPrefix(lines.Text(), "Gatehouse is serving on") {
-				break
-			}
-		}
+		srv, banner := startServer(t, args...)
 		if len(banner) != 2 || !strings.Contains(banner[0], `Created the first user "admin"`) || !strings.Contains(banner[1], "http://"+addr+" ("+engine+" database)") {
 			t.Fatalf("banner = %q", banner)
 		}
@@ -92,7 +107,7 @@ func TestServeAndCLI(t *testing.T) {
 			out, err := cmd.CombinedOutput()
 			return string(out), err
 		}
-		if out, err := cli("a very long admin password\n", "login", "--server", "http://"+addr, "-u", "admin"); err != nil {
+		if out, err := cli(adminPassword+"\n", "login", "--server", "http://"+addr, "-u", "admin"); err != nil {
 			t.Fatalf("login: %v %s", err, out)
 		}
 		if out, err := cli("", "project", "create", "shop"); err != nil || !strings.Contains(out, "shop") {

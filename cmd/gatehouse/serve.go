@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/cli"
@@ -40,6 +41,7 @@ type settings struct {
 	maxBodyBytes   int64
 	trustedProxies []string
 	adminUser      string
+	adminPassword  string
 	workers        int
 	deployLease    time.Duration
 	logFormat      string
@@ -73,10 +75,16 @@ Every setting is a flag, a GATEHOUSE_* environment variable, or a key of the --c
 					return gatehouse.Invalidf("--config", "%v", err)
 				}
 			}
+			s.adminPassword = os.Getenv("GATEHOUSE_ADMIN_PASSWORD")
 			return serve(cmd.Context(), s, a.Out, a.Err)
 		},
 	}
-	f := cmd.Flags()
+	bindServeFlags(cmd.Flags(), &s)
+	return cmd
+}
+
+// bindServeFlags defines the server's settings as flags of f, with their defaults.
+func bindServeFlags(f *pflag.FlagSet, s *settings) {
 	f.StringVar(&s.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	f.StringVar(&s.dataDir, "data-dir", "gatehouse-data", "directory for the SQLite database and key files")
 	f.StringVar(&s.database, "database", "", "postgres://… for PostgreSQL; default: SQLite in the data directory")
@@ -96,7 +104,6 @@ Every setting is a flag, a GATEHOUSE_* environment variable, or a key of the --c
 	f.StringVar(&s.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&s.configFile, "config", "", "config file (YAML: flag names as keys)")
-	return cmd
 }
 
 // logger builds the server's logger from the settings.
@@ -183,14 +190,14 @@ func serve(ctx context.Context, s settings, out, logOut io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	pw, created, err := db.Bootstrap(ctx, s.adminUser, gatehouse.NewSecret(os.Getenv("GATEHOUSE_ADMIN_PASSWORD")))
+	pw, created, err := db.Bootstrap(ctx, s.adminUser, gatehouse.NewSecret(s.adminPassword))
 	if err != nil {
 		return err
 	}
 	if created {
 		shown := pw.Reveal()
-		if os.Getenv("GATEHOUSE_ADMIN_PASSWORD") != "" {
-			shown = "(from GATEHOUSE_ADMIN_PASSWORD)"
+		if s.adminPassword != "" {
+			shown = "(as set)"
 		}
 		fmt.Fprintf(out, "Created the first user %q (super-admin). Password, shown only now: %s\n", s.adminUser, shown)
 	}

@@ -1,0 +1,99 @@
+package main_test
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDemo runs `gatehouse demo` as the README says, signs in as a demo user with the printed
+// password, finds version 1.0.0 deployed to dev, and stops it with Ctrl-C (SIGINT), after which
+// nothing of it is left running.
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	addr := freePort(t)
+	demo := exec.Command(binary, "demo", "--listen", addr, "--data-dir", filepath.Join(dir, "demo"))
+	out, err := demo.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo.Stderr = demo.Stdout
+	if err := demo.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = demo.Process.Kill(); _ = demo.Wait() })
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var text strings.Builder
+	deadline := time.After(3 * time.Minute)
+	for !strings.Contains(text.String(), "Press Ctrl-C to stop everything.") {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("demo ended early:\n%s", text.String())
+			}
+			text.WriteString(l + "\n")
+		case <-deadline:
+			t.Fatalf("demo not up in 3 minutes:\n%s", text.String())
+		}
+	}
+	banner := text.String()
+	if !strings.Contains(banner, "Gatehouse demo is running at http://"+addr) || !strings.Contains(banner, "version 1.0.0 is deployed to dev") {
+		t.Fatalf("banner:\n%s", banner)
+	}
+	m := regexp.MustCompile(`(?m)^alice\s+(\S+)\s+deployer`).FindStringSubmatch(banner)
+	if m == nil {
+		t.Fatalf("no login for alice in:\n%s", banner)
+	}
+	kubeconfig := regexp.MustCompile(`kubectl --kubeconfig (\S+) `).FindStringSubmatch(banner)
+	cfg := filepath.Join(dir, "cli.json")
+	run := func(stdin string, args ...string) string {
+		cmd := exec.Command(binary, append(args, "--cli-config", cfg)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("gatehouse %v: %v\n%s", args, err, b)
+		}
+		return string(b)
+	}
+	run(m[1]+"\n", "login", "--server", "http://"+addr, "-u", "alice")
+	hist := run("", "history", "-p", "shop", "-a", "shop", "-o", "json")
+	if !strings.Contains(hist, `"environment": "dev"`) || !strings.Contains(hist, `"state": "succeeded"`) {
+		t.Fatalf("history:\n%s", hist)
+	}
+	if err := demo.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		for range lines {
+		}
+		done <- demo.Wait()
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo exit after Ctrl-C: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not stop within 30s of Ctrl-C")
+	}
+	if kubeconfig != nil {
+		if _, err := os.Stat(filepath.Dir(kubeconfig[1])); err == nil {
+			t.Errorf("the demo left its cluster directory %s", filepath.Dir(kubeconfig[1]))
+		}
+	}
+}
+
