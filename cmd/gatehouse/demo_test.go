@@ -96,4 +96,3 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
-
