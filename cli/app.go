@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -185,7 +186,8 @@ func (a *App) pipelineCmd() *cobra.Command {
 	set := &cobra.Command{
 		Use:   "set (--stage SPEC… | --file FILE)",
 		Short: "Replace an app's pipeline",
-		Long: `Replace an app's pipeline. Each --stage is ENV[,after=STAGE][,trigger=auto|manual][,name=NAME];
+		Long: `Replace an app's pipeline. Each --stage is
+ENV[,after=STAGE][,trigger=auto|manual][,name=NAME][,timeout=5m][,auto_rollback=true];
 a stage without after= follows the source. --file takes the same as YAML or JSON:
   stages: [{environment: dev, trigger: auto}, {environment: prod, after: dev}]`,
 		Example: "  gatehouse pipeline set -p shop -a web --stage dev,trigger=auto --stage stage,after=dev,trigger=auto --stage prod,after=stage",
@@ -202,7 +204,7 @@ a stage without after= follows the source. --file takes the same as YAML or JSON
 			return n.send(cmd, "PUT", segs, in)
 		},
 	}
-	set.Flags().StringArrayVar(&stages, "stage", nil, "a stage: ENV[,after=STAGE][,trigger=auto|manual][,name=NAME] (repeat)")
+	set.Flags().StringArrayVar(&stages, "stage", nil, "a stage: ENV[,after=STAGE][,trigger=auto|manual][,name=NAME][,timeout=DURATION][,auto_rollback=BOOL] (repeat)")
 	set.Flags().StringVarP(&file, "file", "f", "", "pipeline file, YAML or JSON ('-' for stdin)")
 	cmd := group("pipeline", "Show and set an app's pipeline of stages", get, set)
 	pl.bind(cmd, true)
@@ -237,8 +239,16 @@ func (a *App) pipelineInput(specs []string, file string) (gatehouse.PipelineSet,
 				st.Trigger = gatehouse.Trigger(v)
 			case "name":
 				st.Name = v
+			case "timeout":
+				st.Timeout = v
+			case "auto_rollback":
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return in, gatehouse.Invalidf(fmt.Sprintf("--stage[%d]", i), "auto_rollback=%q: expected true or false", v)
+				}
+				st.AutoRollback = b
 			default:
-				return in, gatehouse.Invalidf(fmt.Sprintf("--stage[%d]", i), "%q is not a stage setting: expected after=, trigger= or name=", k)
+				return in, gatehouse.Invalidf(fmt.Sprintf("--stage[%d]", i), "%q is not a stage setting: expected after=, trigger=, name=, timeout= or auto_rollback=", k)
 			}
 		}
 		in.Stages = append(in.Stages, st)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/client"
@@ -86,4 +87,27 @@ func (s *Server) Must(err error) {
 	if err != nil {
 		s.tb.Fatal(err)
 	}
+}
+
+// StartDeploying starts a server like Start with deploy workers running too (short lease, fast
+// polling), for tests that deploy to testbed clusters.
+func StartDeploying(tb testing.TB, engine string) *Server {
+	tb.Helper()
+	s := Start(tb, engine)
+	ctx := context.Background()
+	r, err := wire.Worker(ctx, s.DB, wire.WorkerOptions{DataDir: tb.TempDir(), Lease: 2 * time.Second, PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		tb.Fatalf("workers: %v", err)
+	}
+	if err := r.Start(ctx); err != nil {
+		tb.Fatalf("start workers: %v", err)
+	}
+	tb.Cleanup(func() {
+		stop, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := r.Stop(stop); err != nil {
+			tb.Errorf("stop workers: %v", err)
+		}
+	})
+	return s
 }
