@@ -31,8 +31,9 @@ var nextStates = map[DeploymentState][]DeploymentState{
 	StatePostDeploy: {StateSucceeded, StateFailed},
 }
 
-// ActiveStates are the states in which a deployment holds its environment: at most one
-// deployment per environment is in one of them.
+// ActiveStates are the states in which a deployment holds its release: at most one deployment
+// of an app to an environment is in one of them. Different apps sharing an environment deploy
+// side by side, as their Helm releases are independent.
 var ActiveStates = []DeploymentState{StatePreDeploy, StateApplying, StateVerifying, StatePostDeploy}
 
 // Terminal reports whether the deployment is over.
@@ -143,7 +144,8 @@ type DeploymentDiff struct {
 // DeploymentService starts deployments and reads their history.
 type DeploymentService interface {
 	// Deploy queues a deployment of an artifact to an environment that is a stage of the app's
-	// pipeline; it waits its turn while another deployment holds the environment. Errors:
+	// pipeline; it waits its turn while another deployment of the app to that environment runs,
+	// and older ones go first. Errors:
 	// invalid input; not found (app, environment, artifact); forbidden without deploy on the
 	// app's environment; precondition failed when the environment is not a stage of the
 	// pipeline or the artifact was retracted.

@@ -20,7 +20,8 @@ var (
 	ErrLeaseLost = errors.New("deployment lease lost to another worker")
 )
 
-// EnvironmentBusyError says a queued deployment must wait for another in its environment.
+// EnvironmentBusyError says a queued deployment must wait for another of the same app to the
+// same environment.
 type EnvironmentBusyError struct{ Deployment, Blocker int64 }
 
 func (e *EnvironmentBusyError) Error() string {
@@ -71,7 +72,8 @@ func (tx *Tx) lockDeployment(id int64) (leaseRow, error) {
 }
 
 // ClaimDeployment takes the deployment for a worker (owner) for lease: a queued deployment
-// starts (pre-deploy) when its environment is free and no older deployment waits there; an
+// starts (pre-deploy) when no other deployment of its app to its environment is active and
+// no older one waits; an
 // active one whose lease expired or was handed off resumes where it stopped. It returns
 // ErrFinished, ErrLeased or *EnvironmentBusyError when the worker must not run it now.
 func (db *DB) ClaimDeployment(ctx context.Context, id int64, owner string, lease time.Duration) (*DeployJob, error) {
@@ -88,8 +90,8 @@ func (db *DB) ClaimDeployment(ctx context.Context, id int64, owner string, lease
 			return ErrFinished
 		case r.state == gatehouse.StateQueued:
 			var blocker int64
-			err := tx.QueryRowContext(ctx, `SELECT id FROM deployments WHERE environment_id = $1 AND id <> $2
-				AND (state IN (`+activeStates+`) OR (state = 'queued' AND id < $2)) ORDER BY id LIMIT 1`, r.envID, id).Scan(&blocker)
+			err := tx.QueryRowContext(ctx, `SELECT id FROM deployments WHERE app_id = $1 AND environment_id = $2 AND id <> $3
+				AND (state IN (`+activeStates+`) OR (state = 'queued' AND id < $3)) ORDER BY id LIMIT 1`, r.appID, r.envID, id).Scan(&blocker)
 			if err == nil {
 				return &EnvironmentBusyError{Deployment: id, Blocker: blocker}
 			} else if !errors.Is(err, sql.ErrNoRows) {

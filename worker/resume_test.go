@@ -34,18 +34,21 @@ func TestResumesADeploymentWhoseWorkerDied(t *testing.T) {
 	})
 }
 
-// TestDeploymentsToOneEnvironmentTakeTurns: several deployments queued at once to one
-// environment run one at a time, oldest first; another environment is not held up.
+// TestDeploymentsToOneEnvironmentTakeTurns: several deployments of an app queued at once to
+// one environment run one at a time, oldest first; another app in the same environment, and the
+// app in another environment, are not held up.
 func TestDeploymentsToOneEnvironmentTakeTurns(t *testing.T) {
 	h := newHarness(t, "sqlite")
 	h.env("dev", 0)
 	h.env("qa", 1)
 	h.app("web", "replicas: 1\n", gatehouse.Hooks{}, gatehouse.Stage{Environment: "dev"}, gatehouse.Stage{Environment: "qa"})
+	h.app("api", "replicas: 1\n", gatehouse.Hooks{}, gatehouse.Stage{Environment: "dev"})
 	var ids []int64
 	for i := 0; i < 3; i++ {
 		ids = append(ids, h.deploy("web", "dev", h.push("web", "")).ID)
 	}
 	other := h.deploy("web", "qa", h.push("web", "slow-ready"))
+	neighbour := h.deploy("api", "dev", h.push("api", "slow-ready"))
 	var done []*gatehouse.Deployment
 	for _, id := range ids {
 		done = append(done, h.wait("web", id))
@@ -58,8 +61,10 @@ func TestDeploymentsToOneEnvironmentTakeTurns(t *testing.T) {
 			t.Fatalf("deployment %d started at %s before %d finished at %s", d.ID, d.StartedAt, done[i-1].ID, done[i-1].FinishedAt)
 		}
 	}
-	q := h.wait("web", other.ID)
-	if q.State != gatehouse.StateSucceeded || !q.StartedAt.Before(*done[2].StartedAt) {
-		t.Fatalf("qa deployment waited for dev's: %s started %s", q.State, q.StartedAt)
+	for app, d := range map[string]*gatehouse.Deployment{"web": other, "api": neighbour} {
+		d = h.wait(app, d.ID)
+		if d.State != gatehouse.StateSucceeded || !d.StartedAt.Before(*done[2].StartedAt) {
+			t.Fatalf("%s to %s waited for web's deployments to dev: %s started %s", app, d.Environment, d.State, d.StartedAt)
+		}
 	}
 }

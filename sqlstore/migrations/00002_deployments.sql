@@ -1,6 +1,6 @@
 -- Deploy engine: app hooks and config revisions, per-environment overrides, stage settings,
--- deployments with their events. At most one deployment per environment is active at a time,
--- which the partial unique index enforces whatever the workers do.
+-- deployments with their events. At most one deployment of an app to an environment (one Helm
+-- release) is active at a time, which the partial unique index enforces whatever the workers do.
 
 -- +goose Up
 ALTER TABLE apps ADD COLUMN hooks TEXT NOT NULL DEFAULT '{}';
@@ -44,7 +44,7 @@ CREATE TABLE deployments (
     lease_owner     TEXT    NOT NULL DEFAULT '',
     lease_until     BIGINT  NOT NULL DEFAULT 0
 );
-CREATE UNIQUE INDEX deployments_one_active ON deployments (environment_id)
+CREATE UNIQUE INDEX deployments_one_active ON deployments (app_id, environment_id)
     WHERE state IN ('pre-deploy', 'applying', 'verifying', 'post-deploy');
 CREATE INDEX deployments_app ON deployments (app_id, id);
 CREATE INDEX deployments_env ON deployments (environment_id, id);
