@@ -75,8 +75,13 @@ func (c *Conn) Apply(ctx context.Context, r Release) (*Applied, error) {
 	var rel *release.Release
 	switch {
 	case errors.Is(err, driver.ErrReleaseNotFound):
+		// Helm's own CreateNamespace validates the namespace against the server's OpenAPI
+		// document, downloaded and parsed anew for every install; creating it here is cheaper.
+		if err := c.EnsureNamespace(ctx, r.Namespace); err != nil {
+			return nil, err
+		}
 		in := action.NewInstall(cfg)
-		in.ReleaseName, in.Namespace, in.CreateNamespace = r.Name, r.Namespace, true
+		in.ReleaseName, in.Namespace = r.Name, r.Namespace
 		// The API server validates objects itself; Helm's client-side check downloads the
 		// whole OpenAPI document on every call.
 		in.DisableOpenAPIValidation = true

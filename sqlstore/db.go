@@ -38,7 +38,7 @@ type Options struct {
 
 // DB is an open store. It is safe for concurrent use.
 type DB struct {
-	w, r     *sql.DB // w takes writes; r takes reads (the same pool on PostgreSQL)
+	w, r     *pool // w takes writes; r takes reads (the same pool on PostgreSQL)
 	dialect  dialect
 	secrets  *keyring.Keyring
 	auditKey []byte
@@ -83,7 +83,8 @@ func (db *DB) openPostgres(dsn string) error {
 	pool.SetMaxOpenConns(20)
 	pool.SetMaxIdleConns(20)
 	pool.SetConnMaxIdleTime(5 * time.Minute)
-	db.w, db.r, db.dialect = pool, pool, postgres
+	p := newPool(pool, false)
+	db.w, db.r, db.dialect = p, p, postgres
 	return nil
 }
 
@@ -113,7 +114,8 @@ func (db *DB) openSQLite(path string) error {
 		return fmt.Errorf("open sqlite: %w", err)
 	}
 	r.SetMaxOpenConns(8)
-	db.w, db.r, db.dialect = w, r, sqlite
+	r.SetMaxIdleConns(8) // prepared statements live per connection: keep them
+	db.w, db.r, db.dialect = newPool(w, true), newPool(r, true), sqlite
 	// Touch the file now so WAL mode is set before readers open it.
 	return db.w.Ping()
 }
@@ -135,4 +137,4 @@ func (db *DB) Ping(ctx context.Context) error { return db.w.PingContext(ctx) }
 
 // Raw returns the write pool, for tests that must reach past the store (to tamper with the
 // audit trail as an attacker with database access would) and for operators' tools.
-func (db *DB) Raw() *sql.DB { return db.w }
+func (db *DB) Raw() *sql.DB { return db.w.DB }

@@ -111,7 +111,8 @@ func TestOneDeploymentPerEnvironmentAndLeases(t *testing.T) {
 		}
 		job, err := f.db.ClaimDeployment(ctx, first.ID, "w1", time.Minute)
 		f.must(err)
-		if job.State != gatehouse.StatePreDeploy || job.Timeout != 30*time.Second || !job.AutoRollback || job.LastGood != 0 {
+		// No pre-deploy steps: the claim takes it straight on to applying.
+		if job.State != gatehouse.StateApplying || job.Timeout != 30*time.Second || !job.AutoRollback || job.LastGood != 0 {
 			t.Fatalf("job = %+v", job)
 		}
 		if _, err := f.db.ClaimDeployment(ctx, second.ID, "w2", time.Minute); !errors.As(err, &busy) {
@@ -124,13 +125,19 @@ func TestOneDeploymentPerEnvironmentAndLeases(t *testing.T) {
 		if _, err := f.db.Raw().Exec(`UPDATE deployments SET state = 'applying' WHERE id = $1`, second.ID); err == nil {
 			t.Fatal("two active deployments in one environment were stored")
 		}
-		if err := f.db.AdvanceDeployment(ctx, first.ID, "w2", gatehouse.StateApplying, sqlstore.Outcome{}); !errors.Is(err, sqlstore.ErrLeaseLost) {
+		if err := f.db.AdvanceDeployment(ctx, first.ID, "w2", sqlstore.Outcome{}, gatehouse.StateVerifying); !errors.Is(err, sqlstore.ErrLeaseLost) {
 			t.Fatalf("advance by a non-owner = %v", err)
 		}
-		if err := f.db.AdvanceDeployment(ctx, first.ID, "w1", gatehouse.StateSucceeded, sqlstore.Outcome{}); err == nil {
-			t.Fatal("pre-deploy jumped to succeeded")
+		if err := f.db.AdvanceDeployment(ctx, first.ID, "w1", sqlstore.Outcome{}, gatehouse.StateSucceeded); err == nil {
+			t.Fatal("applying jumped to succeeded")
 		}
-		f.must(f.db.AdvanceDeployment(ctx, first.ID, "w1", gatehouse.StateApplying, sqlstore.Outcome{}))
+		// A path is all or nothing: a bad last step leaves the first undone too.
+		if err := f.db.AdvanceDeployment(ctx, first.ID, "w1", sqlstore.Outcome{}, gatehouse.StateVerifying, gatehouse.StateQueued); err == nil {
+			t.Fatal("verifying moved back to queued")
+		}
+		if d, _ := deps.Deployment(f.admin, "shop", "web", first.ID); d.State != gatehouse.StateApplying {
+			t.Fatalf("a refused path left the deployment %s", d.State)
+		}
 		// The worker goes silent: after its lease, another takes over and says so.
 		f.clock.Advance(2 * time.Minute)
 		handed, err := f.db.HandOffStale(ctx, time.Minute)
@@ -146,9 +153,8 @@ func TestOneDeploymentPerEnvironmentAndLeases(t *testing.T) {
 		if err := f.db.RenewLease(ctx, first.ID, "w1", time.Minute); !errors.Is(err, sqlstore.ErrLeaseLost) {
 			t.Fatalf("old worker renews: %v", err)
 		}
-		for _, st := range []gatehouse.DeploymentState{gatehouse.StateVerifying, gatehouse.StatePostDeploy, gatehouse.StateSucceeded} {
-			f.must(f.db.AdvanceDeployment(ctx, first.ID, "w2", st, sqlstore.Outcome{HelmRevision: 3}))
-		}
+		f.must(f.db.AdvanceDeployment(ctx, first.ID, "w2", sqlstore.Outcome{HelmRevision: 3}, gatehouse.StateVerifying))
+		f.must(f.db.AdvanceDeployment(ctx, first.ID, "w2", sqlstore.Outcome{}, gatehouse.StatePostDeploy, gatehouse.StateSucceeded))
 		done, err := deps.Deployment(f.admin, "shop", "web", first.ID)
 		f.must(err)
 		var msgs []string
@@ -167,7 +173,7 @@ func TestOneDeploymentPerEnvironmentAndLeases(t *testing.T) {
 			t.Fatalf("last good revision = %d, want 3", job.LastGood)
 		}
 		n := f.countRows(`SELECT COUNT(*) FROM audit_events WHERE resource = $1`, fmt.Sprintf("deployment/%d", first.ID))
-		if n != 6 { // create, start, applying, verifying, post-deploy, succeeded
+		if n != 6 { // create, start, applying, verifying, post-deploy, succeeded: one each
 			t.Fatalf("%d audit events for the deployment, want 6", n)
 		}
 	})
@@ -195,9 +201,7 @@ func TestPipelinePromotesThroughAutoStages(t *testing.T) {
 		ctx := context.Background()
 		_, err = f.db.ClaimDeployment(ctx, dev.ID, "w", time.Minute)
 		f.must(err)
-		for _, st := range []gatehouse.DeploymentState{gatehouse.StateApplying, gatehouse.StateVerifying, gatehouse.StatePostDeploy, gatehouse.StateSucceeded} {
-			f.must(f.db.AdvanceDeployment(ctx, dev.ID, "w", st, sqlstore.Outcome{}))
-		}
+		f.must(f.db.AdvanceDeployment(ctx, dev.ID, "w", sqlstore.Outcome{}, gatehouse.StateVerifying, gatehouse.StatePostDeploy, gatehouse.StateSucceeded))
 		ids = q.got()
 		if len(ids) != 2 {
 			t.Fatalf("after dev succeeded, queued %v", ids)
@@ -227,6 +231,23 @@ func TestPipelinePromotesThroughAutoStages(t *testing.T) {
 		}
 		if diff.Image == nil || strings.Join(paths, ",") != "config,image.digest,image.tag,replicas" {
 			t.Fatalf("diff image %v paths %v", diff.Image, paths)
+		}
+	})
+}
+
+func TestPreDeployStepsHoldTheClaimInPreDeploy(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, engine string) {
+		f := newFixture(t, engine)
+		_, deps := f.pipelineWorld()
+		hooks := gatehouse.Hooks{PreDeploy: []gatehouse.JobStep{{Name: "migrate", Image: "r.example.com/migrate:1"}}}
+		_, err := f.apps.UpdateApp(f.admin, "shop", "web", gatehouse.AppUpdate{Hooks: &hooks})
+		f.must(err)
+		d, err := deps.Deploy(f.admin, "shop", "web", gatehouse.DeploymentCreate{Environment: "prod", Digest: digest1})
+		f.must(err)
+		job, err := f.db.ClaimDeployment(context.Background(), d.ID, "w", time.Minute)
+		f.must(err)
+		if job.State != gatehouse.StatePreDeploy || len(job.Hooks.PreDeploy) != 1 || job.Hooks.PreDeploy[0].Name != "migrate" {
+			t.Fatalf("claimed %+v", job)
 		}
 	})
 }

@@ -72,7 +72,7 @@ func (tx *Tx) lockDeployment(id int64) (leaseRow, error) {
 }
 
 // ClaimDeployment takes the deployment for a worker (owner) for lease: a queued deployment
-// starts (pre-deploy) when no other deployment of its app to its environment is active and
+// starts (pre-deploy, or straight on to applying when it has no pre-deploy steps) when no other deployment of its app to its environment is active and
 // no older one waits; an
 // active one whose lease expired or was handed off resumes where it stopped. It returns
 // ErrFinished, ErrLeased or *EnvironmentBusyError when the worker must not run it now.
@@ -137,9 +137,19 @@ func (db *DB) ClaimDeployment(ctx context.Context, id int64, owner string, lease
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("last good release: %w", err)
 		}
-		if r.state == gatehouse.StateQueued {
-			return tx.audit(change{action: "deployment.start", resource: fmt.Sprintf("deployment/%d", id), target: d.Target(),
-				before: map[string]any{"state": r.state}, after: deploymentAudit(d)})
+		if r.state != gatehouse.StateQueued {
+			return nil
+		}
+		if err := tx.audit(change{action: "deployment.start", resource: fmt.Sprintf("deployment/%d", id), target: d.Target(),
+			before: map[string]any{"state": r.state}, after: deploymentAudit(d)}); err != nil {
+			return err
+		}
+		if len(job.Hooks.PreDeploy) == 0 {
+			// Nothing to run before applying: take that step in this transaction.
+			if err := tx.moveDeployment(id, gatehouse.StatePreDeploy, gatehouse.StateApplying, Outcome{Message: "no pre-deploy steps"}); err != nil {
+				return err
+			}
+			job.State = gatehouse.StateApplying
 		}
 		return nil
 	})
@@ -166,9 +176,11 @@ type Outcome struct {
 	HelmRevision int    // the release revision applied, when known
 }
 
-// AdvanceDeployment moves a deployment the worker holds to its next state, records the event
-// and audits it. Reaching succeeded queues the app's auto stages that follow this one.
-func (db *DB) AdvanceDeployment(ctx context.Context, id int64, owner string, to gatehouse.DeploymentState, o Outcome) error {
+// AdvanceDeployment moves a deployment the worker holds through the states of path in one
+// transaction (each step checked against the state machine, recorded as an event and audited),
+// so a step with nothing to do costs no extra commit. o's message goes with the first step, its
+// cause with the last; reaching succeeded queues the app's auto stages that follow this one.
+func (db *DB) AdvanceDeployment(ctx context.Context, id int64, owner string, o Outcome, path ...gatehouse.DeploymentState) error {
 	ctx = gatehouse.WithActor(ctx, gatehouse.SystemActor())
 	return db.write(ctx, func(tx *Tx) error {
 		r, err := tx.lockDeployment(id)
@@ -178,41 +190,55 @@ func (db *DB) AdvanceDeployment(ctx context.Context, id int64, owner string, to 
 		if r.owner != owner {
 			return ErrLeaseLost
 		}
-		if !r.state.CanMoveTo(to) {
-			return fmt.Errorf("deployment %d cannot move from %s to %s", id, r.state, to)
-		}
-		q := `UPDATE deployments SET state = $1, cause = $2, helm_revision = CASE WHEN $3 > 0 THEN $3 ELSE helm_revision END`
-		args := []any{to, o.Cause, o.HelmRevision}
-		if to.Terminal() {
-			q += `, finished_at = $5, lease_owner = '', lease_until = 0`
-		}
-		args = append(args, id)
-		if to.Terminal() {
-			args = append(args, micro(tx.now))
-		}
-		if _, err := tx.ExecContext(ctx, q+` WHERE id = $4`, args...); err != nil {
-			return fmt.Errorf("advance deployment: %w", err)
-		}
-		msg := o.Message
-		if o.Cause != "" {
-			msg = strings.TrimSpace(msg + " " + o.Cause)
-		}
-		if err := tx.addEvent(id, string(to), msg); err != nil {
-			return err
-		}
-		d, err := findDeployment(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if err := tx.audit(change{action: "deployment." + string(to), resource: fmt.Sprintf("deployment/%d", id), target: d.Target(),
-			before: map[string]any{"state": r.state}, after: deploymentAudit(d)}); err != nil {
-			return err
-		}
-		if to == gatehouse.StateSucceeded {
-			return tx.promote(d)
+		from := r.state
+		for i, to := range path {
+			step := Outcome{HelmRevision: o.HelmRevision}
+			if i == 0 {
+				step.Message = o.Message
+			}
+			if i == len(path)-1 {
+				step.Cause = o.Cause
+			}
+			if err := tx.moveDeployment(id, from, to, step); err != nil {
+				return err
+			}
+			from = to
 		}
 		return nil
 	})
+}
+
+// moveDeployment takes one step of the state machine: state, event, audit event, and on
+// success the promotion to the next auto stages.
+func (tx *Tx) moveDeployment(id int64, from, to gatehouse.DeploymentState, o Outcome) error {
+	if !from.CanMoveTo(to) {
+		return fmt.Errorf("deployment %d cannot move from %s to %s", id, from, to)
+	}
+	q := `UPDATE deployments SET state = $1, cause = $2, helm_revision = CASE WHEN $3 > 0 THEN $3 ELSE helm_revision END`
+	args := []any{to, o.Cause, o.HelmRevision, id}
+	if to.Terminal() {
+		q += `, finished_at = $5, lease_owner = '', lease_until = 0`
+		args = append(args, micro(tx.now))
+	}
+	if _, err := tx.ExecContext(tx.ctx, q+` WHERE id = $4`, args...); err != nil {
+		return fmt.Errorf("advance deployment: %w", err)
+	}
+	msg := strings.TrimSpace(o.Message + " " + o.Cause)
+	if err := tx.addEvent(id, string(to), msg); err != nil {
+		return err
+	}
+	d, err := findDeployment(tx.ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if err := tx.audit(change{action: "deployment." + string(to), resource: fmt.Sprintf("deployment/%d", id), target: d.Target(),
+		before: map[string]any{"state": from}, after: deploymentAudit(d)}); err != nil {
+		return err
+	}
+	if to == gatehouse.StateSucceeded {
+		return tx.promote(d)
+	}
+	return nil
 }
 
 // promote queues the deployment's artifact to every auto stage that follows its stage.

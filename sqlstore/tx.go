@@ -22,9 +22,10 @@ type querier interface {
 // carries the same time.
 type Tx struct {
 	*sql.Tx
-	ctx context.Context
-	db  *DB
-	now time.Time
+	ctx        context.Context
+	db         *DB
+	now        time.Time
+	unprepared []string // queries to prepare once the transaction ends
 }
 
 // write runs fn in a write transaction and commits when fn returns nil. A transaction the
@@ -44,6 +45,11 @@ func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	tx := &Tx{Tx: stx, ctx: ctx, db: db, now: gatehouse.AuditTime(db.now())}
+	defer func() {
+		for _, q := range tx.unprepared {
+			db.w.stmt(ctx, q)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		_ = stx.Rollback()
 		return err

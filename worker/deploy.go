@@ -87,11 +87,13 @@ func (r *Runner) renew(ctx context.Context, cancel context.CancelCauseFunc, id i
 	}
 }
 
-func (r *Runner) advance(ctx context.Context, dj *sqlstore.DeployJob, to gatehouse.DeploymentState, o sqlstore.Outcome) error {
-	if err := r.opt.Store.AdvanceDeployment(ctx, dj.ID, r.owner, to, o); err != nil {
+// advance moves the deployment along path (usually one state; more when steps in between have
+// nothing to do).
+func (r *Runner) advance(ctx context.Context, dj *sqlstore.DeployJob, o sqlstore.Outcome, path ...gatehouse.DeploymentState) error {
+	if err := r.opt.Store.AdvanceDeployment(ctx, dj.ID, r.owner, o, path...); err != nil {
 		return err
 	}
-	dj.State = to
+	dj.State = path[len(path)-1]
 	if o.HelmRevision > 0 {
 		dj.HelmRevision = o.HelmRevision
 	}
@@ -99,7 +101,7 @@ func (r *Runner) advance(ctx context.Context, dj *sqlstore.DeployJob, to gatehou
 }
 
 func (r *Runner) finish(ctx context.Context, dj *sqlstore.DeployJob, to gatehouse.DeploymentState, o sqlstore.Outcome) error {
-	err := r.advance(ctx, dj, to, o)
+	err := r.advance(ctx, dj, o, to)
 	if errors.Is(err, sqlstore.ErrLeaseLost) {
 		return nil
 	}
@@ -160,7 +162,7 @@ func (r *Runner) steps(ctx context.Context, conn *kube.Conn, dj *sqlstore.Deploy
 		}
 		r.note(ctx, dj, fmt.Sprintf("step %s succeeded in %s", s.Name, time.Since(started).Round(time.Millisecond)))
 	}
-	return r.advance(ctx, dj, next, sqlstore.Outcome{})
+	return r.advance(ctx, dj, sqlstore.Outcome{}, next)
 }
 
 // apply installs or upgrades the release, after recovering one an interrupted worker left
@@ -189,8 +191,9 @@ func (r *Runner) apply(ctx context.Context, conn *kube.Conn, dj *sqlstore.Deploy
 		}
 		return err
 	}
-	return r.advance(ctx, dj, gatehouse.StateVerifying, sqlstore.Outcome{HelmRevision: applied.Revision,
-		Message: fmt.Sprintf("applied release %s revision %d in %s", dj.Release, applied.Revision, time.Since(started).Round(time.Millisecond))})
+	return r.advance(ctx, dj, sqlstore.Outcome{HelmRevision: applied.Revision,
+		Message: fmt.Sprintf("applied release %s revision %d in %s", dj.Release, applied.Revision, time.Since(started).Round(time.Millisecond))},
+		gatehouse.StateVerifying)
 }
 
 // verify watches the release become ready; on failure it rolls back to the last good
@@ -204,7 +207,11 @@ func (r *Runner) verify(ctx context.Context, conn *kube.Conn, dj *sqlstore.Deplo
 	err = conn.WaitReady(ctx, dj.Namespace, manifest, dj.Timeout, func(msg string) { r.note(ctx, dj, msg) })
 	var rollout *kube.RolloutError
 	if err == nil {
-		return r.advance(ctx, dj, gatehouse.StatePostDeploy, sqlstore.Outcome{Message: "ready in " + time.Since(started).Round(time.Millisecond).String()})
+		path := []gatehouse.DeploymentState{gatehouse.StatePostDeploy}
+		if len(dj.Hooks.PostDeploy) == 0 {
+			path = append(path, gatehouse.StateSucceeded) // nothing to run after: finish in the same commit
+		}
+		return r.advance(ctx, dj, sqlstore.Outcome{Message: "ready in " + time.Since(started).Round(time.Millisecond).String()}, path...)
 	}
 	if !errors.As(err, &rollout) || !dj.AutoRollback || dj.LastGood == 0 {
 		return err

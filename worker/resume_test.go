@@ -8,7 +8,6 @@ import (
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/testdb"
-	"github.com/gatehousehq/gatehouse/sqlstore"
 )
 
 // TestResumesADeploymentWhoseWorkerDied: a worker claims a deployment, gets it to applying and
@@ -20,9 +19,11 @@ func TestResumesADeploymentWhoseWorkerDied(t *testing.T) {
 		h.app("web", "replicas: 2\n", gatehouse.Hooks{}, gatehouse.Stage{Environment: "dev"})
 		d := h.deploy("web", "dev", h.push("web", ""))
 		ctx := context.Background()
-		_, err := h.db.ClaimDeployment(ctx, d.ID, "dead-worker", time.Second)
+		job, err := h.db.ClaimDeployment(ctx, d.ID, "dead-worker", time.Second)
 		h.must(err)
-		h.must(h.db.AdvanceDeployment(ctx, d.ID, "dead-worker", gatehouse.StateApplying, sqlstore.Outcome{}))
+		if job.State != gatehouse.StateApplying {
+			t.Fatalf("claimed in %s", job.State)
+		}
 		h.must(h.runner.Start(h.ctx))
 		d = h.wait("web", d.ID)
 		if d.State != gatehouse.StateSucceeded || !strings.Contains(events(d), "after worker dead-worker stopped") {

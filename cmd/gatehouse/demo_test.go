@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bufio"
+	"github.com/gatehousehq/gatehouse/internal/testserver"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,8 +18,8 @@ import (
 // nothing of it is left running.
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()
-	addr := freePort(t)
-	demo := exec.Command(binary, "demo", "--listen", addr, "--data-dir", filepath.Join(dir, "demo"))
+	addr := testserver.FreeAddr(t)
+	demo := exec.Command(testserver.Binary(t), "demo", "--listen", addr, "--data-dir", filepath.Join(dir, "demo"))
 	out, err := demo.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +61,7 @@ func TestDemo(t *testing.T) {
 	kubeconfig := regexp.MustCompile(`kubectl --kubeconfig (\S+) `).FindStringSubmatch(banner)
 	cfg := filepath.Join(dir, "cli.json")
 	run := func(stdin string, args ...string) string {
-		cmd := exec.Command(binary, append(args, "--cli-config", cfg)...)
+		cmd := exec.Command(testserver.Binary(t), append(args, "--cli-config", cfg)...)
 		cmd.Stdin = strings.NewReader(stdin)
 		b, err := cmd.CombinedOutput()
 		if err != nil {

@@ -11,9 +11,8 @@ import (
 	"helm.sh/helm/v3/pkg/release"
 
 	"github.com/gatehousehq/gatehouse"
-	"github.com/gatehousehq/gatehouse/client"
-	"github.com/gatehousehq/gatehouse/httpapi"
 	"github.com/gatehousehq/gatehouse/internal/testbed"
+	"github.com/gatehousehq/gatehouse/internal/testserver"
 	"github.com/gatehousehq/gatehouse/kube"
 )
 
@@ -23,18 +22,12 @@ import (
 func TestKilledServerResumesDeployment(t *testing.T) {
 	cluster := testbed.StartT(t, testbed.Options{Nodes: 1})
 	dir := t.TempDir()
-	addr := freePort(t)
-	args := []string{"serve", "--listen", addr, "--data-dir", filepath.Join(dir, "data"), "--deploy-lease", "2s", "--log-level", "warn"}
-	srv, _ := startServer(t, args...)
+	addr := testserver.FreeAddr(t)
+	args := []string{"--listen", addr, "--data-dir", filepath.Join(dir, "data"), "--deploy-lease", "2s", "--log-level", "warn"}
+	srv := testserver.StartProcess(t, args...).Cmd
 	ctx := context.Background()
 	url := "http://" + addr
-	var tok gatehouse.NewToken
-	login := httpapi.TokenLogin{Credentials: gatehouse.Credentials{Name: "admin", Password: gatehouse.OutgoingSecret(adminPassword)},
-		TokenCreate: gatehouse.TokenCreate{Name: "test"}}
-	if err := client.New(url, "").Do(ctx, "POST", "/api/v1/tokens/login", nil, login, &tok); err != nil {
-		t.Fatal(err)
-	}
-	c := client.New(url, tok.Secret)
+	c := testserver.AdminClient(t, url)
 	for _, st := range []struct {
 		method, path string
 		body         any
@@ -71,7 +64,7 @@ func TestKilledServerResumesDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = srv.Wait()
-	startServer(t, args...)
+	testserver.StartProcess(t, args...)
 	var final gatehouse.Deployment
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if final = get(); final.State.Terminal() || time.Now().After(deadline) {

@@ -1,10 +1,7 @@
 package main_test
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,78 +12,21 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse/internal/testdb"
+	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
-
-var binary string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "gatehouse-bin")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "gatehouse")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build gatehouse: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// startServer runs `gatehouse serve` with args and the admin password adminPassword, and
-// returns once it says it is serving, with the lines it printed.
-func startServer(t *testing.T, args ...string) (*exec.Cmd, []string) {
-	t.Helper()
-	srv := exec.Command(binary, args...)
-	srv.Env = append(os.Environ(), "GATEHOUSE_ADMIN_PASSWORD="+adminPassword)
-	stdout, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
-	lines := bufio.NewScanner(stdout)
-	var banner []string
-	for lines.Scan() {
-		banner = append(banner, lines.Text())
-		if strings.HasPrefix(lines.Text(), "Gatehouse is serving on") {
-			go func() {
-				for lines.Scan() {
-				}
-			}()
-			return srv, banner
-		}
-	}
-	t.Fatalf("server exited before serving: %q", banner)
-	return nil, nil
-}
-
-const adminPassword = "a very long admin password"
 
 // TestServeAndCLI runs the binary as a user would: `gatehouse serve` on each engine, the CLI
 // logging in and creating a project, then SIGTERM stops the server cleanly.
 func TestServeAndCLI(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, engine string) {
 		dir := t.TempDir()
-		addr := freePort(t)
+		addr := testserver.FreeAddr(t)
 		args := []string{"serve", "--listen", addr, "--data-dir", filepath.Join(dir, "data"), "--log-format", "json"}
 		if engine == "postgres" {
 			args = append(args, "--database", testdb.DSN(t, engine))
 		}
-		srv, banner := startServer(t, args...)
+		p := testserver.StartProcess(t, args[1:]...)
+		srv, banner := p.Cmd, p.Banner
 		if len(banner) != 2 || !strings.Contains(banner[0], `Created the first user "admin"`) || !strings.Contains(banner[1], "http://"+addr+" ("+engine+" database)") {
 			t.Fatalf("banner = %q", banner)
 		}
@@ -102,12 +42,12 @@ func TestServeAndCLI(t *testing.T) {
 			}
 		}
 		cli := func(stdin string, args ...string) (string, error) {
-			cmd := exec.Command(binary, append(args, "--cli-config", filepath.Join(dir, "cli.json"))...)
+			cmd := exec.Command(testserver.Binary(t), append(args, "--cli-config", filepath.Join(dir, "cli.json"))...)
 			cmd.Stdin = strings.NewReader(stdin)
 			out, err := cmd.CombinedOutput()
 			return string(out), err
 		}
-		if out, err := cli(adminPassword+"\n", "login", "--server", "http://"+addr, "-u", "admin"); err != nil {
+		if out, err := cli(testserver.AdminPassword+"\n", "login", "--server", "http://"+addr, "-u", "admin"); err != nil {
 			t.Fatalf("login: %v %s", err, out)
 		}
 		if out, err := cli("", "project", "create", "shop"); err != nil || !strings.Contains(out, "shop") {
@@ -156,7 +96,7 @@ func TestServeRefusesBadSettings(t *testing.T) {
 	}
 	for _, c := range cases {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		cmd := exec.CommandContext(ctx, binary, append([]string{"serve", "--data-dir", dir}, c.args...)...)
+		cmd := exec.CommandContext(ctx, testserver.Binary(t), append([]string{"serve", "--data-dir", dir}, c.args...)...)
 		cmd.Env = append(os.Environ(), c.env...)
 		out, err := cmd.CombinedOutput()
 		cancel()

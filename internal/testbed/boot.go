@@ -119,13 +119,17 @@ func (c *Cluster) boot(ctx context.Context, bin string, opt Options) error {
 		"--authorization-kubeconfig=" + c.KubeconfigPath(),
 		"--bind-address=127.0.0.1",
 		"--leader-elect=false",
-		"--kube-api-qps=100",
-		"--kube-api-burst=200",
+		// A real cluster spreads this work over many machines; one small machine running a
+		// hundred rollouts at once must not be held back by client-side rate limits.
+		"--kube-api-qps=1000",
+		"--kube-api-burst=2000",
 		"--profiling=false",
 	}
 	kcm, err := run("kube-controller-manager", append(kubeconfigFlags,
 		"--secure-port="+strconv.Itoa(kcmPort),
 		"--controllers=*,-node-ipam-controller",
+		"--concurrent-deployment-syncs=50",
+		"--concurrent-replicaset-syncs=50",
 		"--use-service-account-credentials=false",
 		"--service-account-private-key-file="+path("sa.key"),
 		"--root-ca-file="+path("pki/ca.crt"),

@@ -53,8 +53,13 @@ func Start(tb testing.TB, engine string, cfg ...func(*httpapi.Config)) *Server {
 // Login signs a user in for a CLI-style token and returns a client using it.
 func (s *Server) Login(name string) *client.Client {
 	s.tb.Helper()
+	return s.loginAs(name, Password)
+}
+
+func (s *Server) loginAs(name, password string) *client.Client {
+	s.tb.Helper()
 	var tok gatehouse.NewToken
-	in := httpapi.TokenLogin{Credentials: gatehouse.Credentials{Name: name, Password: gatehouse.OutgoingSecret(Password)},
+	in := httpapi.TokenLogin{Credentials: gatehouse.Credentials{Name: name, Password: gatehouse.OutgoingSecret(password)},
 		TokenCreate: gatehouse.TokenCreate{Name: "test"}}
 	if err := client.New(s.URL, "").Do(context.Background(), "POST", "/api/v1/tokens/login", nil, in, &tok); err != nil {
 		s.tb.Fatalf("login %s: %v", name, err)
