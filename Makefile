@@ -8,4 +8,6 @@ build:
 	go build -o bin/gatehouse ./cmd/gatehouse
 
 bench:
-	go test -run '^$$' -bench . -benchtime 3s ./bench/...
+	./scripts/build-testbed.sh
+	./scripts/build-helm.sh
+	go test -run '^$$' -bench . -benchtime 5x -timeout 30m ./bench/...
