@@ -1,0 +1,108 @@
+package gatehouse
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+)
+
+// Conditions are a policy's CEL expressions over the artifact, each of which must be true for
+// an image to be requested for approval or deployed. The artifact is a map:
+//
+//	artifact.registry ("registry.example.com"), artifact.repository, artifact.digest,
+//	artifact.tags (list), artifact.labels (map), artifact.commit, artifact.commit_author,
+//	artifact.builder
+//
+// For example: artifact.registry == "registry.example.com" && artifact.labels["tests"] == "passed"
+type Conditions struct {
+	exprs    []string
+	programs []cel.Program
+}
+
+var (
+	celEnvOnce sync.Once
+	celEnv     *cel.Env
+	celEnvErr  error
+	celCache   sync.Map // expression → cel.Program
+)
+
+func conditionEnv() (*cel.Env, error) {
+	celEnvOnce.Do(func() {
+		celEnv, celEnvErr = cel.NewEnv(cel.Variable("artifact", cel.MapType(cel.StringType, cel.DynType)))
+	})
+	return celEnv, celEnvErr
+}
+
+// CompileConditions compiles expressions, which must each yield a bool. Errors name the
+// expression (field[i]) and CEL's message.
+func CompileConditions(field string, exprs []string) (*Conditions, error) {
+	if len(exprs) > 20 {
+		return nil, Invalidf(field, "has %d conditions: expected at most 20", len(exprs))
+	}
+	env, err := conditionEnv()
+	if err != nil {
+		return nil, fmt.Errorf("condition environment: %w", err)
+	}
+	c := &Conditions{exprs: exprs}
+	for i, e := range exprs {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if len(e) > 1024 {
+			return nil, Invalidf(f, "is longer than 1024 characters")
+		}
+		if p, ok := celCache.Load(e); ok {
+			c.programs = append(c.programs, p.(cel.Program))
+			continue
+		}
+		ast, iss := env.Compile(e)
+		if iss.Err() != nil {
+			return nil, Invalidf(f, "does not compile: %s", strings.ReplaceAll(iss.Err().Error(), "\n", " "))
+		}
+		if ast.OutputType() != cel.BoolType {
+			return nil, Invalidf(f, "yields %s: expected a condition (bool)", ast.OutputType())
+		}
+		p, err := env.Program(ast, cel.CostLimit(100000))
+		if err != nil {
+			return nil, Invalidf(f, "cannot run: %v", err)
+		}
+		celCache.Store(e, p)
+		c.programs = append(c.programs, p)
+	}
+	return c, nil
+}
+
+// ArtifactFacts is the artifact as conditions see it.
+func ArtifactFacts(a *Artifact) map[string]any {
+	registry, _, _ := strings.Cut(a.Repository, "/")
+	tags := make([]any, len(a.Tags))
+	for i, t := range a.Tags {
+		tags[i] = t
+	}
+	labels := map[string]any{}
+	for k, v := range a.Labels {
+		labels[k] = v
+	}
+	return map[string]any{
+		"registry": registry, "repository": a.Repository, "digest": a.Digest, "tags": tags, "labels": labels,
+		"commit": a.Commit, "commit_author": a.CommitAuthor, "builder": a.Builder,
+	}
+}
+
+// Failing returns the expressions the artifact does not satisfy. An expression that errors
+// (a missing label read as artifact.labels["x"]) counts as failing, with the error.
+func (c *Conditions) Failing(a *Artifact) []string {
+	vars := map[string]any{"artifact": ArtifactFacts(a)}
+	var out []string
+	for i, p := range c.programs {
+		v, _, err := p.Eval(vars)
+		switch {
+		case err != nil:
+			out = append(out, fmt.Sprintf("%s (%v)", c.exprs[i], err))
+		case v != types.True:
+			out = append(out, c.exprs[i])
+		}
+	}
+	return out
+}

@@ -1,0 +1,194 @@
+package gatehouse
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Voter is what the approval rules need to know of a person, as of the moment of judging.
+type Voter struct {
+	Name  string
+	Email string
+	// Eligible means the person may approve here now: a person (not a service account), not
+	// disabled, holding image-approver on the stage.
+	Eligible bool
+	Groups   []string
+}
+
+// ApprovalFacts are the people a policy's separation of duties is about.
+type ApprovalFacts struct {
+	Requester    string
+	Builder      string
+	CommitAuthor string // a user name or e-mail address
+}
+
+// RuleProgress is how far one rule is met.
+type RuleProgress struct {
+	Rule   string   `json:"rule"`
+	Have   int      `json:"have"`
+	Need   int      `json:"need"`
+	Voters []string `json:"voters"`
+}
+
+// Verdict is a policy's judgement of a request's approvals.
+type Verdict struct {
+	Policy  string         `json:"policy"`
+	Version int64          `json:"version"`
+	Met     bool           `json:"met"`
+	Rules   []RuleProgress `json:"rules"`
+	Missing []string       `json:"missing,omitempty"`
+	// Ignored lists approvals that count for nothing here, with why.
+	Ignored []string `json:"ignored,omitempty"`
+}
+
+// MayCount reports whether a voter's approval may count under the policy at all, and if not,
+// why: people who are not eligible now, and (unless the policy allows it) the requester and
+// the image's builder or commit author.
+func (p *Policy) MayCount(v Voter, f ApprovalFacts) (bool, string) {
+	switch {
+	case !v.Eligible:
+		return false, v.Name + " does not hold image-approver here (now)"
+	case !p.RequesterMayApprove && v.Name == f.Requester:
+		return false, v.Name + " requested it"
+	case !p.BuilderMayApprove && (v.Name == f.Builder || (f.CommitAuthor != "" && (v.Name == f.CommitAuthor || v.Email == f.CommitAuthor))):
+		return false, v.Name + " built it or wrote its commit"
+	}
+	return true, ""
+}
+
+// Evaluate judges approvals (the names of the people who approved, each once) under the
+// policy. Each approval counts for one rule only, unless the policy counts people across
+// rules; within a rule a person always counts once. The assignment of people to rules is a
+// maximum bipartite matching, so the verdict is met exactly when some assignment meets every
+// rule. voters must hold every approver.
+func (p *Policy) Evaluate(f ApprovalFacts, approvals []string, voters map[string]Voter) Verdict {
+	v := Verdict{Policy: p.Name, Version: p.Version}
+	var usable []Voter
+	for _, name := range approvals {
+		voter, ok := voters[name]
+		if !ok {
+			voter = Voter{Name: name}
+		}
+		if ok, why := p.MayCount(voter, f); !ok {
+			v.Ignored = append(v.Ignored, why)
+			continue
+		}
+		usable = append(usable, voter)
+	}
+	// Slots: one per approval a rule needs, each with the people who may fill it.
+	type slot struct {
+		rule int
+		can  func(Voter) bool
+	}
+	var slots []slot
+	for i, r := range p.Rules {
+		switch r.Kind {
+		case RuleUsers:
+			for _, u := range r.Users {
+				slots = append(slots, slot{rule: i, can: func(x Voter) bool { return x.Name == u }})
+			}
+		case RuleGroup:
+			for k := 0; k < r.Count; k++ {
+				slots = append(slots, slot{rule: i, can: func(x Voter) bool { return slices.Contains(x.Groups, r.Group) }})
+			}
+		default:
+			for k := 0; k < r.Count; k++ {
+				slots = append(slots, slot{rule: i, can: func(Voter) bool { return true }})
+			}
+		}
+	}
+	filled := make([]int, len(slots)) // voter index + 1, or 0
+	if p.CountAcrossRules {
+		// Rules are independent: match each rule's slots on its own.
+		for i := range p.Rules {
+			var idx []int
+			for s := range slots {
+				if slots[s].rule == i {
+					idx = append(idx, s)
+				}
+			}
+			match(len(usable), idx, func(s, x int) bool { return slots[s].can(usable[x]) }, filled)
+		}
+	} else {
+		idx := make([]int, len(slots))
+		for s := range idx {
+			idx[s] = s
+		}
+		match(len(usable), idx, func(s, x int) bool { return slots[s].can(usable[x]) }, filled)
+	}
+	v.Met = true
+	for i, r := range p.Rules {
+		rp := RuleProgress{Rule: r.String(), Voters: []string{}}
+		for s, sl := range slots {
+			if sl.rule != i {
+				continue
+			}
+			rp.Need++
+			if filled[s] > 0 {
+				rp.Have++
+				rp.Voters = append(rp.Voters, usable[filled[s]-1].Name)
+			}
+		}
+		if rp.Have < rp.Need {
+			v.Met = false
+			v.Missing = append(v.Missing, missingText(r, rp.Need-rp.Have, rp.Voters))
+		}
+		v.Rules = append(v.Rules, rp)
+	}
+	return v
+}
+
+func missingText(r Rule, n int, have []string) string {
+	switch r.Kind {
+	case RuleGroup:
+		return fmt.Sprintf("needs %d more %s from group %s", n, approvalWord(n), r.Group)
+	case RuleUsers:
+		var want []string
+		for _, u := range r.Users {
+			if !slices.Contains(have, u) {
+				want = append(want, u)
+			}
+		}
+		return "needs the approval of " + strings.Join(want, " and ")
+	}
+	return fmt.Sprintf("needs %d more %s", n, approvalWord(n))
+}
+
+func approvalWord(n int) string {
+	if n == 1 {
+		return "approval"
+	}
+	return "approvals"
+}
+
+// match extends a maximum matching of the slots idx to voters 0..n-1 (Kuhn's augmenting
+// paths); filled holds, per slot, the matched voter + 1. A voter fills at most one slot of idx.
+func match(n int, idx []int, can func(slot, voter int) bool, filled []int) {
+	owner := make([]int, n) // slot + 1 a voter fills, or 0
+	for _, s := range idx {
+		if filled[s] > 0 {
+			owner[filled[s]-1] = s + 1
+		}
+	}
+	var try func(s int, seen []bool) bool
+	try = func(s int, seen []bool) bool {
+		for x := 0; x < n; x++ {
+			if seen[x] || !can(s, x) {
+				continue
+			}
+			seen[x] = true
+			// Free, or its slot can move to someone else (which re-fills that slot).
+			if owner[x] == 0 || try(owner[x]-1, seen) {
+				owner[x], filled[s] = s+1, x+1
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range idx {
+		if filled[s] == 0 {
+			try(s, make([]bool, n))
+		}
+	}
+}

@@ -1,0 +1,205 @@
+package gatehouse
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// RuleKind says who may satisfy an approval rule.
+type RuleKind string
+
+// The rule kinds.
+const (
+	RuleAny   RuleKind = "any"   // Count people holding image-approver on the stage
+	RuleGroup RuleKind = "group" // Count people of Group (who hold image-approver on the stage)
+	RuleUsers RuleKind = "users" // every one of Users
+)
+
+// Rule is one requirement of a policy.
+type Rule struct {
+	Kind  RuleKind `json:"kind"`
+	Count int      `json:"count,omitempty"`
+	Group string   `json:"group,omitempty"`
+	Users []string `json:"users,omitempty"`
+}
+
+// String describes the rule for people: "2 approvers", "1 from group sre", "alice and bob".
+func (r Rule) String() string {
+	switch r.Kind {
+	case RuleGroup:
+		return fmt.Sprintf("%d from group %s", r.Count, r.Group)
+	case RuleUsers:
+		return strings.Join(r.Users, " and ")
+	}
+	return plural(r.Count, "approver")
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// RollbackMode says whether rolling back to an approved, deployed artifact needs approval.
+type RollbackMode string
+
+// The rollback modes.
+const (
+	RollbackNeedsApproval RollbackMode = "approval"     // like any deploy (the default)
+	RollbackPreApproved   RollbackMode = "pre-approved" // an artifact approved and deployed before on the stage goes through
+)
+
+// DefaultApprovalExpiry is how long an approval request lives unless its policies say otherwise.
+const DefaultApprovalExpiry = 72 * time.Hour
+
+// Policy says who must approve images bound for the stages its scope reaches; every policy
+// whose scope reaches a stage must be met. The separation-of-duty switches are all off by
+// default, which means the separations are all in force. Version counts changes: a request
+// judged under an older version is stale.
+type Policy struct {
+	ID                  int64        `json:"id"`
+	Name                string       `json:"name"`
+	Description         string       `json:"description"`
+	Scope               string       `json:"scope"`
+	Rules               []Rule       `json:"rules"`
+	RequesterMayApprove bool         `json:"requester_may_approve"`
+	BuilderMayApprove   bool         `json:"builder_may_approve"`
+	ApproverMayDeploy   bool         `json:"approver_may_deploy"`
+	CountAcrossRules    bool         `json:"count_across_rules"`
+	Expiry              string       `json:"expiry"`
+	Conditions          []string     `json:"conditions"`
+	Rollback            RollbackMode `json:"rollback"`
+	Version             int64        `json:"version"`
+	UpdatedBy           string       `json:"updated_by"`
+	UpdatedAt           time.Time    `json:"updated_at"`
+}
+
+// PolicySpec is the input that creates or replaces a policy.
+type PolicySpec struct {
+	Name                string       `json:"name"`
+	Description         string       `json:"description"`
+	Scope               string       `json:"scope"`
+	Rules               []Rule       `json:"rules"`
+	RequesterMayApprove bool         `json:"requester_may_approve"`
+	BuilderMayApprove   bool         `json:"builder_may_approve"`
+	ApproverMayDeploy   bool         `json:"approver_may_deploy"`
+	CountAcrossRules    bool         `json:"count_across_rules"`
+	Expiry              string       `json:"expiry"`
+	Conditions          []string     `json:"conditions"`
+	Rollback            RollbackMode `json:"rollback"`
+}
+
+// Validate checks every field, fills defaults (expiry 72h, rollback needs approval) and
+// returns the parsed scope. Conditions must compile.
+func (in *PolicySpec) Validate() (Scope, error) {
+	if err := ValidateName("name", in.Name); err != nil {
+		return Scope{}, err
+	}
+	if err := validateText("description", in.Description, 1024); err != nil {
+		return Scope{}, err
+	}
+	sc, err := ParseScope("scope", in.Scope)
+	if err != nil {
+		return Scope{}, err
+	}
+	if len(in.Rules) == 0 || len(in.Rules) > 10 {
+		return Scope{}, Invalidf("rules", "has %d rules: expected 1 to 10", len(in.Rules))
+	}
+	for i := range in.Rules {
+		if err := in.Rules[i].validate(fmt.Sprintf("rules[%d]", i)); err != nil {
+			return Scope{}, err
+		}
+	}
+	switch in.Expiry {
+	case "":
+		in.Expiry = DefaultApprovalExpiry.String()
+	case "none":
+	default:
+		if d, err := time.ParseDuration(in.Expiry); err != nil || d < time.Minute || d > 90*24*time.Hour {
+			return Scope{}, Invalidf("expiry", "%q is not an expiry: expected a duration from 1m to 2160h, or \"none\"", in.Expiry)
+		}
+	}
+	switch in.Rollback {
+	case "":
+		in.Rollback = RollbackNeedsApproval
+	case RollbackNeedsApproval, RollbackPreApproved:
+	default:
+		return Scope{}, Invalidf("rollback", "%q is not a rollback mode: expected approval or pre-approved", in.Rollback)
+	}
+	if _, err := CompileConditions("conditions", in.Conditions); err != nil {
+		return Scope{}, err
+	}
+	return sc, nil
+}
+
+func (r *Rule) validate(field string) error {
+	switch r.Kind {
+	case RuleAny, RuleGroup:
+		if r.Count < 1 || r.Count > 10 {
+			return Invalidf(field+".count", "%d: expected 1 to 10 approvals", r.Count)
+		}
+		if r.Kind == RuleGroup {
+			if err := ValidateName(field+".group", r.Group); err != nil {
+				return err
+			}
+		} else if r.Group != "" {
+			return Invalidf(field+".group", "a rule of kind any names no group: expected kind group")
+		}
+		if len(r.Users) > 0 {
+			return Invalidf(field+".users", "only rules of kind users name users")
+		}
+	case RuleUsers:
+		if len(r.Users) == 0 || len(r.Users) > 10 {
+			return Invalidf(field+".users", "names %d users: expected 1 to 10", len(r.Users))
+		}
+		for j, u := range r.Users {
+			if err := ValidateUserName(fmt.Sprintf("%s.users[%d]", field, j), u); err != nil {
+				return err
+			}
+		}
+		if len(slices.Compact(slices.Sorted(slices.Values(r.Users)))) != len(r.Users) {
+			return Invalidf(field+".users", "names a user twice")
+		}
+		if r.Count != 0 || r.Group != "" {
+			return Invalidf(field, "a rule of kind users takes no count or group: every named user must approve")
+		}
+	default:
+		return Invalidf(field+".kind", "%q is not a rule kind: expected any, group or users", r.Kind)
+	}
+	return nil
+}
+
+// ExpiryDuration is how long the policy lets an approval request live (0: no limit).
+func (p *Policy) ExpiryDuration() time.Duration {
+	if p.Expiry == "none" {
+		return 0
+	}
+	d, err := time.ParseDuration(p.Expiry)
+	if err != nil {
+		return DefaultApprovalExpiry
+	}
+	return d
+}
+
+// PolicyService manages approval policies. Changing a policy needs manage on its scope
+// (super-admin for the global scope); anyone who can see a stage can read the policies that
+// gate it.
+type PolicyService interface {
+	// CreatePolicy creates a policy. Errors: invalid input (naming the rule or condition);
+	// forbidden; conflict when the name is taken.
+	CreatePolicy(ctx context.Context, in PolicySpec) (*Policy, error)
+	// Policy returns a policy. Errors: not found.
+	Policy(ctx context.Context, name string) (*Policy, error)
+	// Policies lists the policies the caller may see; project filters to those reaching it.
+	Policies(ctx context.Context, project string) ([]*Policy, error)
+	// UpdatePolicy replaces a policy (same name) and bumps its version; pending and approved
+	// requests judged under it become stale. Errors: as CreatePolicy; not found.
+	UpdatePolicy(ctx context.Context, name string, in PolicySpec) (*Policy, error)
+	// DeletePolicy deletes a policy; requests judged under it become stale. Errors: not found;
+	// forbidden.
+	DeletePolicy(ctx context.Context, name string) error
+}
