@@ -23,6 +23,7 @@ type AuthMethod string
 const (
 	AuthSession AuthMethod = "session" // browser session cookie
 	AuthToken   AuthMethod = "token"   // personal or service API token
+	AuthLink    AuthMethod = "link"    // a single-use approve link sent by e-mail
 	AuthSystem  AuthMethod = "system"  // internal work, no request
 )
 
@@ -34,8 +35,12 @@ type Actor struct {
 	Kind     UserKind
 	Via      AuthMethod
 	TokenID  int64 // set when Via is AuthToken
-	Groups   []string
-	Grants   []Grant
+	// Interactive means a person proved themselves just now: a browser session, a token made by
+	// signing in with a password (the CLI's login) or an approve link from their mailbox.
+	// Only interactive people approve; API tokens made for scripts never do.
+	Interactive bool
+	Groups      []string
+	Grants      []Grant
 }
 
 // SystemActor is Gatehouse acting on its own behalf, with every right but approving.

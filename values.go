@@ -228,7 +228,7 @@ func DiffDeployments(from, to *Deployment) (*DeploymentDiff, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &DeploymentDiff{From: from, To: to, Changes: DiffValues(a, b)}
+	d := &DeploymentDiff{From: from, To: to, Changes: MaskChanges(DiffValues(a, b))}
 	if d.Changes == nil {
 		d.Changes = []ValueChange{}
 	}
@@ -236,4 +236,60 @@ func DiffDeployments(from, to *Deployment) (*DeploymentDiff, error) {
 		d.Image = &ValueChange{Path: "image", Kind: Changed, Old: from.Image, New: to.Image}
 	}
 	return d, nil
+}
+
+// SecretValuesKey is the top-level values key whose subtree holds secret values (the built-in
+// chart turns it into a Kubernetes Secret). Views of values mask everything under it.
+const SecretValuesKey = "secrets"
+
+// MaskValues renders values YAML with every value under SecretValuesKey replaced by Masked.
+// Text that does not parse is withheld entirely rather than risk showing a secret.
+func MaskValues(text string) string {
+	v, err := ParseValues("values", text)
+	if err != nil {
+		return "# values withheld: they do not parse\n"
+	}
+	if sec, ok := v[SecretValuesKey]; ok {
+		v[SecretValuesKey] = maskTree(sec)
+	}
+	return RenderValues(v)
+}
+
+func maskTree(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = maskTree(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = maskTree(e)
+		}
+		return out
+	}
+	return Masked
+}
+
+// MaskChanges hides the values of changes under SecretValuesKey: a diff shows which secret
+// keys changed, never what they were or became.
+func MaskChanges(changes []ValueChange) []ValueChange {
+	out := make([]ValueChange, len(changes))
+	for i, c := range changes {
+		if c.Path == SecretValuesKey || strings.HasPrefix(c.Path, SecretValuesKey+".") || strings.HasPrefix(c.Path, SecretValuesKey+"[") {
+			if c.Old != "" {
+				c.Old = Masked
+			}
+			if c.New != "" {
+				c.New = Masked
+			}
+			if c.Kind == Changed {
+				c.New = Masked + " changed"
+			}
+		}
+		out[i] = c
+	}
+	return out
 }

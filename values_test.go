@@ -92,3 +92,24 @@ func FuzzDiffValues(f *testing.F) {
 		}
 	})
 }
+
+func TestSecretsAreMasked(t *testing.T) {
+	text := "replicas: 2\nsecrets:\n  DB_PASSWORD: hunter2-planted\n  nested: {token: t0k3n-planted}\n"
+	masked := gatehouse.MaskValues(text)
+	if strings.Contains(masked, "planted") || !strings.Contains(masked, "DB_PASSWORD: •••") || !strings.Contains(masked, "replicas: 2") {
+		t.Fatalf("masked values:\n%s", masked)
+	}
+	if got := gatehouse.MaskValues("a: [unclosed"); strings.Contains(got, "unclosed") {
+		t.Fatalf("unparseable values shown: %q", got)
+	}
+	a := mustValues(t, text)
+	b := mustValues(t, "replicas: 2\nsecrets:\n  DB_PASSWORD: changed-planted\n  API_KEY: new-planted\n  nested: {token: t0k3n-planted}\n")
+	for _, c := range gatehouse.MaskChanges(gatehouse.DiffValues(a, b)) {
+		if strings.Contains(c.Old+c.New, "planted") {
+			t.Fatalf("change shows a secret: %+v", c)
+		}
+		if c.Path == "secrets.DB_PASSWORD" && c.New != "••• changed" {
+			t.Fatalf("changed secret shown as %+v", c)
+		}
+	}
+}

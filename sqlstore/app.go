@@ -60,6 +60,16 @@ func visibleApp(ctx context.Context, q querier, project, name string) (*gatehous
 
 func appResource(a *gatehouse.App) string { return "app/" + a.Project + "/" + a.Name }
 
+// masked returns a copy of the app fit to show or audit: secret values masked.
+func masked(a *gatehouse.App) *gatehouse.App {
+	if a == nil {
+		return nil
+	}
+	c := *a
+	c.Values = gatehouse.MaskValues(a.Values)
+	return &c
+}
+
 // CreateApp implements gatehouse.AppService.
 func (s *AppService) CreateApp(ctx context.Context, project string, in gatehouse.AppCreate) (*gatehouse.App, error) {
 	var app *gatehouse.App
@@ -87,15 +97,15 @@ func (s *AppService) CreateApp(ctx context.Context, project string, in gatehouse
 		} else if err != nil {
 			return fmt.Errorf("insert app: %w", err)
 		}
-		return tx.audit(change{action: "app.create", resource: appResource(app), target: app.Target(), after: app})
+		return tx.audit(change{action: "app.create", resource: appResource(app), target: app.Target(), after: masked(app)})
 	})
-	return app, err
+	return masked(app), err
 }
 
 // App implements gatehouse.AppService.
 func (s *AppService) App(ctx context.Context, project, name string) (*gatehouse.App, error) {
 	_, app, err := visibleApp(ctx, s.db.r, project, name)
-	return app, err
+	return masked(app), err
 }
 
 // Apps implements gatehouse.AppService.
@@ -108,7 +118,11 @@ func (s *AppService) Apps(ctx context.Context, project string) ([]*gatehouse.App
 	if err != nil {
 		return nil, fmt.Errorf("list apps: %w", err)
 	}
-	return keep(all, func(a *gatehouse.App) bool { return who.CanSee(a.Target()) }), nil
+	out := keep(all, func(a *gatehouse.App) bool { return who.CanSee(a.Target()) })
+	for i := range out {
+		out[i] = masked(out[i])
+	}
+	return out, nil
 }
 
 // UpdateApp implements gatehouse.AppService.
@@ -150,9 +164,9 @@ func (s *AppService) UpdateApp(ctx context.Context, project, name string, in gat
 			return fmt.Errorf("update app: %w", err)
 		}
 		after = &app
-		return tx.audit(change{action: "app.update", resource: appResource(&app), target: app.Target(), before: before, after: after})
+		return tx.audit(change{action: "app.update", resource: appResource(&app), target: app.Target(), before: masked(before), after: masked(after)})
 	})
-	return after, err
+	return masked(after), err
 }
 
 // DeleteApp implements gatehouse.AppService.
@@ -175,7 +189,7 @@ func (s *AppService) DeleteApp(ctx context.Context, project, name string) error 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM apps WHERE id = $1`, app.ID); err != nil {
 			return fmt.Errorf("delete app: %w", err)
 		}
-		return tx.audit(change{action: "app.delete", resource: appResource(app), target: app.Target(), before: app})
+		return tx.audit(change{action: "app.delete", resource: appResource(app), target: app.Target(), before: masked(app)})
 	})
 }
 

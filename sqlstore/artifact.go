@@ -158,7 +158,7 @@ func (s *ArtifactService) CreateArtifact(ctx context.Context, project, app strin
 		if err != nil {
 			return err
 		}
-		return tx.autoDeploy(ap, p.Children(""), digest, "pipeline (artifact pushed by "+who.UserName+")")
+		return tx.autoDeploy(ap, p.Children(""), digest, "pipeline (artifact pushed by "+who.UserName+")", 0)
 	})
 	return art, err
 }
@@ -271,7 +271,12 @@ func (s *ArtifactService) RetractArtifact(ctx context.Context, project, app, dig
 		if after, err = findArtifact(ctx, tx, ap, digest); err != nil {
 			return err
 		}
-		return tx.audit(change{action: "artifact.retract", resource: artifactResource(after), target: ap.Target(), before: before, after: after})
+		if err := tx.audit(change{action: "artifact.retract", resource: artifactResource(after), target: ap.Target(), before: before, after: after}); err != nil {
+			return err
+		}
+		return tx.staleApprovals(func(r openRequest) bool {
+			return r.digest == digest && r.target.Project == project && r.target.App == app
+		}, fmt.Sprintf("artifact %s was retracted", digest))
 	})
 	return after, err
 }

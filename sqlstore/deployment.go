@@ -13,6 +13,7 @@ import (
 // creates the deployment, so a deployment exists if and only if its job does.
 type Queue interface {
 	EnqueueDeployment(ctx context.Context, tx *sql.Tx, id int64) error
+	EnqueueNotification(ctx context.Context, tx *sql.Tx, n gatehouse.Notification) error
 }
 
 // SetQueue connects the store to the job queue; until it is set, deployments stay queued.
@@ -74,6 +75,7 @@ type newDeployment struct {
 	kind       gatehouse.DeploymentKind
 	rollbackOf int64
 	by         string
+	pass       passage // how it got through its stage's gate
 }
 
 // createDeployment inserts a queued deployment, hands it to the queue and audits it.
@@ -93,16 +95,20 @@ func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
 		Cluster: n.env.Cluster, Namespace: n.env.Namespace, Release: gatehouse.ReleaseName(n.app.Name),
 		Image: n.artifact.Reference(), Digest: n.artifact.Digest, ConfigRevision: n.revision, Values: n.values,
 		Kind: n.kind, RollbackOf: n.rollbackOf, State: gatehouse.StateQueued, TriggeredBy: n.by, CreatedAt: tx.now}
-	var rollbackOf sql.NullInt64
+	var rollbackOf, approval sql.NullInt64
 	if n.rollbackOf != 0 {
 		rollbackOf = sql.NullInt64{Int64: n.rollbackOf, Valid: true}
 	}
+	if n.pass.approval != nil {
+		approval = sql.NullInt64{Int64: n.pass.approval.ID, Valid: true}
+	}
 	err = tx.QueryRowContext(tx.ctx, `INSERT INTO deployments (app_id, environment_id, stage, cluster, namespace, release_name,
 		artifact_id, image, digest, config_revision, values_yaml, chart, hooks, timeout_ms, auto_rollback, kind, rollback_of, state,
-		triggered_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id`,
+		triggered_by, created_at, approval_id, pre_approved)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id`,
 		n.app.ID, n.env.ID, d.Stage, d.Cluster, d.Namespace, d.Release, n.artifact.ID, d.Image, d.Digest, d.ConfigRevision, d.Values,
 		chart, hooks, n.stage.TimeoutDuration().Milliseconds(), n.stage.AutoRollback, d.Kind, rollbackOf, d.State, d.TriggeredBy,
-		micro(tx.now)).Scan(&d.ID)
+		micro(tx.now), approval, n.pass.preApproved).Scan(&d.ID)
 	if err != nil {
 		return nil, fmt.Errorf("insert deployment: %w", err)
 	}
@@ -114,8 +120,29 @@ func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
 			return nil, fmt.Errorf("enqueue deployment: %w", err)
 		}
 	}
-	return d, tx.audit(change{action: "deployment.create", resource: fmt.Sprintf("deployment/%d", d.ID), target: d.Target(),
-		after: deploymentAudit(d)})
+	details := map[string]any{}
+	switch {
+	case n.pass.approval != nil:
+		details["approval"] = n.pass.approval.ID
+		details["approvers"] = n.pass.approval.Approvers()
+	case n.pass.preApproved:
+		details["pre_approved_rollback"] = true
+	}
+	if err := tx.audit(change{action: "deployment.create", resource: fmt.Sprintf("deployment/%d", d.ID), target: d.Target(),
+		after: deploymentAudit(d), details: nonEmptyAny(details)}); err != nil {
+		return nil, err
+	}
+	if n.pass.approval != nil {
+		return d, tx.consume(n.pass.approval, d.ID)
+	}
+	return d, nil
+}
+
+func nonEmptyAny(m map[string]any) any {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 // deploymentAudit is what the trail keeps of a deployment: everything but the values, which
@@ -129,7 +156,11 @@ func deploymentAudit(d *gatehouse.Deployment) map[string]any {
 // effectiveValues computes the values an environment gets now: the app's base values, the
 // environment's overrides, and the image by digest (always last, so nothing overrides it).
 func (tx *Tx) effectiveValues(app *gatehouse.App, env *gatehouse.Environment, art *gatehouse.Artifact) (string, error) {
-	overrides, err := readOverrides(tx.ctx, tx, app.ID)
+	return effectiveValuesQ(tx.ctx, tx, app, env, art)
+}
+
+func effectiveValuesQ(ctx context.Context, q querier, app *gatehouse.App, env *gatehouse.Environment, art *gatehouse.Artifact) (string, error) {
+	overrides, err := readOverrides(ctx, q, app.ID)
 	if err != nil {
 		return "", err
 	}
@@ -197,14 +228,35 @@ func (s *DeploymentService) Deploy(ctx context.Context, project, app string, in 
 		if art.RetractedAt != nil {
 			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "artifact %s was retracted by %s: it cannot be deployed", art.Digest, art.RetractedBy)
 		}
-		d, err = tx.createDeployment(newDeployment{app: a, env: e, stage: st, artifact: art, kind: gatehouse.KindDeploy, by: gatehouse.ActorFrom(ctx).UserName})
+		who := gatehouse.ActorFrom(ctx)
+		pass, err := tx.gate(a, e, art, who, nil)
+		if err != nil {
+			return err
+		}
+		d, err = tx.createDeployment(newDeployment{app: a, env: e, stage: st, artifact: art, kind: gatehouse.KindDeploy, by: who.UserName, pass: pass})
 		return err
 	})
-	return d, err
+	return maskedDeployment(d), err
+}
+
+// maskedDeployment returns a copy fit to show: secret values masked.
+func maskedDeployment(d *gatehouse.Deployment) *gatehouse.Deployment {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	c.Values = gatehouse.MaskValues(d.Values)
+	return &c
 }
 
 // Deployment implements gatehouse.DeploymentService.
 func (s *DeploymentService) Deployment(ctx context.Context, project, app string, id int64) (*gatehouse.Deployment, error) {
+	d, err := s.deployment(ctx, project, app, id)
+	return maskedDeployment(d), err
+}
+
+// deployment reads a deployment the caller may see, with its values unmasked.
+func (s *DeploymentService) deployment(ctx context.Context, project, app string, id int64) (*gatehouse.Deployment, error) {
 	who, a, err := visibleApp(ctx, s.db.r, project, app)
 	if err != nil {
 		return nil, err
@@ -245,7 +297,11 @@ func (s *DeploymentService) Deployments(ctx context.Context, project, app string
 	if err != nil {
 		return nil, fmt.Errorf("list deployments: %w", err)
 	}
-	return keep(all, func(d *gatehouse.Deployment) bool { return who.CanSee(d.Target()) }), nil
+	out := keep(all, func(d *gatehouse.Deployment) bool { return who.CanSee(d.Target()) })
+	for i := range out {
+		out[i] = maskedDeployment(out[i])
+	}
+	return out, nil
 }
 
 // Rollback implements gatehouse.DeploymentService.
@@ -270,24 +326,34 @@ func (s *DeploymentService) Rollback(ctx context.Context, project, app string, i
 		if art.RetractedAt != nil {
 			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "artifact %s of deployment %d was retracted: it cannot be deployed again", art.Digest, id)
 		}
+		who := gatehouse.ActorFrom(ctx)
+		pass, err := tx.gate(a, e, art, who, old)
+		if err != nil {
+			return err
+		}
 		d, err = tx.createDeployment(newDeployment{app: a, env: e, stage: st, artifact: art, values: old.Values, revision: old.ConfigRevision,
-			kind: gatehouse.KindRollback, rollbackOf: id, by: gatehouse.ActorFrom(ctx).UserName})
+			kind: gatehouse.KindRollback, rollbackOf: id, by: who.UserName, pass: pass})
 		return err
 	})
-	return d, err
+	return maskedDeployment(d), err
 }
 
 // DiffDeployments implements gatehouse.DeploymentService.
 func (s *DeploymentService) DiffDeployments(ctx context.Context, project, app string, from, to int64) (*gatehouse.DeploymentDiff, error) {
-	a, err := s.Deployment(ctx, project, app, from)
+	a, err := s.deployment(ctx, project, app, from)
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.Deployment(ctx, project, app, to)
+	b, err := s.deployment(ctx, project, app, to)
 	if err != nil {
 		return nil, err
 	}
-	return gatehouse.DiffDeployments(a, b)
+	d, err := gatehouse.DiffDeployments(a, b)
+	if err != nil {
+		return nil, err
+	}
+	d.From, d.To = maskedDeployment(a), maskedDeployment(b)
+	return d, nil
 }
 
 // since is how long ago t was, for messages.

@@ -17,8 +17,22 @@ import (
 
 // recordingQueue remembers what the store enqueued.
 type recordingQueue struct {
-	mu  sync.Mutex
-	ids []int64
+	mu    sync.Mutex
+	ids   []int64
+	notes []gatehouse.Notification
+}
+
+func (q *recordingQueue) EnqueueNotification(_ context.Context, _ *sql.Tx, n gatehouse.Notification) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.notes = append(q.notes, n)
+	return nil
+}
+
+func (q *recordingQueue) notifications() []gatehouse.Notification {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]gatehouse.Notification(nil), q.notes...)
 }
 
 func (q *recordingQueue) EnqueueDeployment(_ context.Context, _ *sql.Tx, id int64) error {

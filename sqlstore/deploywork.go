@@ -251,11 +251,13 @@ func (tx *Tx) promote(d *gatehouse.Deployment) error {
 	if err != nil {
 		return err
 	}
-	return tx.autoDeploy(app, p.Children(d.Stage), d.Digest, fmt.Sprintf("pipeline (after deployment %d)", d.ID))
+	return tx.autoDeploy(app, p.Children(d.Stage), d.Digest, fmt.Sprintf("pipeline (after deployment %d)", d.ID), d.ID)
 }
 
-// autoDeploy queues the artifact to each auto stage among stages.
-func (tx *Tx) autoDeploy(app *gatehouse.App, stages []gatehouse.Stage, digest, by string) error {
+// autoDeploy queues the artifact to each auto stage among stages. A gated stage without an
+// approved request for the artifact is passed over (noted on the deployment that promoted,
+// when there is one): approval, not the pipeline, opens it.
+func (tx *Tx) autoDeploy(app *gatehouse.App, stages []gatehouse.Stage, digest, by string, from int64) error {
 	for _, st := range stages {
 		if st.Trigger != gatehouse.TriggerAuto {
 			continue
@@ -268,7 +270,21 @@ func (tx *Tx) autoDeploy(app *gatehouse.App, stages []gatehouse.Stage, digest, b
 		if err != nil {
 			return err
 		}
-		if _, err := tx.createDeployment(newDeployment{app: app, env: env, stage: st, artifact: art, kind: gatehouse.KindDeploy, by: by}); err != nil {
+		if art.RetractedAt != nil {
+			continue
+		}
+		pass, err := tx.gate(app, env, art, nil, nil)
+		if k := gatehouse.KindOf(err); k == gatehouse.KindPreconditionFailed || k == gatehouse.KindForbidden {
+			if from != 0 {
+				if err := tx.addEvent(from, string(gatehouse.StateSucceeded), fmt.Sprintf("stage %s waits for approval: %v", st.Name, err)); err != nil {
+					return err
+				}
+			}
+			continue
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.createDeployment(newDeployment{app: app, env: env, stage: st, artifact: art, kind: gatehouse.KindDeploy, by: by, pass: pass}); err != nil {
 			return err
 		}
 	}

@@ -64,3 +64,13 @@ func (d dialect) snapshotIsolation() sql.IsolationLevel {
 	}
 	return sql.LevelDefault
 }
+
+// forUpdateOf is the row-lock suffix for a SELECT over joins, locking only the named table's
+// rows (PostgreSQL refuses FOR UPDATE on the nullable side of outer joins, and locking the
+// joined rows would serialize unrelated writers).
+func (d dialect) forUpdateOf(table string) string {
+	if d.forUpdate == "" {
+		return ""
+	}
+	return " FOR UPDATE OF " + table
+}

@@ -96,7 +96,7 @@ func (s *IdentityService) LoginToken(ctx context.Context, c gatehouse.Credential
 		return nil, err
 	}
 	ctx = gatehouse.WithActor(ctx, &gatehouse.Actor{UserID: u.ID, UserName: u.Name, Kind: u.Kind, Via: gatehouse.AuthSession})
-	return s.issueToken(ctx, u, in.Name, ttl)
+	return s.issueToken(ctx, u, in.Name, ttl, true)
 }
 
 // Logout implements gatehouse.IdentityService.
@@ -141,6 +141,7 @@ func (s *IdentityService) AuthenticateSession(ctx context.Context, token gatehou
 	if err != nil {
 		return nil, nil, err
 	}
+	a.Interactive = true
 	sess.User = a.UserName
 	return a, sess, nil
 }
@@ -167,8 +168,9 @@ func (s *IdentityService) AuthenticateToken(ctx context.Context, token gatehouse
 	}
 	var id, uid, expires int64
 	var revoked, used sql.NullInt64
-	err := s.db.r.QueryRowContext(ctx, `SELECT id, user_id, expires_at, revoked_at, last_used_at FROM api_tokens WHERE token_hash = $1`,
-		hashText(token.Reveal())).Scan(&id, &uid, &expires, &revoked, &used)
+	var interactive bool
+	err := s.db.r.QueryRowContext(ctx, `SELECT id, user_id, expires_at, revoked_at, last_used_at, interactive FROM api_tokens WHERE token_hash = $1`,
+		hashText(token.Reveal())).Scan(&id, &uid, &expires, &revoked, &used, &interactive)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errBadToken
 	} else if err != nil {
@@ -182,6 +184,7 @@ func (s *IdentityService) AuthenticateToken(ctx context.Context, token gatehouse
 	if err != nil {
 		return nil, err
 	}
+	a.Interactive = interactive && a.Kind == gatehouse.HumanUser
 	if !used.Valid || now.Sub(fromMicro(used.Int64)) > time.Minute {
 		if _, err := s.db.w.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, micro(now), id); err != nil {
 			s.db.log.Warn("record token use", "token_id", id, "err", err)
@@ -190,15 +193,16 @@ func (s *IdentityService) AuthenticateToken(ctx context.Context, token gatehouse
 	return a, nil
 }
 
-// issueToken creates a token for u and audits it (never the token text).
-func (s *IdentityService) issueToken(ctx context.Context, u *gatehouse.User, name string, ttl time.Duration) (*gatehouse.NewToken, error) {
+// issueToken creates a token for u and audits it (never the token text). An interactive token
+// is one a person got by signing in with their password.
+func (s *IdentityService) issueToken(ctx context.Context, u *gatehouse.User, name string, ttl time.Duration, interactive bool) (*gatehouse.NewToken, error) {
 	secret := randomText(tokenPrefix)
 	t := &gatehouse.NewToken{Secret: secret}
 	t.Name, t.User, t.Prefix = name, u.Name, secret[:len(tokenPrefix)+6]
 	err := s.db.write(ctx, func(tx *Tx) error {
 		t.CreatedAt, t.ExpiresAt = tx.now, tx.now.Add(ttl)
-		if err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, u.ID, name, t.Prefix, hashText(secret), micro(tx.now), micro(t.ExpiresAt)).Scan(&t.ID); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at, expires_at, interactive)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, u.ID, name, t.Prefix, hashText(secret), micro(tx.now), micro(t.ExpiresAt), interactive).Scan(&t.ID); err != nil {
 			return fmt.Errorf("insert token: %w", err)
 		}
 		return tx.audit(change{action: "token.create", resource: fmt.Sprintf("token/%d", t.ID), after: &t.Token})
@@ -234,7 +238,7 @@ func (s *IdentityService) CreateToken(ctx context.Context, user string, in gateh
 	if u.Name != a.UserName && u.Kind != gatehouse.ServiceAccount {
 		return nil, gatehouse.Forbiddenf("tokens are created by their owner: %s is a person and creates its own", u.Name)
 	}
-	return s.issueToken(ctx, u, in.Name, ttl)
+	return s.issueToken(ctx, u, in.Name, ttl, false)
 }
 
 const tokenSelect = `SELECT t.id, t.name, u.name, t.prefix, t.expires_at, t.last_used_at, t.created_at, t.revoked_at

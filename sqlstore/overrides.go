@@ -37,10 +37,12 @@ func (s *AppService) Overrides(ctx context.Context, project, app string) (map[st
 	if err != nil {
 		return nil, err
 	}
-	for env := range all {
+	for env, v := range all {
 		if !who.CanSee(gatehouse.Target{Project: project, App: app, Env: env}) {
 			delete(all, env)
+			continue
 		}
+		all[env] = gatehouse.MaskValues(v)
 	}
 	return all, nil
 }
@@ -69,7 +71,7 @@ func (s *AppService) SetOverrides(ctx context.Context, project, app, env, values
 			return err
 		}
 		if before[env] == values {
-			after = a
+			after = masked(a)
 			return nil
 		}
 		if values == "" {
@@ -84,11 +86,14 @@ func (s *AppService) SetOverrides(ctx context.Context, project, app, env, values
 		if _, err := tx.ExecContext(ctx, `UPDATE apps SET config_revision = config_revision + 1, updated_at = $1 WHERE id = $2`, micro(tx.now), a.ID); err != nil {
 			return fmt.Errorf("bump config revision: %w", err)
 		}
-		if after, err = findApp(ctx, tx, project, app); err != nil {
+		fresh, err := findApp(ctx, tx, project, app)
+		if err != nil {
 			return err
 		}
+		after = masked(fresh)
 		return tx.audit(change{action: "app.overrides", resource: appResource(a), target: target,
-			before: map[string]string{"values": before[env]}, after: map[string]any{"values": values, "config_revision": after.ConfigRevision}})
+			before: map[string]string{"values": gatehouse.MaskValues(before[env])},
+			after:  map[string]any{"values": gatehouse.MaskValues(values), "config_revision": fresh.ConfigRevision}})
 	})
 	return after, err
 }

@@ -1,0 +1,28 @@
+package gatehouse
+
+import "context"
+
+// ApprovalReview is what an approver needs to decide: the request, the image, and what would
+// change in the environment compared with its last successful deployment (secret values
+// masked).
+type ApprovalReview struct {
+	Request     *ApprovalRequest `json:"request"`
+	Voter       string           `json:"voter,omitempty"`
+	Previous    *Deployment      `json:"previous,omitempty"`
+	ImageChange *ValueChange     `json:"image_change,omitempty"`
+	Changes     []ValueChange    `json:"changes"`
+}
+
+// ApprovalLinks are the single-use approve links sent by e-mail. A link names a request and
+// the person it was sent to; opening it shows the review (GET changes nothing) and only a
+// POST of the confirmation page spends it, recording that person's vote.
+type ApprovalLinks interface {
+	// LinkReview returns the review behind a link without spending it. Errors:
+	// unauthenticated when the link is unknown, used or expired.
+	LinkReview(ctx context.Context, token Secret) (*ApprovalReview, error)
+	// RedeemLink spends the link and records the vote of the person it was sent to, in one
+	// transaction: of any number of concurrent redemptions exactly one records a vote.
+	// Errors: unauthenticated when the link is unknown, used or expired; whatever voting
+	// refuses (see ApprovalService.Approve), in which case the link stays unspent.
+	RedeemLink(ctx context.Context, token Secret, approve bool, d Decision) (*ApprovalRequest, error)
+}

@@ -1,0 +1,255 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// ApprovalService implements gatehouse.ApprovalService.
+type ApprovalService struct{ db *DB }
+
+// NewApprovalService returns the approval service of db.
+func NewApprovalService(db *DB) *ApprovalService { return &ApprovalService{db: db} }
+
+const approvalSelect = `SELECT a.id, p.name, ap.name, e.name, a.stage, a.image, a.digest, a.policies, a.requester, a.comment,
+	a.labels, a.notify, a.state, a.reason, a.deployment_id, a.created_at, a.expires_at, a.decided_at, a.app_id, a.environment_id
+	FROM approvals a JOIN apps ap ON ap.id = a.app_id JOIN projects p ON p.id = ap.project_id JOIN environments e ON e.id = a.environment_id`
+
+// approvalRow is a request with the ids the store needs.
+type approvalRow struct {
+	*gatehouse.ApprovalRequest
+	appID, envID int64
+}
+
+func scanApproval(row scanner) (approvalRow, error) {
+	r := approvalRow{ApprovalRequest: &gatehouse.ApprovalRequest{}}
+	a := r.ApprovalRequest
+	var policies, labels, notify string
+	var deployment, expires, decided sql.NullInt64
+	var created int64
+	if err := row.Scan(&a.ID, &a.Project, &a.App, &a.Environment, &a.Stage, &a.Image, &a.Digest, &policies, &a.Requester,
+		&a.Comment, &labels, &notify, &a.State, &a.Reason, &deployment, &created, &expires, &decided, &r.appID, &r.envID); err != nil {
+		return r, err
+	}
+	for _, j := range []struct {
+		src string
+		dst any
+	}{{policies, &a.Policies}, {labels, &a.Labels}, {notify, &a.Notify}} {
+		if err := json.Unmarshal([]byte(j.src), j.dst); err != nil {
+			return r, fmt.Errorf("approval %d: %w", a.ID, err)
+		}
+	}
+	a.Deployment = deployment.Int64
+	a.CreatedAt, a.ExpiresAt, a.DecidedAt = fromMicro(created), fromNullMicro(expires), fromNullMicro(decided)
+	a.Votes = []gatehouse.Vote{}
+	return r, nil
+}
+
+func scanVote(row scanner) (gatehouse.Vote, error) {
+	var v gatehouse.Vote
+	var at int64
+	err := row.Scan(&v.Voter, &v.Approve, &v.Comment, &v.Via, &at)
+	v.Time = fromMicro(at)
+	return v, err
+}
+
+// findApproval reads a request with its votes; forUpdate locks it on PostgreSQL.
+func findApproval(ctx context.Context, q querier, id int64, lock string) (approvalRow, error) {
+	r, err := scanApproval(q.QueryRowContext(ctx, approvalSelect+` WHERE a.id = $1`+lock, id))
+	if err != nil {
+		return r, notFoundOr(err, "approval request %d not found", id)
+	}
+	votes, err := queryAll(ctx, q, scanVote, `SELECT voter, approve, comment, via, at FROM approval_votes WHERE approval_id = $1 ORDER BY at, voter`, id)
+	if err != nil {
+		return r, fmt.Errorf("approval votes: %w", err)
+	}
+	r.Votes = append(r.Votes, votes...)
+	return r, nil
+}
+
+// loadVoters reads what the rules need of each named person, as of now: eligible means a
+// person, enabled, holding approve-image on the target.
+func loadVoters(ctx context.Context, q querier, names []string, t gatehouse.Target) (map[string]gatehouse.Voter, error) {
+	out := map[string]gatehouse.Voter{}
+	for _, n := range names {
+		u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, n))
+		if err != nil {
+			if err == sql.ErrNoRows {
+				out[n] = gatehouse.Voter{Name: n}
+				continue
+			}
+			return nil, fmt.Errorf("voter %s: %w", n, err)
+		}
+		a, err := loadActor(ctx, q, u, gatehouse.AuthSystem, 0)
+		if err != nil {
+			return nil, err
+		}
+		out[n] = gatehouse.Voter{Name: n, Email: u.Email, Groups: a.Groups,
+			Eligible: u.Kind == gatehouse.HumanUser && !u.Disabled && gatehouse.Can(a.Grants, gatehouse.ActionApproveImage, t)}
+	}
+	return out, nil
+}
+
+// judgement is the current verdict on a request under the policies that gate its stage now.
+type judgement struct {
+	policies []*gatehouse.Policy
+	verdicts []gatehouse.Verdict
+	facts    gatehouse.ApprovalFacts
+	voters   map[string]gatehouse.Voter
+	stale    string // why the request no longer matches the policies, or ""
+}
+
+func (j judgement) met() bool {
+	for _, v := range j.verdicts {
+		if !v.Met {
+			return false
+		}
+	}
+	return len(j.verdicts) > 0
+}
+
+func (j judgement) missing() []string {
+	var out []string
+	for _, v := range j.verdicts {
+		for _, m := range v.Missing {
+			out = append(out, fmt.Sprintf("policy %s: %s", v.Policy, m))
+		}
+	}
+	return out
+}
+
+// judge evaluates a request's approvals now: current policies, current eligibility. A
+// request whose policies changed since it was raised is stale.
+func judge(ctx context.Context, q querier, r approvalRow) (judgement, error) {
+	var j judgement
+	var err error
+	if j.policies, err = matchingPolicies(ctx, q, r.Target()); err != nil {
+		return j, err
+	}
+	var art struct{ builder, author string }
+	if err := q.QueryRowContext(ctx, `SELECT builder, commit_author FROM artifacts WHERE app_id = $1 AND digest = $2`, r.appID, r.Digest).
+		Scan(&art.builder, &art.author); err != nil {
+		return j, fmt.Errorf("approval artifact: %w", err)
+	}
+	j.facts = gatehouse.ApprovalFacts{Requester: r.Requester, Builder: art.builder, CommitAuthor: art.author}
+	var names []string
+	for _, v := range r.Votes {
+		names = append(names, v.Voter)
+	}
+	if j.voters, err = loadVoters(ctx, q, names, r.Target()); err != nil {
+		return j, err
+	}
+	current := refs(j.policies)
+	if !slices.Equal(current, r.Policies) {
+		j.stale = fmt.Sprintf("the policies gating %s changed (judged by %s, now %s): request approval again", r.Environment, refText(r.Policies), refText(current))
+	}
+	for _, p := range j.policies {
+		j.verdicts = append(j.verdicts, p.Evaluate(j.facts, r.Approvers(), j.voters))
+	}
+	return j, nil
+}
+
+func refs(ps []*gatehouse.Policy) []gatehouse.PolicyRef {
+	out := []gatehouse.PolicyRef{}
+	for _, p := range ps {
+		out = append(out, gatehouse.PolicyRef{Name: p.Name, Version: p.Version})
+	}
+	return out
+}
+
+func refText(rs []gatehouse.PolicyRef) string {
+	if len(rs) == 0 {
+		return "none"
+	}
+	s := ""
+	for i, r := range rs {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%s v%d", r.Name, r.Version)
+	}
+	return s
+}
+
+// setApproval moves a request to a state, records the reason and the moment, and audits it.
+func (tx *Tx) setApproval(r approvalRow, to gatehouse.ApprovalState, reason string, details map[string]any) error {
+	from := r.State
+	var decided sql.NullInt64
+	if to != gatehouse.ApprovalPending {
+		decided = sql.NullInt64{Int64: micro(tx.now), Valid: true}
+	}
+	if _, err := tx.ExecContext(tx.ctx, `UPDATE approvals SET state = $1, reason = $2, decided_at = $3 WHERE id = $4`,
+		to, reason, decided, r.ID); err != nil {
+		return fmt.Errorf("approval state: %w", err)
+	}
+	r.State, r.Reason = to, reason
+	if details == nil {
+		details = map[string]any{}
+	}
+	details["digest"], details["reason"] = r.Digest, reason
+	return tx.audit(change{action: "approval." + string(to), resource: fmt.Sprintf("approval/%d", r.ID), target: r.Target(),
+		before: map[string]any{"state": from}, after: map[string]any{"state": to}, details: details})
+}
+
+// staleApprovals marks stale every open request that affected says is touched, and tells
+// their requesters.
+func (tx *Tx) staleApprovals(affected func(openRequest) bool, reason string) error {
+	rows, err := queryAll(tx.ctx, tx, scanApproval, approvalSelect+` WHERE a.state IN ('pending', 'approved')`)
+	if err != nil {
+		return fmt.Errorf("open approvals: %w", err)
+	}
+	for _, r := range rows {
+		if !affected(openRequest{id: r.ID, target: r.Target(), digest: r.Digest, policies: r.Policies}) {
+			continue
+		}
+		if err := tx.setApproval(r, gatehouse.ApprovalStale, reason, nil); err != nil {
+			return err
+		}
+		if err := tx.notify(gatehouse.EventApprovalStale, r.ApprovalRequest, []string{r.Requester}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notify queues an e-mail to each user and a message to each of the project's webhooks that
+// wants the event.
+func (tx *Tx) notify(event string, r *gatehouse.ApprovalRequest, users []string) error {
+	q := tx.db.queue
+	if q == nil {
+		return nil
+	}
+	for _, u := range users {
+		if err := q.EnqueueNotification(tx.ctx, tx.Tx, gatehouse.Notification{Event: event, ApprovalID: r.ID, User: u}); err != nil {
+			return fmt.Errorf("queue notification: %w", err)
+		}
+	}
+	hooks, err := queryAll(tx.ctx, tx, func(row scanner) (struct {
+		id     int64
+		events string
+	}, error) {
+		var h struct {
+			id     int64
+			events string
+		}
+		return h, row.Scan(&h.id, &h.events)
+	}, `SELECT w.id, w.events FROM webhooks w JOIN projects p ON p.id = w.project_id WHERE p.name = $1`, r.Project)
+	if err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	for _, h := range hooks {
+		var events []string
+		if json.Unmarshal([]byte(h.events), &events) != nil || !slices.Contains(events, event) {
+			continue
+		}
+		if err := q.EnqueueNotification(tx.ctx, tx.Tx, gatehouse.Notification{Event: event, ApprovalID: r.ID, WebhookID: h.id}); err != nil {
+			return fmt.Errorf("queue notification: %w", err)
+		}
+	}
+	return nil
+}

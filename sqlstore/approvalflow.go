@@ -1,0 +1,447 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// RequestApproval implements gatehouse.ApprovalService.
+func (s *ApprovalService) RequestApproval(ctx context.Context, project, app string, in gatehouse.ApprovalCreate) (*gatehouse.ApprovalRequest, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	var id int64
+	err := s.db.write(ctx, func(tx *Tx) error {
+		who, a, err := visibleApp(ctx, tx, project, app)
+		if err != nil {
+			return err
+		}
+		e, err := findEnvironment(ctx, tx, project, in.Environment)
+		if err != nil {
+			return err
+		}
+		t := gatehouse.Target{Project: project, App: app, Env: in.Environment}
+		if err := who.Require(gatehouse.ActionRequestApproval, t); err != nil {
+			return err
+		}
+		p, err := readPipeline(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		st := p.StageFor(in.Environment)
+		if st == nil {
+			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "environment %q is not a stage of app %s's pipeline", in.Environment, app)
+		}
+		art, err := findArtifact(ctx, tx, a, in.Digest)
+		if err != nil {
+			return err
+		}
+		if art.RetractedAt != nil {
+			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "artifact %s was retracted: it cannot be approved", art.Digest)
+		}
+		policies, err := matchingPolicies(ctx, tx, t)
+		if err != nil {
+			return err
+		}
+		if len(policies) == 0 {
+			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "stage %s of app %s is not gated by any policy: deploy it directly", st.Name, app)
+		}
+		if err := conditionsHold(policies, art); err != nil {
+			return err
+		}
+		var expires sql.NullInt64
+		for _, pol := range policies {
+			if d := pol.ExpiryDuration(); d > 0 && (!expires.Valid || micro(tx.now.Add(d)) < expires.Int64) {
+				expires = sql.NullInt64{Int64: micro(tx.now.Add(d)), Valid: true}
+			}
+		}
+		notify, err := tx.recipients(in.Notify, t)
+		if err != nil {
+			return err
+		}
+		labels := in.Labels
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		pj, _ := json.Marshal(refs(policies))
+		lj, _ := json.Marshal(labels)
+		nj, _ := json.Marshal(notify)
+		err = tx.QueryRowContext(ctx, `INSERT INTO approvals (app_id, environment_id, stage, artifact_id, image, digest, policies, requester,
+			comment, labels, notify, state, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13) RETURNING id`,
+			a.ID, e.ID, st.Name, art.ID, art.Reference(), art.Digest, string(pj), who.UserName, in.Comment, string(lj), string(nj),
+			micro(tx.now), expires).Scan(&id)
+		if isUniqueViolation(err) {
+			var open int64
+			_ = tx.QueryRowContext(ctx, `SELECT id FROM approvals WHERE app_id = $1 AND environment_id = $2 AND digest = $3
+				AND state IN ('pending', 'approved')`, a.ID, e.ID, art.Digest).Scan(&open)
+			return gatehouse.Conflictf("approval request %d for this artifact on %s is already open", open, in.Environment)
+		} else if err != nil {
+			return fmt.Errorf("insert approval: %w", err)
+		}
+		r, err := findApproval(ctx, tx, id, "")
+		if err != nil {
+			return err
+		}
+		if err := tx.audit(change{action: "approval.request", resource: fmt.Sprintf("approval/%d", id), target: t,
+			after: map[string]any{"state": r.State, "digest": r.Digest, "image": r.Image, "policies": r.Policies, "notify": notify, "labels": labels},
+			details: map[string]any{"comment": in.Comment}}); err != nil {
+			return err
+		}
+		return tx.notify(gatehouse.EventApprovalRequested, r.ApprovalRequest, notify)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Approval(ctx, id)
+}
+
+// conditionsHold checks every policy's conditions on the artifact.
+func conditionsHold(policies []*gatehouse.Policy, art *gatehouse.Artifact) error {
+	for _, p := range policies {
+		conds, err := gatehouse.CompileConditions("conditions", p.Conditions)
+		if err != nil {
+			return fmt.Errorf("policy %s: %w", p.Name, err)
+		}
+		if failing := conds.Failing(art); len(failing) > 0 {
+			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "artifact %s fails policy %s: %s is not true",
+				art.Digest, p.Name, strings.Join(failing, "; "))
+		}
+	}
+	return nil
+}
+
+// recipients checks the chosen approvers exist, or picks everyone eligible on the target.
+func (tx *Tx) recipients(chosen []string, t gatehouse.Target) ([]string, error) {
+	if len(chosen) > 0 {
+		for _, n := range chosen {
+			var x int
+			if err := tx.QueryRowContext(tx.ctx, `SELECT 1 FROM users WHERE name = $1`, n).Scan(&x); err != nil {
+				return nil, gatehouse.Invalidf("notify", "user %q does not exist", n)
+			}
+		}
+		return slices.Compact(slices.Sorted(slices.Values(chosen))), nil
+	}
+	names, err := queryAll(tx.ctx, tx, scanString, `SELECT DISTINCT u.name FROM users u WHERE u.id IN (
+		SELECT subject_id FROM role_bindings WHERE subject_kind = 'user' AND role = $1
+		UNION SELECT m.user_id FROM group_members m JOIN role_bindings b ON b.subject_kind = 'group' AND b.subject_id = m.group_id AND b.role = $1)
+		ORDER BY u.name`, gatehouse.RoleImageApprover)
+	if err != nil {
+		return nil, fmt.Errorf("approvers: %w", err)
+	}
+	voters, err := loadVoters(tx.ctx, tx, names, t)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for _, n := range names {
+		if voters[n].Eligible {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// Approval implements gatehouse.ApprovalService.
+func (s *ApprovalService) Approval(ctx context.Context, id int64) (*gatehouse.ApprovalRequest, error) {
+	who, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := findApproval(ctx, s.db.r, id, "")
+	if err != nil {
+		return nil, err
+	}
+	if !who.CanSee(r.Target()) {
+		return nil, gatehouse.NotFoundf("approval request %d not found", id)
+	}
+	j, err := judge(ctx, s.db.r, r)
+	if err != nil {
+		return nil, err
+	}
+	r.Verdicts = j.verdicts
+	return r.ApprovalRequest, nil
+}
+
+// Approvals implements gatehouse.ApprovalService.
+func (s *ApprovalService) Approvals(ctx context.Context, f gatehouse.ApprovalFilter) ([]*gatehouse.ApprovalRequest, error) {
+	who, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	if f.Limit > 1000 {
+		return nil, gatehouse.Invalidf("limit", "%d is too large: expected at most 1000", f.Limit)
+	}
+	q, args := approvalSelect+` WHERE 1 = 1`, []any{}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		q += fmt.Sprintf(" AND "+cond, len(args))
+	}
+	if f.Project != "" {
+		add("p.name = $%d", f.Project)
+	}
+	if f.App != "" {
+		add("ap.name = $%d", f.App)
+	}
+	if f.Environment != "" {
+		add("e.name = $%d", f.Environment)
+	}
+	if f.State != "" {
+		add("a.state = $%d", f.State)
+	}
+	if f.ForMe {
+		q += ` AND a.state IN ('pending', 'approved')`
+	}
+	args = append(args, f.Limit)
+	q += fmt.Sprintf(` ORDER BY a.id DESC LIMIT $%d`, len(args))
+	rows, err := queryAll(ctx, s.db.r, scanApproval, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list approvals: %w", err)
+	}
+	out := []*gatehouse.ApprovalRequest{}
+	for _, r := range rows {
+		if !who.CanSee(r.Target()) {
+			continue
+		}
+		full, err := findApproval(ctx, s.db.r, r.ID, "")
+		if err != nil {
+			return nil, err
+		}
+		j, err := judge(ctx, s.db.r, full)
+		if err != nil {
+			return nil, err
+		}
+		full.Verdicts = j.verdicts
+		if f.ForMe && !s.canVote(ctx, who, full, j) {
+			continue
+		}
+		out = append(out, full.ApprovalRequest)
+	}
+	return out, nil
+}
+
+// canVote reports whether the caller could vote on the request now, and would count.
+func (s *ApprovalService) canVote(ctx context.Context, who *gatehouse.Actor, r approvalRow, j judgement) bool {
+	if slices.ContainsFunc(r.Votes, func(v gatehouse.Vote) bool { return v.Voter == who.UserName }) || j.stale != "" {
+		return false
+	}
+	voters, err := loadVoters(ctx, s.db.r, []string{who.UserName}, r.Target())
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(j.policies, func(p *gatehouse.Policy) bool {
+		ok, _ := p.MayCount(voters[who.UserName], j.facts)
+		return ok
+	})
+}
+
+// errAfterCommit carries an error to return once the transaction that recorded what led to
+// it (an expiry, a request gone stale) has committed.
+type errAfterCommit struct{ err error }
+
+func (e errAfterCommit) Error() string { return e.err.Error() }
+
+// voteTx runs a vote in a transaction of its own (see voteIn).
+func (s *ApprovalService) voteTx(ctx context.Context, id int64, cast func(tx *Tx, r approvalRow, j judgement) error) (*gatehouse.ApprovalRequest, error) {
+	var after error
+	err := s.db.write(ctx, func(tx *Tx) error {
+		var err error
+		after, err = voteIn(tx, id, cast)
+		return err
+	})
+	if err == nil {
+		err = after
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Approval(ctx, id)
+}
+
+// voteIn locks the request and, when it can still be voted on, calls cast. A request that
+// expired or went stale is ended instead; that change must commit, so why the vote did not
+// happen comes back as after, not as err.
+func voteIn(tx *Tx, id int64, cast func(tx *Tx, r approvalRow, j judgement) error) (after, err error) {
+	ctx := tx.ctx
+	who := gatehouse.ActorFrom(ctx)
+	r, err := findApproval(ctx, tx, id, tx.db.dialect.forUpdateOf("a"))
+	if err != nil {
+		return nil, err
+	}
+	if !who.CanSee(r.Target()) {
+		return nil, gatehouse.NotFoundf("approval request %d not found", id)
+	}
+	if !r.State.Open() {
+		return nil, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "approval request %d is %s", id, r.State)
+	}
+	if r.ExpiresAt != nil && !tx.now.Before(*r.ExpiresAt) {
+		after = gatehouse.Errorf(gatehouse.KindPreconditionFailed, "approval request %d expired at %s", id, r.ExpiresAt.Format(time.RFC3339))
+		return after, tx.expire(r)
+	}
+	j, err := judge(ctx, tx, r)
+	if err != nil {
+		return nil, err
+	}
+	if j.stale != "" {
+		after = gatehouse.Errorf(gatehouse.KindPreconditionFailed, "approval request %d is stale: %s", id, j.stale)
+		if err := tx.setApproval(r, gatehouse.ApprovalStale, j.stale, nil); err != nil {
+			return nil, err
+		}
+		return after, tx.notify(gatehouse.EventApprovalStale, r.ApprovalRequest, []string{r.Requester})
+	}
+	return nil, cast(tx, r, j)
+}
+
+// expire ends a request whose time ran out and tells its requester.
+func (tx *Tx) expire(r approvalRow) error {
+	if err := tx.setApproval(r, gatehouse.ApprovalExpired, "expired", nil); err != nil {
+		return err
+	}
+	return tx.notify(gatehouse.EventApprovalExpired, r.ApprovalRequest, []string{r.Requester})
+}
+
+// mayVote checks the caller is a person who signed in and who counts under at least one of
+// the request's policies.
+func mayVote(ctx context.Context, tx *Tx, r approvalRow, j judgement) error {
+	who := gatehouse.ActorFrom(ctx)
+	if who.Kind != gatehouse.HumanUser || !who.Interactive {
+		return gatehouse.Forbiddenf("%s may not vote: approvals are cast by people who signed in (the web UI, `gatehouse login` or the e-mail link); API tokens and service accounts never approve", who.UserName)
+	}
+	if slices.ContainsFunc(r.Votes, func(v gatehouse.Vote) bool { return v.Voter == who.UserName }) {
+		return gatehouse.Conflictf("%s already voted on approval request %d", who.UserName, r.ID)
+	}
+	voters, err := loadVoters(ctx, tx, []string{who.UserName}, r.Target())
+	if err != nil {
+		return err
+	}
+	var why []string
+	for _, p := range j.policies {
+		ok, reason := p.MayCount(voters[who.UserName], j.facts)
+		if ok {
+			return nil
+		}
+		if !slices.Contains(why, reason) {
+			why = append(why, reason)
+		}
+	}
+	return gatehouse.Forbiddenf("%s may not approve approval request %d: %s", who.UserName, r.ID, strings.Join(why, "; "))
+}
+
+func (tx *Tx) insertVote(r approvalRow, approve bool, comment string) error {
+	who := gatehouse.ActorFrom(tx.ctx)
+	_, err := tx.ExecContext(tx.ctx, `INSERT INTO approval_votes (approval_id, voter, approve, comment, via, at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		r.ID, who.UserName, approve, comment, who.Via, micro(tx.now))
+	if isUniqueViolation(err) {
+		return gatehouse.Conflictf("%s already voted on approval request %d", who.UserName, r.ID)
+	} else if err != nil {
+		return fmt.Errorf("insert vote: %w", err)
+	}
+	r.Votes = append(r.Votes, gatehouse.Vote{Voter: who.UserName, Approve: approve, Comment: comment, Via: who.Via, Time: tx.now})
+	return tx.audit(change{action: "approval.vote", resource: fmt.Sprintf("approval/%d", r.ID), target: r.Target(),
+		details: map[string]any{"approve": approve, "comment": comment, "digest": r.Digest, "via": who.Via}})
+}
+
+// Approve implements gatehouse.ApprovalService.
+func (s *ApprovalService) Approve(ctx context.Context, id int64, d gatehouse.Decision) (*gatehouse.ApprovalRequest, error) {
+	if _, err := actor(ctx); err != nil {
+		return nil, err
+	}
+	return s.voteTx(ctx, id, approveCast(d))
+}
+
+// approveCast records an approval; meeting every policy approves the request, and on an auto
+// stage starts its deployment.
+func approveCast(d gatehouse.Decision) func(tx *Tx, r approvalRow, j judgement) error {
+	return func(tx *Tx, r approvalRow, j judgement) error {
+		if err := mayVote(tx.ctx, tx, r, j); err != nil {
+			return err
+		}
+		if err := tx.insertVote(r, true, d.Comment); err != nil {
+			return err
+		}
+		if r.State != gatehouse.ApprovalPending {
+			return nil
+		}
+		now, err := judge(tx.ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		if !now.met() {
+			return nil
+		}
+		if err := tx.setApproval(r, gatehouse.ApprovalApproved, "", nil); err != nil {
+			return err
+		}
+		if err := tx.notify(gatehouse.EventApprovalApproved, r.ApprovalRequest, []string{r.Requester}); err != nil {
+			return err
+		}
+		return tx.deployIfAuto(r)
+	}
+}
+
+// Reject implements gatehouse.ApprovalService.
+func (s *ApprovalService) Reject(ctx context.Context, id int64, d gatehouse.Decision) (*gatehouse.ApprovalRequest, error) {
+	if _, err := actor(ctx); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(d.Comment) == "" {
+		return nil, gatehouse.Invalidf("comment", "is required: a rejection says why")
+	}
+	return s.voteTx(ctx, id, rejectCast(d))
+}
+
+// rejectCast records a rejection, which ends the request.
+func rejectCast(d gatehouse.Decision) func(tx *Tx, r approvalRow, j judgement) error {
+	return func(tx *Tx, r approvalRow, j judgement) error {
+		if err := mayVote(tx.ctx, tx, r, j); err != nil {
+			return err
+		}
+		if err := tx.insertVote(r, false, d.Comment); err != nil {
+			return err
+		}
+		if err := tx.setApproval(r, gatehouse.ApprovalRejected, d.Comment, map[string]any{"by": gatehouse.ActorFrom(tx.ctx).UserName}); err != nil {
+			return err
+		}
+		return tx.notify(gatehouse.EventApprovalRejected, r.ApprovalRequest, []string{r.Requester})
+	}
+}
+
+// Cancel implements gatehouse.ApprovalService.
+func (s *ApprovalService) Cancel(ctx context.Context, id int64) (*gatehouse.ApprovalRequest, error) {
+	who, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.write(ctx, func(tx *Tx) error {
+		r, err := findApproval(ctx, tx, id, tx.db.dialect.forUpdateOf("a"))
+		if err != nil {
+			return err
+		}
+		if !who.CanSee(r.Target()) {
+			return gatehouse.NotFoundf("approval request %d not found", id)
+		}
+		if r.Requester != who.UserName {
+			return gatehouse.Forbiddenf("only the requester (%s) may cancel approval request %d", r.Requester, id)
+		}
+		if !r.State.Open() {
+			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "approval request %d is %s", id, r.State)
+		}
+		if err := tx.setApproval(r, gatehouse.ApprovalCancelled, "cancelled by "+who.UserName, nil); err != nil {
+			return err
+		}
+		return tx.notify(gatehouse.EventApprovalCancelled, r.ApprovalRequest, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Approval(ctx, id)
+}

@@ -1,0 +1,235 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// PolicyService implements gatehouse.PolicyService.
+type PolicyService struct{ db *DB }
+
+// NewPolicyService returns the policy service of db.
+func NewPolicyService(db *DB) *PolicyService { return &PolicyService{db: db} }
+
+// policyBody is what the spec column keeps: everything but name, description and scope.
+type policyBody struct {
+	Rules               []gatehouse.Rule       `json:"rules"`
+	RequesterMayApprove bool                   `json:"requester_may_approve"`
+	BuilderMayApprove   bool                   `json:"builder_may_approve"`
+	ApproverMayDeploy   bool                   `json:"approver_may_deploy"`
+	CountAcrossRules    bool                   `json:"count_across_rules"`
+	Expiry              string                 `json:"expiry"`
+	Conditions          []string               `json:"conditions"`
+	Rollback            gatehouse.RollbackMode `json:"rollback"`
+}
+
+func scanPolicy(row scanner) (*gatehouse.Policy, error) {
+	var p gatehouse.Policy
+	var spec string
+	var updated int64
+	if err := row.Scan(&p.ID, &p.Name, &p.Description, &p.Scope, &spec, &p.Version, &p.UpdatedBy, &updated); err != nil {
+		return nil, err
+	}
+	var b policyBody
+	if err := json.Unmarshal([]byte(spec), &b); err != nil {
+		return nil, fmt.Errorf("policy %s: %w", p.Name, err)
+	}
+	p.Rules, p.RequesterMayApprove, p.BuilderMayApprove, p.ApproverMayDeploy = b.Rules, b.RequesterMayApprove, b.BuilderMayApprove, b.ApproverMayDeploy
+	p.CountAcrossRules, p.Expiry, p.Conditions, p.Rollback = b.CountAcrossRules, b.Expiry, b.Conditions, b.Rollback
+	if p.Conditions == nil {
+		p.Conditions = []string{}
+	}
+	p.UpdatedAt = fromMicro(updated)
+	return &p, nil
+}
+
+const policySelect = `SELECT id, name, description, scope, spec, version, updated_by, updated_at FROM policies`
+
+func specBody(in gatehouse.PolicySpec) (string, error) {
+	b, err := json.Marshal(policyBody{Rules: in.Rules, RequesterMayApprove: in.RequesterMayApprove, BuilderMayApprove: in.BuilderMayApprove,
+		ApproverMayDeploy: in.ApproverMayDeploy, CountAcrossRules: in.CountAcrossRules, Expiry: in.Expiry, Conditions: in.Conditions, Rollback: in.Rollback})
+	return string(b), err
+}
+
+// matchingPolicies returns the policies whose scope reaches the stage, by name.
+func matchingPolicies(ctx context.Context, q querier, t gatehouse.Target) ([]*gatehouse.Policy, error) {
+	all, err := queryAll(ctx, q, scanPolicy, policySelect+` ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("read policies: %w", err)
+	}
+	return keep(all, func(p *gatehouse.Policy) bool {
+		sc, err := gatehouse.ParseScope("scope", p.Scope)
+		return err == nil && sc.Matches(t)
+	}), nil
+}
+
+// requireManage checks the caller may manage policies on the scope: manage on its project
+// (or on the system, for scopes that reach every project).
+func requireManage(a *gatehouse.Actor, sc gatehouse.Scope) error {
+	if sc.Project == "*" {
+		return a.Require(gatehouse.ActionAdminister, gatehouse.Target{})
+	}
+	return a.Require(gatehouse.ActionManage, gatehouse.Target{Project: sc.Project})
+}
+
+// CreatePolicy implements gatehouse.PolicyService.
+func (s *PolicyService) CreatePolicy(ctx context.Context, in gatehouse.PolicySpec) (*gatehouse.Policy, error) {
+	return s.save(ctx, "", in)
+}
+
+// UpdatePolicy implements gatehouse.PolicyService.
+func (s *PolicyService) UpdatePolicy(ctx context.Context, name string, in gatehouse.PolicySpec) (*gatehouse.Policy, error) {
+	if in.Name == "" {
+		in.Name = name
+	}
+	if in.Name != name {
+		return nil, gatehouse.Invalidf("name", "%q differs from the policy being replaced (%q): policies are not renamed", in.Name, name)
+	}
+	return s.save(ctx, name, in)
+}
+
+// save creates (old == "") or replaces a policy. Open requests the change affects become
+// stale in the same transaction: those judged under the old version, and those on stages the
+// policy newly reaches.
+func (s *PolicyService) save(ctx context.Context, old string, in gatehouse.PolicySpec) (*gatehouse.Policy, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := in.Validate()
+	if err != nil {
+		return nil, err
+	}
+	if err := requireManage(a, sc); err != nil {
+		return nil, err
+	}
+	body, err := specBody(in)
+	if err != nil {
+		return nil, fmt.Errorf("encode policy: %w", err)
+	}
+	var p *gatehouse.Policy
+	err = s.db.write(ctx, func(tx *Tx) error {
+		var before *gatehouse.Policy
+		if old == "" {
+			err = tx.QueryRowContext(ctx, `INSERT INTO policies (name, description, scope, spec, version, updated_by, updated_at)
+				VALUES ($1, $2, $3, $4, 1, $5, $6) RETURNING id`, in.Name, in.Description, sc.String(), body, a.UserName, micro(tx.now)).Scan(new(int64))
+			if isUniqueViolation(err) {
+				return gatehouse.Conflictf("policy %q already exists", in.Name)
+			} else if err != nil {
+				return fmt.Errorf("insert policy: %w", err)
+			}
+		} else {
+			if before, err = scanPolicy(tx.QueryRowContext(ctx, policySelect+` WHERE name = $1`, old)); err != nil {
+				return notFoundOr(err, "policy %q not found", old)
+			}
+			oldScope, _ := gatehouse.ParseScope("scope", before.Scope)
+			if err := requireManage(a, oldScope); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE policies SET description = $1, scope = $2, spec = $3, version = version + 1,
+				updated_by = $4, updated_at = $5 WHERE id = $6`, in.Description, sc.String(), body, a.UserName, micro(tx.now), before.ID); err != nil {
+				return fmt.Errorf("update policy: %w", err)
+			}
+		}
+		if p, err = scanPolicy(tx.QueryRowContext(ctx, policySelect+` WHERE name = $1`, in.Name)); err != nil {
+			return err
+		}
+		action := "policy.create"
+		if before != nil {
+			action = "policy.update"
+		}
+		if err := tx.audit(change{action: action, resource: "policy/" + p.Name, target: scopeTarget(sc), before: before, after: p}); err != nil {
+			return err
+		}
+		return tx.staleApprovals(func(r openRequest) bool {
+			return r.judgedBy(p.Name) || sc.Matches(r.target)
+		}, fmt.Sprintf("policy %s changed (now version %d): request approval again", p.Name, p.Version))
+	})
+	return p, err
+}
+
+// Policy implements gatehouse.PolicyService.
+func (s *PolicyService) Policy(ctx context.Context, name string) (*gatehouse.Policy, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := scanPolicy(s.db.r.QueryRowContext(ctx, policySelect+` WHERE name = $1`, name))
+	if err != nil {
+		return nil, notFoundOr(err, "policy %q not found", name)
+	}
+	if !visiblePolicy(a, p) {
+		return nil, gatehouse.NotFoundf("policy %q not found", name)
+	}
+	return p, nil
+}
+
+// visiblePolicy: a policy is visible to whoever can see any part of what it reaches.
+func visiblePolicy(a *gatehouse.Actor, p *gatehouse.Policy) bool {
+	sc, err := gatehouse.ParseScope("scope", p.Scope)
+	if err != nil {
+		return false
+	}
+	if sc.Project == "*" {
+		return len(a.Grants) > 0
+	}
+	return a.CanSee(gatehouse.Target{Project: sc.Project})
+}
+
+// Policies implements gatehouse.PolicyService.
+func (s *PolicyService) Policies(ctx context.Context, project string) ([]*gatehouse.Policy, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := queryAll(ctx, s.db.r, scanPolicy, policySelect+` ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list policies: %w", err)
+	}
+	return keep(all, func(p *gatehouse.Policy) bool {
+		sc, _ := gatehouse.ParseScope("scope", p.Scope)
+		return visiblePolicy(a, p) && (project == "" || sc.Project == "*" || sc.Project == project)
+	}), nil
+}
+
+// DeletePolicy implements gatehouse.PolicyService.
+func (s *PolicyService) DeletePolicy(ctx context.Context, name string) error {
+	a, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	return s.db.write(ctx, func(tx *Tx) error {
+		p, err := scanPolicy(tx.QueryRowContext(ctx, policySelect+` WHERE name = $1`, name))
+		if err != nil || !visiblePolicy(a, p) {
+			return notFoundOr(err, "policy %q not found", name)
+		}
+		sc, _ := gatehouse.ParseScope("scope", p.Scope)
+		if err := requireManage(a, sc); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM policies WHERE id = $1`, p.ID); err != nil {
+			return fmt.Errorf("delete policy: %w", err)
+		}
+		if err := tx.audit(change{action: "policy.delete", resource: "policy/" + name, target: scopeTarget(sc), before: p}); err != nil {
+			return err
+		}
+		return tx.staleApprovals(func(r openRequest) bool { return r.judgedBy(name) },
+			fmt.Sprintf("policy %s was deleted: request approval again", name))
+	})
+}
+
+// openRequest is what deciding staleness needs of an open approval request.
+type openRequest struct {
+	id       int64
+	target   gatehouse.Target
+	digest   string
+	policies []gatehouse.PolicyRef
+}
+
+func (r openRequest) judgedBy(name string) bool {
+	return slices.ContainsFunc(r.policies, func(p gatehouse.PolicyRef) bool { return p.Name == name })
+}
