@@ -1,0 +1,81 @@
+package sqlstore_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
+)
+
+// TestApproveLinkIsSingleUse: a hundred concurrent redemptions of one link record exactly one
+// vote; reading the review spends nothing; a spent or forged link is refused.
+func TestApproveLinkIsSingleUse(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, engine string) {
+		g := newGated(t, engine)
+		_, err := g.apps.SetOverrides(g.admin, "shop", "web", "prod", "replicas: 5\nsecrets: {DB_PASSWORD: planted-secret-value}\n")
+		g.must(err)
+		r := g.request(g.alice, g.digestA)
+		ctx := context.Background()
+		token, err := g.db.CreateApprovalLink(ctx, r.ID, "carol", 24*time.Hour)
+		g.must(err)
+		rv, err := g.approvals.LinkReview(ctx, token)
+		g.must(err)
+		if rv.Voter != "carol" || rv.Request.ID != r.ID || rv.ImageChange == nil {
+			t.Fatalf("review = %+v", rv)
+		}
+		for _, c := range rv.Changes {
+			if c.Path == "secrets.DB_PASSWORD" && c.New != gatehouse.Masked {
+				t.Fatalf("review shows a secret: %+v", c)
+			}
+		}
+		if _, err := g.approvals.LinkReview(ctx, token); err != nil {
+			t.Fatalf("reading the review spent the link: %v", err)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins, refusals := 0, 0
+		for i := 0; i < 100; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := g.approvals.RedeemLink(ctx, token, true, gatehouse.Decision{Comment: "from mail"})
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil {
+					wins++
+				} else if gatehouse.KindOf(err) == gatehouse.KindUnauthenticated {
+					refusals++
+				} else {
+					t.Errorf("redemption: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		got, err := g.approvals.Approval(g.admin, r.ID)
+		g.must(err)
+		if wins != 1 || refusals != 99 || len(got.Votes) != 1 || got.Votes[0].Voter != "carol" || got.Votes[0].Via != gatehouse.AuthLink {
+			t.Fatalf("%d wins, %d refusals, votes %+v", wins, refusals, got.Votes)
+		}
+		_, err = g.approvals.LinkReview(ctx, token)
+		wantErr(t, err, gatehouse.KindUnauthenticated, "already used")
+		_, err = g.approvals.RedeemLink(ctx, gatehouse.NewSecret("gha_forged"), true, gatehouse.Decision{})
+		wantErr(t, err, gatehouse.KindUnauthenticated)
+		// A refused vote leaves the link unspent: alice (the requester) cannot approve by mail.
+		aliceLink, err := g.db.CreateApprovalLink(ctx, r.ID, "alice", time.Hour)
+		g.must(err)
+		_, err = g.approvals.RedeemLink(ctx, aliceLink, true, gatehouse.Decision{})
+		wantErr(t, err, gatehouse.KindForbidden, "alice requested it")
+		if _, err := g.approvals.LinkReview(ctx, aliceLink); err != nil {
+			t.Fatalf("a refused vote spent the link: %v", err)
+		}
+		// Links die with their request's expiry.
+		bobLink, err := g.db.CreateApprovalLink(ctx, r.ID, "bob", 1000*time.Hour)
+		g.must(err)
+		g.clock.Advance(73 * time.Hour)
+		_, err = g.approvals.RedeemLink(ctx, bobLink, true, gatehouse.Decision{})
+		wantErr(t, err, gatehouse.KindUnauthenticated)
+	})
+}
