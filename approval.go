@@ -153,4 +153,7 @@ type ApprovalService interface {
 	// Cancel ends an open request; only its requester may. Errors: not found; forbidden;
 	// precondition failed when not open.
 	Cancel(ctx context.Context, id int64) (*ApprovalRequest, error)
+	// Review returns the request with what would change in its environment (image and values
+	// against the last successful deployment, secrets masked). Errors: not found.
+	Review(ctx context.Context, id int64) (*ApprovalReview, error)
 }

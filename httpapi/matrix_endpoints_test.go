@@ -139,6 +139,45 @@ var endpoints = []endpoint{
 	{"GET /api/v1/projects/{project}/apps/{app}/deployments/{id}", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/deployments/1", nil)},
 	{"POST /api/v1/projects/{project}/apps/{app}/deployments/{id}/rollback", pushers, staticCall("POST", "/api/v1/projects/shop/apps/web/deployments/1/rollback", nil)},
 	{"GET /api/v1/projects/{project}/apps/{app}/deployments/{id}/diff/{other}", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/deployments/1/diff/2", nil)},
+	{"GET /api/v1/policies", signedIn, staticCall("GET", "/api/v1/policies", nil)},
+	{"POST /api/v1/policies", shopAdmins, func(w *world, _ string) call {
+		return call{method: "POST", path: "/api/v1/policies", body: gatehouse.PolicySpec{Name: w.unique("pol"), Scope: "project:shop/env:nowhere",
+			Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}}
+	}},
+	{"GET /api/v1/policies/{name}", inShop, staticCall("GET", "/api/v1/policies/gate", nil)},
+	{"PUT /api/v1/policies/{name}", shopAdmins, staticCall("PUT", "/api/v1/policies/spare", gatehouse.PolicySpec{Scope: "project:shop/env:nowhere",
+		Rules: []gatehouse.Rule{{Kind: "any", Count: 2}}})},
+	{"DELETE /api/v1/policies/{name}", shopAdmins, func(w *world, _ string) call {
+		n := w.unique("pol")
+		w.admin("POST", "/api/v1/policies", gatehouse.PolicySpec{Name: n, Scope: "project:shop/env:nowhere", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}})
+		return call{method: "DELETE", path: "/api/v1/policies/" + n}
+	}},
+	{"POST /api/v1/projects/{project}/apps/{app}/approvals", pushers, func(w *world, _ string) call {
+		d := digestN(7000 + w.n.Add(1))
+		w.admin("POST", "/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "r.example.com/web@" + d})
+		return call{method: "POST", path: "/api/v1/projects/shop/apps/web/approvals", body: gatehouse.ApprovalCreate{Environment: "prod", Digest: d}}
+	}},
+	{"GET /api/v1/approvals", signedIn, staticCall("GET", "/api/v1/approvals", nil)},
+	{"GET /api/v1/approvals/{id}", inShop, staticCall("GET", "/api/v1/approvals/1", nil)},
+	{"GET /api/v1/approvals/{id}/review", inShop, staticCall("GET", "/api/v1/approvals/1/review", nil)},
+	{"POST /api/v1/approvals/{id}/approve", []string{"image-approver"}, func(w *world, role string) call {
+		return call{method: "POST", path: fmt.Sprintf("/api/v1/approvals/%d/approve", w.openRequest(role)), body: gatehouse.Decision{}}
+	}},
+	{"POST /api/v1/approvals/{id}/reject", []string{"image-approver"}, func(w *world, role string) call {
+		return call{method: "POST", path: fmt.Sprintf("/api/v1/approvals/%d/reject", w.openRequest(role)), body: gatehouse.Decision{Comment: "no"}}
+	}},
+	{"POST /api/v1/approvals/{id}/cancel", pushers, func(w *world, role string) call {
+		return call{method: "POST", path: fmt.Sprintf("/api/v1/approvals/%d/cancel", w.openRequest(role))}
+	}},
+	{"GET /api/v1/projects/{project}/webhooks", inShop, staticCall("GET", "/api/v1/projects/shop/webhooks", nil)},
+	{"POST /api/v1/projects/{project}/webhooks", shopAdmins, func(w *world, _ string) call {
+		return call{method: "POST", path: "/api/v1/projects/shop/webhooks", body: gatehouse.WebhookCreate{Name: w.unique("hook"), URL: gatehouse.OutgoingSecret("https://hooks.example.com/x")}}
+	}},
+	{"DELETE /api/v1/projects/{project}/webhooks/{id}", shopAdmins, func(w *world, _ string) call {
+		var h gatehouse.Webhook
+		_ = w.srv.Admin.Do(w.t.Context(), "POST", "/api/v1/projects/shop/webhooks", nil, gatehouse.WebhookCreate{Name: w.unique("hook"), URL: gatehouse.OutgoingSecret("https://hooks.example.com/x")}, &h)
+		return call{method: "DELETE", path: fmt.Sprintf("/api/v1/projects/shop/webhooks/%d", h.ID)}
+	}},
 	{"GET /api/v1/audit", shopAdmins, staticCall("GET", "/api/v1/audit?project=shop", nil)},
 	{"POST /api/v1/audit/verify", superAdmins, staticCall("POST", "/api/v1/audit/verify", nil)},
 }

@@ -56,6 +56,24 @@ func userOf(role string) string { return "as-" + role }
 
 func (w *world) unique(prefix string) string { return fmt.Sprintf("%s-%d", prefix, w.n.Add(1)) }
 
+// openRequest pushes a new artifact and raises an approval request for it on prod, as the
+// role's user when it may request and as the super-admin otherwise; it returns the request.
+func (w *world) openRequest(role string) int64 {
+	w.t.Helper()
+	d := digestN(9000 + w.n.Add(1))
+	w.admin("POST", "/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "r.example.com/web@" + d})
+	s := w.sessions["super-admin"]
+	if slices.Contains(pushers, role) {
+		s = w.sessions[role]
+	}
+	resp, body := w.raw(s, "POST", "/api/v1/projects/shop/apps/web/approvals", gatehouse.ApprovalCreate{Environment: "prod", Digest: d})
+	var r gatehouse.ApprovalRequest
+	if err := json.Unmarshal(body, &r); err != nil || resp.StatusCode != 201 {
+		w.t.Fatalf("open request as %s: %d %s", role, resp.StatusCode, body)
+	}
+	return r.ID
+}
+
 func newWorld(t *testing.T, engine string) *world {
 	w := &world{t: t, srv: testserver.Start(t, engine), sessions: map[string]*session{}}
 	w.admin("POST", "/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"})
@@ -73,6 +91,10 @@ func newWorld(t *testing.T, engine string) *world {
 	if _, err := w.srv.DB.Raw().Exec(`UPDATE deployments SET state = 'succeeded' WHERE id = 1`); err != nil {
 		t.Fatal(err)
 	}
+	// prod is gated; approval request 1 waits there.
+	w.admin("POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "gate", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}})
+	w.admin("POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "spare", Scope: "project:shop/env:nowhere", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}})
+	w.admin("POST", "/api/v1/projects/shop/apps/web/approvals", gatehouse.ApprovalCreate{Environment: "prod", Digest: digest1})
 	w.admin("POST", "/api/v1/users", gatehouse.UserCreate{Name: "ci", Kind: gatehouse.ServiceAccount})
 	w.admin("POST", "/api/v1/users", gatehouse.UserCreate{Name: "loginuser", Password: gatehouse.OutgoingSecret(testserver.Password)})
 	w.admin("POST", "/api/v1/groups", gatehouse.GroupCreate{Name: "sre"})

@@ -26,7 +26,7 @@ func (s *Server) Routes() []string {
 }
 
 func (s *Server) routes() []route {
-	return append(s.coreRoutes(), s.deployRoutes()...)
+	return append(append(s.coreRoutes(), s.deployRoutes()...), s.approvalRoutes()...)
 }
 
 func (s *Server) coreRoutes() []route {

@@ -23,6 +23,10 @@ type Services struct {
 	Pipelines    gatehouse.PipelineService
 	Artifacts    gatehouse.ArtifactService
 	Deployments  gatehouse.DeploymentService
+	Policies     gatehouse.PolicyService
+	Approvals    gatehouse.ApprovalService
+	Links        gatehouse.ApprovalLinks
+	Webhooks     gatehouse.WebhookService
 	Users        gatehouse.UserService
 	Groups       gatehouse.GroupService
 	RoleBindings gatehouse.RoleBindingService

@@ -220,7 +220,7 @@ func TestRejectCancelExpireAndRetract(t *testing.T) {
 		_, err := g.approvals.Reject(g.carol, r.ID, gatehouse.Decision{})
 		wantErr(t, err, gatehouse.KindInvalid, "comment")
 		_, err = g.approvals.Cancel(g.bob, r.ID)
-		wantErr(t, err, gatehouse.KindForbidden, "only the requester (alice)")
+		wantErr(t, err, gatehouse.KindForbidden, "only its requester (alice)")
 		r, err = g.approvals.Reject(g.carol, r.ID, gatehouse.Decision{Comment: "CVE-2026-1234 not fixed"})
 		g.must(err)
 		if r.State != gatehouse.ApprovalRejected || r.Reason != "CVE-2026-1234 not fixed" {

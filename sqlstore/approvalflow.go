@@ -430,7 +430,7 @@ func (s *ApprovalService) Cancel(ctx context.Context, id int64) (*gatehouse.Appr
 			return gatehouse.NotFoundf("approval request %d not found", id)
 		}
 		if r.Requester != who.UserName {
-			return gatehouse.Forbiddenf("only the requester (%s) may cancel approval request %d", r.Requester, id)
+			return gatehouse.Forbiddenf("%s may not cancel approval request %d: only its requester (%s) may", who.UserName, id, r.Requester)
 		}
 		if !r.State.Open() {
 			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "approval request %d is %s", id, r.State)

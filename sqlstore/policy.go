@@ -204,8 +204,11 @@ func (s *PolicyService) DeletePolicy(ctx context.Context, name string) error {
 	}
 	return s.db.write(ctx, func(tx *Tx) error {
 		p, err := scanPolicy(tx.QueryRowContext(ctx, policySelect+` WHERE name = $1`, name))
-		if err != nil || !visiblePolicy(a, p) {
+		if err != nil {
 			return notFoundOr(err, "policy %q not found", name)
+		}
+		if !visiblePolicy(a, p) {
+			return gatehouse.NotFoundf("policy %q not found", name)
 		}
 		sc, _ := gatehouse.ParseScope("scope", p.Scope)
 		if err := requireManage(a, sc); err != nil {

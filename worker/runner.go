@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/gatehousehq/gatehouse/kube"
+	"github.com/gatehousehq/gatehouse/notify"
 	"github.com/gatehousehq/gatehouse/sqlstore"
 )
 
@@ -36,6 +38,14 @@ type Options struct {
 	// PollInterval is how often idle workers look for new jobs. Default 200ms.
 	PollInterval time.Duration
 	Logger       *slog.Logger
+	// Mailer sends e-mail notifications; nil means none are sent.
+	Mailer notify.Mailer
+	// HTTPClient posts webhooks; nil means a client with a 10s timeout.
+	HTTPClient *http.Client
+	// ExternalURL is the server's address as people reach it, for links in notifications.
+	ExternalURL string
+	// LinkTTL bounds an approve link's life (it also dies with its request). Default 72h.
+	LinkTTL time.Duration
 }
 
 // Runner owns the River client and the hand-off loop.
@@ -64,6 +74,12 @@ func New(ctx context.Context, opt Options) (*Runner, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opt.HTTPClient == nil {
+		opt.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if opt.LinkTTL <= 0 {
+		opt.LinkTTL = 72 * time.Hour
+	}
 	var driver riverdriver.Driver[*sql.Tx]
 	switch opt.Store.Engine() {
 	case "sqlite":
@@ -81,8 +97,9 @@ func New(ctx context.Context, opt Options) (*Runner, error) {
 	r := &Runner{opt: opt, owner: workerID(), log: opt.Logger}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deployWorker{r: r})
+	river.AddWorker(workers, &notifyWorker{r: r})
 	r.client, err = river.NewClient(driver, &river.Config{
-		Queues:            map[string]river.QueueConfig{deployQueue: {MaxWorkers: opt.Workers}},
+		Queues:            map[string]river.QueueConfig{deployQueue: {MaxWorkers: opt.Workers}, notifyQueue: {MaxWorkers: 10}},
 		Workers:           workers,
 		FetchPollInterval: opt.PollInterval,
 		FetchCooldown:     20 * time.Millisecond,
@@ -135,6 +152,9 @@ func (r *Runner) handOffLoop(ctx context.Context) {
 		ids, err := r.opt.Store.HandOffStale(ctx, r.opt.Lease)
 		if err != nil && ctx.Err() == nil {
 			r.log.Warn("hand off stale deployments", "err", err)
+		}
+		if _, err := r.opt.Store.ExpireApprovals(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("expire approval requests", "err", err)
 		}
 		for _, id := range ids {
 			r.log.Info("resuming deployment whose worker stopped", "deployment", id)

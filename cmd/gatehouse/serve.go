@@ -44,6 +44,8 @@ type settings struct {
 	adminPassword  string
 	workers        int
 	deployLease    time.Duration
+	externalURL    string
+	mail           mailSettings
 	logFormat      string
 	logLevel       string
 	configFile     string
@@ -101,6 +103,8 @@ func bindServeFlags(f *pflag.FlagSet, s *settings) {
 	f.StringVar(&s.adminUser, "admin-user", "admin", "name of the super-admin created on first start")
 	f.IntVar(&s.workers, "workers", 100, "deployments this server runs at once")
 	f.DurationVar(&s.deployLease, "deploy-lease", 30*time.Second, "how long a deployment's worker may go silent before another server resumes it")
+	f.StringVar(&s.externalURL, "external-url", "", "the server's address as people reach it, for links in e-mails (default: http(s)://LISTEN)")
+	bindMailFlags(f, &s.mail)
 	f.StringVar(&s.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&s.configFile, "config", "", "config file (YAML: flag names as keys)")
@@ -205,7 +209,19 @@ func serve(ctx context.Context, s settings, out, logOut io.Writer) error {
 	if err != nil {
 		return gatehouse.Invalidf("--listen", "cannot listen on %s: %v", s.listen, err)
 	}
-	runner, err := wire.Worker(ctx, db, wire.WorkerOptions{DataDir: s.dataDir, Workers: s.workers, Lease: s.deployLease, Logger: log})
+	mailer, err := s.mail.mailer()
+	if err != nil {
+		return err
+	}
+	external := s.externalURL
+	if external == "" {
+		external = "http://" + s.listen
+		if s.tlsCert != "" {
+			external = "https://" + s.listen
+		}
+	}
+	runner, err := wire.Worker(ctx, db, wire.WorkerOptions{DataDir: s.dataDir, Workers: s.workers, Lease: s.deployLease, Logger: log,
+		Mailer: mailer, ExternalURL: external})
 	if err != nil {
 		return err
 	}
@@ -219,7 +235,7 @@ func serve(ctx context.Context, s settings, out, logOut io.Writer) error {
 			log.Warn("stop workers", "err", err)
 		}
 	}()
-	srv := &http.Server{Handler: httpapi.New(wire.Services(db), cfg, log), ReadHeaderTimeout: 10 * time.Second,
+	srv := &http.Server{Handler: wire.API(db, cfg, log), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	scheme := "http"
 	if s.tlsCert != "" {

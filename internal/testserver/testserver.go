@@ -42,7 +42,7 @@ func Start(tb testing.TB, engine string, cfg ...func(*httpapi.Config)) *Server {
 	for _, f := range cfg {
 		f(&c)
 	}
-	api := httpapi.New(wire.Services(db), c, nil)
+	api := wire.API(db, c, nil)
 	hs := httptest.NewServer(api)
 	tb.Cleanup(hs.Close)
 	s := &Server{URL: hs.URL, DB: db, API: api, tb: tb}
@@ -94,13 +94,18 @@ func (s *Server) Must(err error) {
 	}
 }
 
-// StartDeploying starts a server like Start with deploy workers running too (short lease, fast
-// polling), for tests that deploy to testbed clusters.
-func StartDeploying(tb testing.TB, engine string) *Server {
+// StartDeploying starts a server like Start with workers running too (short lease, fast
+// polling, links pointing at the server), for tests that deploy to testbed clusters or send
+// notifications; opts adjust the workers (a mailer, say).
+func StartDeploying(tb testing.TB, engine string, opts ...func(*wire.WorkerOptions)) *Server {
 	tb.Helper()
 	s := Start(tb, engine)
 	ctx := context.Background()
-	r, err := wire.Worker(ctx, s.DB, wire.WorkerOptions{DataDir: tb.TempDir(), Lease: 2 * time.Second, PollInterval: 50 * time.Millisecond})
+	o := wire.WorkerOptions{DataDir: tb.TempDir(), Lease: 2 * time.Second, PollInterval: 50 * time.Millisecond, ExternalURL: s.URL}
+	for _, f := range opts {
+		f(&o)
+	}
+	r, err := wire.Worker(ctx, s.DB, o)
 	if err != nil {
 		tb.Fatalf("workers: %v", err)
 	}

@@ -10,7 +10,9 @@ import (
 
 	"github.com/gatehousehq/gatehouse/httpapi"
 	"github.com/gatehousehq/gatehouse/kube"
+	"github.com/gatehousehq/gatehouse/notify"
 	"github.com/gatehousehq/gatehouse/sqlstore"
+	"github.com/gatehousehq/gatehouse/ui"
 	"github.com/gatehousehq/gatehouse/worker"
 )
 
@@ -20,7 +22,9 @@ func Services(db *sqlstore.DB) httpapi.Services {
 		Projects: sqlstore.NewProjectService(db), Clusters: sqlstore.NewClusterService(db), Environments: sqlstore.NewEnvironmentService(db),
 		Apps: sqlstore.NewAppService(db), Pipelines: sqlstore.NewPipelineService(db), Artifacts: sqlstore.NewArtifactService(db),
 		Deployments: sqlstore.NewDeploymentService(db),
-		Users:       sqlstore.NewUserService(db), Groups: sqlstore.NewGroupService(db), RoleBindings: sqlstore.NewRoleBindingService(db),
+		Policies:    sqlstore.NewPolicyService(db), Approvals: sqlstore.NewApprovalService(db),
+		Links: sqlstore.NewApprovalService(db), Webhooks: sqlstore.NewWebhookService(db),
+		Users: sqlstore.NewUserService(db), Groups: sqlstore.NewGroupService(db), RoleBindings: sqlstore.NewRoleBindingService(db),
 		Identity: sqlstore.NewIdentityService(db), Audit: sqlstore.NewAuditService(db), Ready: db.Ping,
 	}
 }
@@ -33,6 +37,8 @@ type WorkerOptions struct {
 	PollInterval time.Duration
 	PlainHTTP    bool // OCI chart registries over plain HTTP (loopback registries in tests)
 	Logger       *slog.Logger
+	Mailer       notify.Mailer // nil: no e-mail
+	ExternalURL  string        // for links in notifications
 }
 
 // Worker builds the deploy workers over db's clusters and connects db's deployments to them.
@@ -42,10 +48,23 @@ func Worker(ctx context.Context, db *sqlstore.DB, o WorkerOptions) (*worker.Runn
 		Clusters: kube.NewClusters(db.Kubeconfig),
 		Charts:   &kube.Charts{CacheDir: filepath.Join(o.DataDir, "charts"), PlainHTTP: o.PlainHTTP},
 		Lease:    o.Lease, Workers: o.Workers, PollInterval: o.PollInterval, Logger: o.Logger,
+		Mailer: o.Mailer, ExternalURL: o.ExternalURL,
 	})
 	if err != nil {
 		return nil, err
 	}
 	db.SetQueue(r)
 	return r, nil
+}
+
+// API builds the HTTP server: the REST API with the pages mounted beside it.
+func API(db *sqlstore.DB, cfg httpapi.Config, log *slog.Logger) *httpapi.Server {
+	s := httpapi.New(Services(db), cfg, log)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	link := ui.ApproveLink(sqlstore.NewApprovalService(db), cfg.SecureCookies, log)
+	s.Handle("GET /approve/{token}", link)
+	s.Handle("POST /approve/{token}", link)
+	return s
 }

@@ -1,0 +1,283 @@
+package cli
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+func progressText(r *gatehouse.ApprovalRequest) string {
+	var parts []string
+	for _, v := range r.Verdicts {
+		for _, rp := range v.Rules {
+			parts = append(parts, fmt.Sprintf("%s %d/%d", rp.Rule, rp.Have, rp.Need))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func approvalRow(r *gatehouse.ApprovalRequest) []string {
+	return []string{fmt.Sprint(r.ID), r.Project + "/" + r.App, r.Environment, r.Digest[:min(len(r.Digest), 19)], string(r.State),
+		progressText(r), r.Requester, when(r.CreatedAt)}
+}
+
+var approvalHeader = []string{"id", "app", "env", "digest", "state", "progress", "requester", "created"}
+
+func (a *App) approvalCmd() *cobra.Command {
+	n := noun[gatehouse.ApprovalRequest]{a: a, name: "approval request", header: approvalHeader, row: approvalRow, base: fixed("approvals")}
+	var pl place
+	var in gatehouse.ApprovalCreate
+	var digest, tag string
+	var labels []string
+	request := &cobra.Command{
+		Use:     "request --env ENV (--digest DIGEST | --tag TAG)",
+		Short:   "Ask for an image to be approved for a gated stage",
+		Example: `  gatehouse approval request -p shop -a web --env prod --tag 1.4.0 --comment "fixes checkout" --notify bob --notify carol`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			if (digest == "") == (tag == "") {
+				return gatehouse.Invalidf("--digest", "expected exactly one of --digest or --tag")
+			}
+			if tag != "" {
+				if digest, err = a.resolveTag(cmd.Context(), c, &pl, tag); err != nil {
+					return err
+				}
+			}
+			in.Digest = digest
+			if in.Labels, err = parseLabels("--label", labels); err != nil {
+				return err
+			}
+			segs, err := pl.appPath("approvals")
+			if err != nil {
+				return err
+			}
+			return n.send(cmd, "POST", segs, in)
+		},
+	}
+	f := request.Flags()
+	f.StringVarP(&in.Environment, "env", "e", "", "the gated environment")
+	f.StringVar(&digest, "digest", "", "artifact digest (sha256:…)")
+	f.StringVarP(&tag, "tag", "t", "", "artifact tag, resolved to its digest now (the approval binds the digest)")
+	f.StringVarP(&in.Comment, "comment", "m", "", "why this image should go")
+	f.StringArrayVar(&in.Notify, "notify", nil, "approver to notify (repeat; default: everyone who may approve)")
+	f.StringArrayVarP(&labels, "label", "l", nil, "label KEY=VALUE (repeat)")
+	pl.bind(request, true)
+
+	var comment string
+	decide := func(verb, short string) *cobra.Command {
+		cmd := &cobra.Command{
+			Use:   verb + " ID",
+			Short: short,
+			Args:  exactArgs(1, "ID"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				var body any = gatehouse.Decision{Comment: comment}
+				if verb == "cancel" {
+					body = nil
+				}
+				return n.send(cmd, "POST", []string{"approvals", args[0], verb}, body)
+			},
+		}
+		if verb != "cancel" {
+			cmd.Flags().StringVarP(&comment, "comment", "m", "", "comment (a reason is required to reject)")
+		}
+		return cmd
+	}
+	var f2 gatehouse.ApprovalFilter
+	var mine bool
+	list := n.list(func() url.Values {
+		q := url.Values{}
+		for k, v := range map[string]string{"project": f2.Project, "app": f2.App, "environment": f2.Environment, "state": string(f2.State)} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		if mine {
+			q.Set("mine", "true")
+		}
+		return q
+	})
+	list.Flags().StringVarP(&f2.Project, "project", "p", "", "only this project")
+	list.Flags().StringVarP(&f2.App, "app", "a", "", "only this app")
+	list.Flags().StringVarP(&f2.Environment, "env", "e", "", "only this environment")
+	list.Flags().StringVar((*string)(&f2.State), "state", "", "only this state (pending, approved, consumed, …)")
+	list.Flags().BoolVar(&mine, "mine", false, "only requests waiting for my vote")
+	pending := &cobra.Command{
+		Use:   "pending",
+		Short: "List the requests waiting for my vote",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			mine = true
+			return list.RunE(cmd, nil)
+		},
+	}
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show a request: votes, policy progress, and what would change",
+		Args:  exactArgs(1, "ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var rv gatehouse.ApprovalReview
+			if err := c.Do(cmd.Context(), "GET", path("approvals", args[0], "review"), nil, nil, &rv); err != nil {
+				return err
+			}
+			if a.output == "json" {
+				return a.render(rv, table{})
+			}
+			r := rv.Request
+			fmt.Fprintf(a.Out, "Approval request %d: %s/%s → %s, %s\nImage: %s\nRequested by %s: %s\n", r.ID, r.Project, r.App, r.Environment, r.State, r.Image, r.Requester, r.Comment)
+			if r.Reason != "" {
+				fmt.Fprintf(a.Out, "Reason: %s\n", r.Reason)
+			}
+			for _, v := range r.Verdicts {
+				fmt.Fprintf(a.Out, "Policy %s v%d: met=%v %s\n", v.Policy, v.Version, v.Met, strings.Join(v.Missing, "; "))
+			}
+			for _, v := range r.Votes {
+				verb := "approved"
+				if !v.Approve {
+					verb = "rejected"
+				}
+				fmt.Fprintf(a.Out, "  %s %s via %s at %s %s\n", v.Voter, verb, v.Via, when(v.Time), v.Comment)
+			}
+			printDiff(a, &gatehouse.DeploymentDiff{From: orEmpty(rv.Previous), To: &gatehouse.Deployment{Environment: r.Environment, State: "candidate"}, Image: rv.ImageChange, Changes: rv.Changes})
+			return nil
+		},
+	}
+	get := n.get()
+	get.Use = "get ID"
+	return group("approval", "Request, decide and follow image approvals", request, list, pending, get, show,
+		decide("approve", "Approve a request (as yourself, signed in with gatehouse login)"),
+		decide("reject", "Reject a request (with a reason)"),
+		decide("cancel", "Cancel your own request"))
+}
+
+func orEmpty(d *gatehouse.Deployment) *gatehouse.Deployment {
+	if d == nil {
+		return &gatehouse.Deployment{State: "nothing deployed yet"}
+	}
+	return d
+}
+
+func (a *App) policyCmd() *cobra.Command {
+	n := noun[gatehouse.Policy]{a: a, name: "policy", header: []string{"name", "scope", "rules", "version", "expiry", "rollback"},
+		row: func(p *gatehouse.Policy) []string {
+			var rules []string
+			for _, r := range p.Rules {
+				rules = append(rules, r.String())
+			}
+			return []string{p.Name, p.Scope, strings.Join(rules, " + "), strconv.FormatInt(p.Version, 10), p.Expiry, string(p.Rollback)}
+		},
+		base: fixed("policies")}
+	var file string
+	read := func() (gatehouse.PolicySpec, error) {
+		var spec gatehouse.PolicySpec
+		if file == "" {
+			return spec, gatehouse.Invalidf("--file", "is required: expected a policy in YAML or JSON")
+		}
+		text, err := a.readFileFlag("file", file)
+		if err != nil {
+			return spec, err
+		}
+		d := yaml.NewDecoder(strings.NewReader(text))
+		d.KnownFields(true)
+		if err := d.Decode(&spec); err != nil {
+			return spec, gatehouse.Invalidf("--file", "is not a policy (%v)", err)
+		}
+		return spec, nil
+	}
+	create := &cobra.Command{
+		Use:   "create --file FILE",
+		Short: "Create a policy from YAML",
+		Long: `Create a policy from YAML, e.g.:
+  name: prod-gate
+  scope: project:shop/env:prod
+  rules:
+    - {kind: any, count: 1}
+    - {kind: group, group: security, count: 1}
+  expiry: 72h            # or none
+  rollback: pre-approved # or approval (the default)
+  conditions: ['artifact.registry == "registry.example.com"']`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			spec, err := read()
+			if err != nil {
+				return err
+			}
+			return n.send(cmd, "POST", []string{"policies"}, spec)
+		},
+	}
+	update := &cobra.Command{
+		Use:   "update NAME --file FILE",
+		Short: "Replace a policy (open requests under it become stale)",
+		Args:  exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			spec, err := read()
+			if err != nil {
+				return err
+			}
+			return n.send(cmd, "PUT", []string{"policies", args[0]}, spec)
+		},
+	}
+	for _, c := range []*cobra.Command{create, update} {
+		c.Flags().StringVarP(&file, "file", "f", "", "policy file, YAML or JSON ('-' for stdin)")
+	}
+	var project string
+	list := n.list(func() url.Values {
+		if project == "" {
+			return nil
+		}
+		return url.Values{"project": {project}}
+	})
+	list.Flags().StringVarP(&project, "project", "p", "", "only policies reaching this project")
+	return group("policy", "Manage approval policies", list, n.get(), create, update, n.del())
+}
+
+func (a *App) webhookCmd() *cobra.Command {
+	var pl place
+	n := noun[gatehouse.Webhook]{a: a, name: "webhook", header: []string{"id", "name", "host", "format", "signed", "events"},
+		row: func(w *gatehouse.Webhook) []string {
+			return []string{fmt.Sprint(w.ID), w.Name, w.Host, w.Format, yesNo(w.Signed), strings.Join(w.Events, ",")}
+		},
+		base: func() ([]string, error) { return pl.projectPath("webhooks") }}
+	var in struct {
+		URL, Format, Secret string
+		Events              []string
+	}
+	add := &cobra.Command{
+		Use:   "add NAME --url URL",
+		Short: "Send a project's approval events to a URL (JSON, or Slack-compatible)",
+		Args:  exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			segs, err := n.base()
+			if err != nil {
+				return err
+			}
+			body := gatehouse.WebhookCreate{Name: args[0], URL: gatehouse.OutgoingSecret(in.URL), Format: in.Format, Events: in.Events}
+			if in.Secret != "" {
+				body.Secret = gatehouse.OutgoingSecret(in.Secret)
+			}
+			return n.send(cmd, "POST", segs, body)
+		},
+	}
+	add.Flags().StringVar(&in.URL, "url", "", "endpoint URL (stored encrypted)")
+	add.Flags().StringVar(&in.Format, "format", "json", "json or slack")
+	add.Flags().StringVar(&in.Secret, "secret", "", "signing secret (X-Gatehouse-Signature: sha256=HMAC of the body)")
+	add.Flags().StringArrayVar(&in.Events, "event", nil, "event to send (repeat; default all approval events)")
+	remove := n.del()
+	remove.Use, remove.Short = "remove ID", "Remove a webhook"
+	cmd := group("webhook", "Manage a project's webhooks", n.list(nil), add, remove)
+	pl.bind(cmd, false)
+	return cmd
+}

@@ -1,0 +1,112 @@
+// Package ui serves Gatehouse's server-rendered pages: for now the confirmation page behind
+// approve-by-e-mail links. Templates and styles are embedded; no script runs.
+package ui
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"html/template"
+	"log/slog"
+	"net/http"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+var pages = template.Must(template.ParseFS(templateFiles, "templates/*.html"))
+
+// statusOf maps error kinds to statuses for pages, as the API does.
+var statusOf = map[gatehouse.ErrorKind]int{
+	gatehouse.KindInvalid: 400, gatehouse.KindUnauthenticated: 401, gatehouse.KindForbidden: 403, gatehouse.KindNotFound: 404,
+	gatehouse.KindConflict: 409, gatehouse.KindPreconditionFailed: 412, gatehouse.KindRateLimited: 429, gatehouse.KindInternal: 500,
+}
+
+type page struct {
+	Title   string
+	Class   string
+	Message string
+	Request *gatehouse.ApprovalRequest
+	Review  *gatehouse.ApprovalReview
+	CSRF    string
+}
+
+func render(w http.ResponseWriter, log *slog.Logger, status int, name string, p page) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	w.WriteHeader(status)
+	if err := pages.ExecuteTemplate(w, name, p); err != nil {
+		log.Error("render page", "page", name, "err", err)
+	}
+}
+
+func renderError(w http.ResponseWriter, log *slog.Logger, err error) {
+	pub := gatehouse.PublicError(err)
+	if pub.Kind == gatehouse.KindInternal {
+		log.Error("page failed", "err", err)
+	}
+	render(w, log, statusOf[pub.Kind], "message.html", page{Title: "That did not work", Class: "error", Message: pub.Error()})
+}
+
+// csrfCookie holds the double-submit token of the approve form: the page's hidden field must
+// equal it, which a page on another site cannot arrange.
+const csrfCookie = "gatehouse_link_csrf"
+
+// ApproveLink serves GET and POST /approve/{token}: the GET shows the review and changes
+// nothing (mail scanners follow links); only a POST of the page's own form, carrying its
+// CSRF token, records the vote of the person the link was sent to.
+func ApproveLink(links gatehouse.ApprovalLinks, secure bool, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := gatehouse.NewSecret(r.PathValue("token"))
+		switch r.Method {
+		case http.MethodGet:
+			rv, err := links.LinkReview(r.Context(), token)
+			if err != nil {
+				renderError(w, log, err)
+				return
+			}
+			csrf := randomToken()
+			http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/approve/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
+			render(w, log, http.StatusOK, "approve.html", page{Title: "Approval request", Review: rv, CSRF: csrf})
+		case http.MethodPost:
+			if err := r.ParseForm(); err != nil {
+				renderError(w, log, gatehouse.Invalidf("form", "cannot be read"))
+				return
+			}
+			c, err := r.Cookie(csrfCookie)
+			field := r.PostForm.Get("csrf_token")
+			if err != nil || field == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(field)) != 1 {
+				renderError(w, log, gatehouse.Forbiddenf("the form's CSRF token is missing or wrong: open the link again and use its buttons"))
+				return
+			}
+			decision := r.PostForm.Get("decision")
+			if decision != "approve" && decision != "reject" {
+				renderError(w, log, gatehouse.Invalidf("decision", "expected approve or reject"))
+				return
+			}
+			req, err := links.RedeemLink(r.Context(), token, decision == "approve", gatehouse.Decision{Comment: r.PostForm.Get("comment")})
+			if err != nil {
+				renderError(w, log, err)
+				return
+			}
+			msg := "Your approval is recorded."
+			if decision == "reject" {
+				msg = "Your rejection is recorded."
+			}
+			render(w, log, http.StatusOK, "message.html", page{Title: "Thank you", Class: "ok", Message: msg, Request: req})
+		default:
+			w.Header().Set("Allow", "GET, POST")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		}
+	})
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
