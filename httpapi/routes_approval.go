@@ -93,4 +93,3 @@ func (s *Server) approvalRoutes() []route {
 		})},
 	}
 }
-

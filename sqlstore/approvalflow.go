@@ -90,7 +90,7 @@ func (s *ApprovalService) RequestApproval(ctx context.Context, project, app stri
 			return err
 		}
 		if err := tx.audit(change{action: "approval.request", resource: fmt.Sprintf("approval/%d", id), target: t,
-			after: map[string]any{"state": r.State, "digest": r.Digest, "image": r.Image, "policies": r.Policies, "notify": notify, "labels": labels},
+			after:   map[string]any{"state": r.State, "digest": r.Digest, "image": r.Image, "policies": r.Policies, "notify": notify, "labels": labels},
 			details: map[string]any{"comment": in.Comment}}); err != nil {
 			return err
 		}

@@ -87,4 +87,3 @@ func (r *Runner) deliver(ctx context.Context, n gatehouse.Notification) error {
 	}
 	return r.opt.Mailer.Send(ctx, render(n.Event, req, link).mail(u.Email))
 }
-
