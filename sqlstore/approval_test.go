@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -269,4 +270,64 @@ func TestRejectCancelExpireAndRetract(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestRollbackNeedsApprovalUnlessPreApproved(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, engine string) {
+		g := newGated(t, engine)
+		deployApproved := func(digest string) *gatehouse.Deployment {
+			r := g.request(g.alice, digest)
+			_, err := g.approvals.Approve(g.bob, r.ID, gatehouse.Decision{})
+			g.must(err)
+			_, err = g.approvals.Approve(g.carol, r.ID, gatehouse.Decision{})
+			g.must(err)
+			d, err := g.deploy(g.alice, digest)
+			g.must(err)
+			_, err = g.db.ClaimDeployment(context.Background(), d.ID, "w", time.Minute)
+			g.must(err)
+			g.must(g.db.AdvanceDeployment(context.Background(), d.ID, "w", sqlstore.Outcome{}, gatehouse.StateVerifying, gatehouse.StatePostDeploy, gatehouse.StateSucceeded))
+			return d
+		}
+		first := deployApproved(g.digestA)
+		deployApproved(g.digestB)
+		_, err := g.deps.Rollback(g.alice, "shop", "web", first.ID)
+		wantErr(t, err, gatehouse.KindPreconditionFailed, "no open approval request for "+g.digestA)
+		g.policy.Rollback = gatehouse.RollbackPreApproved
+		_, err = g.policies.UpdatePolicy(g.admin, "prod-gate", g.policy)
+		g.must(err)
+		rb, err := g.deps.Rollback(g.alice, "shop", "web", first.ID)
+		g.must(err)
+		finish := func(id int64) {
+			_, err := g.db.ClaimDeployment(context.Background(), id, "w", time.Minute)
+			g.must(err)
+			g.must(g.db.AdvanceDeployment(context.Background(), id, "w", sqlstore.Outcome{}, gatehouse.StateVerifying, gatehouse.StatePostDeploy, gatehouse.StateSucceeded))
+		}
+		finish(rb.ID)
+		ev, err := g.audit.AuditEvents(g.admin, gatehouse.AuditFilter{Action: "deployment.create", Project: "shop", Env: "prod"})
+		g.must(err)
+		last := ev[len(ev)-1]
+		if last.Resource != fmt.Sprintf("deployment/%d", rb.ID) || !strings.Contains(string(last.Details), `"pre_approved_rollback":true`) {
+			t.Fatalf("rollback audited as %s %s", last.Resource, last.Details)
+		}
+		// Only artifacts that went through the gate roll back pre-approved: a deployment from
+		// before the stage was gated does not count.
+		g.must(g.policies.DeletePolicy(g.admin, "prod-gate"))
+		ungated, err := g.deploy(g.alice, g.d3Ensure())
+		g.must(err)
+		finish(ungated.ID)
+		_, err = g.policies.CreatePolicy(g.admin, g.policy)
+		g.must(err)
+		_, err = g.deps.Rollback(g.alice, "shop", "web", ungated.ID)
+		wantErr(t, err, gatehouse.KindPreconditionFailed, "no open approval request")
+	})
+}
+
+// d3Ensure registers the third digest once and returns it.
+func (g *gated) d3Ensure() string {
+	g.t.Helper()
+	if _, err := g.arts.Artifact(g.admin, "shop", "web", g.d3); err != nil {
+		_, err := g.arts.CreateArtifact(g.admin, "shop", "web", gatehouse.ArtifactCreate{Image: "r.example.com/web@" + g.d3})
+		g.must(err)
+	}
+	return g.d3
 }

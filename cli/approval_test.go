@@ -1,0 +1,95 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatehousehq/gatehouse/internal/testserver"
+)
+
+// TestApprovalCommands: a deployer requests approval, approvers vote from the CLI (signed in
+// with gatehouse login), a script token and the requester are refused, the gate refuses a
+// re-pointed tag's new digest, and the approved digest deploys once.
+func TestApprovalCommands(t *testing.T) {
+	srv := testserver.Start(t, "sqlite")
+	dir := t.TempDir()
+	admin := &term{t: t, server: srv.URL, config: filepath.Join(dir, "admin.json")}
+	admin.ok(testserver.Password+"\n", "login", "--server", srv.URL, "-u", "admin")
+	kc := filepath.Join(dir, "kc.yaml")
+	if err := os.WriteFile(kc, []byte(kubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	admin.ok("", "project", "create", "shop")
+	admin.ok("", "cluster", "create", "k", "--kubeconfig", kc)
+	admin.ok("", "env", "create", "prod", "-p", "shop", "--cluster", "k", "--namespace", "shop")
+	admin.ok("", "app", "create", "web", "-p", "shop")
+	admin.ok("", "pipeline", "set", "-p", "shop", "-a", "web", "--stage", "prod")
+	admin.ok("name: prod-gate\nscope: project:shop/env:prod\nrules:\n  - {kind: any, count: 2}\n", "policy", "create", "-f", "-")
+	if out := admin.ok("", "policy", "list"); !strings.Contains(out, "prod-gate") || !strings.Contains(out, "2 approvers") {
+		t.Fatalf("policy list:\n%s", out)
+	}
+	people := map[string]*term{}
+	for name, role := range map[string]string{"alice": "deployer", "bob": "image-approver", "carol": "image-approver"} {
+		admin.ok(testserver.Password+"\n", "user", "create", name, "--email", name+"@example.com")
+		admin.ok("", "access", "grant", role, "project:shop", "--user", name)
+		people[name] = &term{t: t, server: srv.URL, config: filepath.Join(dir, name+".json")}
+		people[name].ok(testserver.Password+"\n", "login", "--server", srv.URL, "-u", name)
+	}
+	admin.ok("", "access", "grant", "image-approver", "project:shop", "--user", "alice")
+	alice, bob, carol := people["alice"], people["bob"], people["carol"]
+	one := "sha256:" + strings.Repeat("1", 64)
+	two := "sha256:" + strings.Repeat("2", 64)
+	admin.ok("", "artifact", "push", "registry.example.com/web:1.0@"+one, "-p", "shop", "-a", "web")
+
+	alice.fails(7, "no open approval request", "deploy", "-p", "shop", "-a", "web", "--env", "prod", "--tag", "1.0")
+	out := alice.ok("", "approval", "request", "-p", "shop", "-a", "web", "--env", "prod", "--tag", "1.0", "-m", "hotfix", "-o", "json")
+	var req struct {
+		ID    int64  `json:"id"`
+		State string `json:"state"`
+	}
+	if err := json.Unmarshal([]byte(out), &req); err != nil || req.State != "pending" {
+		t.Fatalf("request: %s (%v)", out, err)
+	}
+	id := itoa(int(req.ID))
+	if out := bob.ok("", "approval", "pending"); !strings.Contains(out, "shop/web") {
+		t.Fatalf("bob's inbox:\n%s", out)
+	}
+	alice.fails(4, "alice requested it", "approval", "approve", id)
+	// A token made for scripts never approves, even bob's own.
+	tokOut := bob.ok("", "token", "create", "script", "-o", "json")
+	var tok struct{ Token string }
+	if err := json.Unmarshal([]byte(tokOut), &tok); err != nil {
+		t.Fatal(err)
+	}
+	script := &term{t: t, server: srv.URL, config: filepath.Join(dir, "none.json")}
+	script.fails(4, "API tokens and service accounts never approve", "approval", "approve", id, "--server", srv.URL, "--token", tok.Token)
+	bob.ok("", "approval", "approve", id, "-m", "ok")
+	if out := bob.ok("", "approval", "pending"); strings.Contains(out, "shop/web") {
+		t.Fatalf("a voted request stays in bob's inbox:\n%s", out)
+	}
+	out = carol.ok("", "approval", "show", id)
+	if !strings.Contains(out, "Policy prod-gate v1: met=false needs 1 more approval") || !strings.Contains(out, "bob approved via token") {
+		t.Fatalf("show:\n%s", out)
+	}
+	carol.ok("", "approval", "approve", id)
+	// The tag moves to a new digest after approval: deploying by tag now means the new digest,
+	// which nobody approved.
+	admin.ok("", "artifact", "push", "registry.example.com/web:1.0@"+two, "-p", "shop", "-a", "web")
+	alice.fails(7, "no open approval request for "+two, "deploy", "-p", "shop", "-a", "web", "--env", "prod", "--tag", "1.0")
+	bob.fails(4, "bob may not deploy", "deploy", "-p", "shop", "-a", "web", "--env", "prod", "--digest", one)
+	admin.ok("", "access", "grant", "deployer", "project:shop", "--user", "bob")
+	bob.fails(4, "bob approved this image for prod and may not deploy it", "deploy", "-p", "shop", "-a", "web", "--env", "prod", "--digest", one)
+	alice.ok("", "deploy", "-p", "shop", "-a", "web", "--env", "prod", "--digest", one)
+	alice.fails(7, "no open approval request", "deploy", "-p", "shop", "-a", "web", "--env", "prod", "--digest", one)
+	if out := alice.ok("", "approval", "list", "-p", "shop"); !strings.Contains(out, "consumed") {
+		t.Fatalf("list:\n%s", out)
+	}
+	out = alice.ok("", "approval", "request", "-p", "shop", "-a", "web", "--env", "prod", "--digest", two, "-o", "json")
+	_ = json.Unmarshal([]byte(out), &req)
+	carol.fails(2, "comment", "approval", "reject", itoa(int(req.ID)))
+	carol.ok("", "approval", "reject", itoa(int(req.ID)), "-m", "failing smoke tests")
+	alice.fails(7, "is rejected", "approval", "cancel", itoa(int(req.ID)))
+}
