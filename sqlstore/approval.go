@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -72,27 +73,115 @@ func findApproval(ctx context.Context, q querier, id int64, lock string) (approv
 	return r, nil
 }
 
-// loadVoters reads what the rules need of each named person, as of now: eligible means a
-// person, enabled, holding approve-image on the target.
+// loadVoters reads what the rules need of each named person, as of now, in three queries
+// whatever their number: eligible means a person, enabled, holding approve-image on the
+// target. Names of no user come back ineligible.
 func loadVoters(ctx context.Context, q querier, names []string, t gatehouse.Target) (map[string]gatehouse.Voter, error) {
 	out := map[string]gatehouse.Voter{}
-	for _, n := range names {
-		u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, n))
+	if len(names) == 0 {
+		return out, nil
+	}
+	type person struct {
+		id       int64
+		name     string
+		email    string
+		kind     gatehouse.UserKind
+		disabled bool
+		groups   []string
+		groupIDs []int64
+	}
+	users, err := queryAll(ctx, q, func(r scanner) (*person, error) {
+		var p person
+		return &p, r.Scan(&p.id, &p.name, &p.email, &p.kind, &p.disabled)
+	}, `SELECT id, name, email, kind, disabled FROM users WHERE name IN (`+placeholders(1, len(names))+`)`, anys(names)...)
+	if err != nil {
+		return nil, fmt.Errorf("voters: %w", err)
+	}
+	byID := map[int64]*person{}
+	var ids []any
+	for _, u := range users {
+		byID[u.id] = u
+		ids = append(ids, u.id)
+	}
+	byGroup := map[int64][]*person{}
+	if len(ids) > 0 {
+		type membership struct {
+			user, group int64
+			name        string
+		}
+		ms, err := queryAll(ctx, q, func(r scanner) (membership, error) {
+			var m membership
+			return m, r.Scan(&m.user, &m.group, &m.name)
+		}, `SELECT m.user_id, g.id, g.name FROM group_members m JOIN user_groups g ON g.id = m.group_id
+			WHERE m.user_id IN (`+placeholders(1, len(ids))+`) ORDER BY g.name`, ids...)
 		if err != nil {
-			if err == sql.ErrNoRows {
-				out[n] = gatehouse.Voter{Name: n}
-				continue
+			return nil, fmt.Errorf("voter groups: %w", err)
+		}
+		for _, m := range ms {
+			u := byID[m.user]
+			u.groups, u.groupIDs = append(u.groups, m.name), append(u.groupIDs, m.group)
+			byGroup[m.group] = append(byGroup[m.group], u)
+		}
+		type binding struct {
+			grant   gatehouse.Grant
+			kind    string
+			subject int64
+		}
+		bs, err := queryAll(ctx, q, func(r scanner) (binding, error) {
+			var b binding
+			var scope string
+			if err := r.Scan(&b.grant.Role, &scope, &b.kind, &b.subject); err != nil {
+				return b, err
 			}
-			return nil, fmt.Errorf("voter %s: %w", n, err)
-		}
-		a, err := loadActor(ctx, q, u, gatehouse.AuthSystem, 0)
+			sc, err := gatehouse.ParseScope("scope", scope)
+			b.grant.Scope = sc
+			return b, err
+		}, `SELECT role, scope, subject_kind, subject_id FROM role_bindings WHERE role = $1`, gatehouse.RoleImageApprover)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("voter roles: %w", err)
 		}
-		out[n] = gatehouse.Voter{Name: n, Email: u.Email, Groups: a.Groups,
-			Eligible: u.Kind == gatehouse.HumanUser && !u.Disabled && gatehouse.Can(a.Grants, gatehouse.ActionApproveImage, t)}
+		grants := map[*person][]gatehouse.Grant{}
+		for _, b := range bs {
+			switch {
+			case b.kind == "user" && byID[b.subject] != nil:
+				grants[byID[b.subject]] = append(grants[byID[b.subject]], b.grant)
+			case b.kind == "group":
+				for _, u := range byGroup[b.subject] {
+					grants[u] = append(grants[u], b.grant)
+				}
+			}
+		}
+		for _, u := range users {
+			out[u.name] = gatehouse.Voter{Name: u.name, Email: u.email, Groups: u.groups,
+				Eligible: u.kind == gatehouse.HumanUser && !u.disabled && gatehouse.Can(grants[u], gatehouse.ActionApproveImage, t)}
+		}
+	}
+	for _, n := range names {
+		if _, ok := out[n]; !ok {
+			out[n] = gatehouse.Voter{Name: n}
+		}
 	}
 	return out, nil
+}
+
+// placeholders returns "$from, $from+1, …" for n parameters.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", from+i)
+	}
+	return b.String()
+}
+
+func anys[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
 }
 
 // judgement is the current verdict on a request under the policies that gate its stage now.
@@ -188,6 +277,10 @@ func (tx *Tx) setApproval(r approvalRow, to gatehouse.ApprovalState, reason stri
 		return fmt.Errorf("approval state: %w", err)
 	}
 	r.State, r.Reason = to, reason
+	if decided.Valid {
+		t := tx.now
+		r.DecidedAt = &t
+	}
 	if details == nil {
 		details = map[string]any{}
 	}

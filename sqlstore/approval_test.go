@@ -331,3 +331,27 @@ func (g *gated) d3Ensure() string {
 	}
 	return g.d3
 }
+
+func TestApprovalOnAnAutoStageDeploysAtOnce(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, engine string) {
+		g := newGated(t, engine)
+		_, err := g.pipes.SetPipeline(g.admin, "shop", "web", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "prod", Trigger: "auto"}}})
+		g.must(err)
+		r := g.request(g.alice, g.digestA)
+		_, err = g.approvals.Approve(g.bob, r.ID, gatehouse.Decision{})
+		g.must(err)
+		r, err = g.approvals.Approve(g.carol, r.ID, gatehouse.Decision{})
+		g.must(err)
+		if r.State != gatehouse.ApprovalConsumed || r.Deployment == 0 || r.DecidedAt == nil {
+			t.Fatalf("the final approval answered %s, deployment %d", r.State, r.Deployment)
+		}
+		d, err := g.deps.Deployment(g.admin, "shop", "web", r.Deployment)
+		g.must(err)
+		if d.Digest != g.digestA || d.TriggeredBy != fmt.Sprintf("pipeline (approval %d)", r.ID) {
+			t.Fatalf("deployment %+v", d)
+		}
+		if ids := g.q.got(); ids[len(ids)-1] != d.ID {
+			t.Fatalf("deployment %d was not queued (%v)", d.ID, ids)
+		}
+	})
+}

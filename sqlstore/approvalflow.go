@@ -250,12 +250,14 @@ type errAfterCommit struct{ err error }
 
 func (e errAfterCommit) Error() string { return e.err.Error() }
 
-// voteTx runs a vote in a transaction of its own (see voteIn).
-func (s *ApprovalService) voteTx(ctx context.Context, id int64, cast func(tx *Tx, r approvalRow, j judgement) error) (*gatehouse.ApprovalRequest, error) {
+// voteTx runs a vote in a transaction of its own (see voteIn) and returns the request as the
+// vote left it.
+func (s *ApprovalService) voteTx(ctx context.Context, id int64, cast func(tx *Tx, r approvalRow, j *judgement) error) (*gatehouse.ApprovalRequest, error) {
 	var after error
+	var out *gatehouse.ApprovalRequest
 	err := s.db.write(ctx, func(tx *Tx) error {
 		var err error
-		after, err = voteIn(tx, id, cast)
+		out, after, err = voteIn(tx, id, cast)
 		return err
 	})
 	if err == nil {
@@ -264,41 +266,45 @@ func (s *ApprovalService) voteTx(ctx context.Context, id int64, cast func(tx *Tx
 	if err != nil {
 		return nil, err
 	}
-	return s.Approval(ctx, id)
+	return out, nil
 }
 
 // voteIn locks the request and, when it can still be voted on, calls cast. A request that
 // expired or went stale is ended instead; that change must commit, so why the vote did not
 // happen comes back as after, not as err.
-func voteIn(tx *Tx, id int64, cast func(tx *Tx, r approvalRow, j judgement) error) (after, err error) {
+func voteIn(tx *Tx, id int64, cast func(tx *Tx, r approvalRow, j *judgement) error) (out *gatehouse.ApprovalRequest, after, err error) {
 	ctx := tx.ctx
 	who := gatehouse.ActorFrom(ctx)
 	r, err := findApproval(ctx, tx, id, tx.db.dialect.forUpdateOf("a"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !who.CanSee(r.Target()) {
-		return nil, gatehouse.NotFoundf("approval request %d not found", id)
+		return nil, nil, gatehouse.NotFoundf("approval request %d not found", id)
 	}
 	if !r.State.Open() {
-		return nil, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "approval request %d is %s", id, r.State)
+		return nil, nil, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "approval request %d is %s", id, r.State)
 	}
 	if r.ExpiresAt != nil && !tx.now.Before(*r.ExpiresAt) {
 		after = gatehouse.Errorf(gatehouse.KindPreconditionFailed, "approval request %d expired at %s", id, r.ExpiresAt.Format(time.RFC3339))
-		return after, tx.expire(r)
+		return nil, after, tx.expire(r)
 	}
 	j, err := judge(ctx, tx, r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if j.stale != "" {
 		after = gatehouse.Errorf(gatehouse.KindPreconditionFailed, "approval request %d is stale: %s", id, j.stale)
 		if err := tx.setApproval(r, gatehouse.ApprovalStale, j.stale, nil); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return after, tx.notify(gatehouse.EventApprovalStale, r.ApprovalRequest, []string{r.Requester})
+		return nil, after, tx.notify(gatehouse.EventApprovalStale, r.ApprovalRequest, []string{r.Requester})
 	}
-	return nil, cast(tx, r, j)
+	if err := cast(tx, r, &j); err != nil {
+		return nil, nil, err
+	}
+	r.Verdicts = j.verdicts
+	return r.ApprovalRequest, nil, nil
 }
 
 // expire ends a request whose time ran out and tells its requester.
@@ -310,30 +316,31 @@ func (tx *Tx) expire(r approvalRow) error {
 }
 
 // mayVote checks the caller is a person who signed in and who counts under at least one of
-// the request's policies.
-func mayVote(ctx context.Context, tx *Tx, r approvalRow, j judgement) error {
+// the request's policies, and returns them as a voter.
+func mayVote(ctx context.Context, tx *Tx, r approvalRow, j judgement) (gatehouse.Voter, error) {
 	who := gatehouse.ActorFrom(ctx)
 	if who.Kind != gatehouse.HumanUser || !who.Interactive {
-		return gatehouse.Forbiddenf("%s may not vote: approvals are cast by people who signed in (the web UI, `gatehouse login` or the e-mail link); API tokens and service accounts never approve", who.UserName)
+		return gatehouse.Voter{}, gatehouse.Forbiddenf("%s may not vote: approvals are cast by people who signed in (the web UI, `gatehouse login` or the e-mail link); API tokens and service accounts never approve", who.UserName)
 	}
 	if slices.ContainsFunc(r.Votes, func(v gatehouse.Vote) bool { return v.Voter == who.UserName }) {
-		return gatehouse.Conflictf("%s already voted on approval request %d", who.UserName, r.ID)
+		return gatehouse.Voter{}, gatehouse.Conflictf("%s already voted on approval request %d", who.UserName, r.ID)
 	}
 	voters, err := loadVoters(ctx, tx, []string{who.UserName}, r.Target())
 	if err != nil {
-		return err
+		return gatehouse.Voter{}, err
 	}
+	voter := voters[who.UserName]
 	var why []string
 	for _, p := range j.policies {
-		ok, reason := p.MayCount(voters[who.UserName], j.facts)
+		ok, reason := p.MayCount(voter, j.facts)
 		if ok {
-			return nil
+			return voter, nil
 		}
 		if !slices.Contains(why, reason) {
 			why = append(why, reason)
 		}
 	}
-	return gatehouse.Forbiddenf("%s may not approve approval request %d: %s", who.UserName, r.ID, strings.Join(why, "; "))
+	return gatehouse.Voter{}, gatehouse.Forbiddenf("%s may not approve approval request %d: %s", who.UserName, r.ID, strings.Join(why, "; "))
 }
 
 func (tx *Tx) insertVote(r approvalRow, approve bool, comment string) error {
@@ -360,22 +367,22 @@ func (s *ApprovalService) Approve(ctx context.Context, id int64, d gatehouse.Dec
 
 // approveCast records an approval; meeting every policy approves the request, and on an auto
 // stage starts its deployment.
-func approveCast(d gatehouse.Decision) func(tx *Tx, r approvalRow, j judgement) error {
-	return func(tx *Tx, r approvalRow, j judgement) error {
-		if err := mayVote(tx.ctx, tx, r, j); err != nil {
+func approveCast(d gatehouse.Decision) func(tx *Tx, r approvalRow, j *judgement) error {
+	return func(tx *Tx, r approvalRow, j *judgement) error {
+		voter, err := mayVote(tx.ctx, tx, r, *j)
+		if err != nil {
 			return err
 		}
 		if err := tx.insertVote(r, true, d.Comment); err != nil {
 			return err
 		}
-		if r.State != gatehouse.ApprovalPending {
-			return nil
+		// Judge again with the new vote; everything else is as just read.
+		j.voters[voter.Name] = voter
+		j.verdicts = j.verdicts[:0]
+		for _, p := range j.policies {
+			j.verdicts = append(j.verdicts, p.Evaluate(j.facts, r.Approvers(), j.voters))
 		}
-		now, err := judge(tx.ctx, tx, r)
-		if err != nil {
-			return err
-		}
-		if !now.met() {
+		if r.State != gatehouse.ApprovalPending || !j.met() {
 			return nil
 		}
 		if err := tx.setApproval(r, gatehouse.ApprovalApproved, "", nil); err != nil {
@@ -384,7 +391,16 @@ func approveCast(d gatehouse.Decision) func(tx *Tx, r approvalRow, j judgement) 
 		if err := tx.notify(gatehouse.EventApprovalApproved, r.ApprovalRequest, []string{r.Requester}); err != nil {
 			return err
 		}
-		return tx.deployIfAuto(r)
+		if err := tx.deployIfAuto(r); err != nil {
+			return err
+		}
+		// An auto stage consumed the request just now: show that.
+		var deployment sql.NullInt64
+		if err := tx.QueryRowContext(tx.ctx, `SELECT state, deployment_id FROM approvals WHERE id = $1`, r.ID).Scan(&r.State, &deployment); err != nil {
+			return fmt.Errorf("reread approval: %w", err)
+		}
+		r.Deployment = deployment.Int64
+		return nil
 	}
 }
 
@@ -400,9 +416,9 @@ func (s *ApprovalService) Reject(ctx context.Context, id int64, d gatehouse.Deci
 }
 
 // rejectCast records a rejection, which ends the request.
-func rejectCast(d gatehouse.Decision) func(tx *Tx, r approvalRow, j judgement) error {
-	return func(tx *Tx, r approvalRow, j judgement) error {
-		if err := mayVote(tx.ctx, tx, r, j); err != nil {
+func rejectCast(d gatehouse.Decision) func(tx *Tx, r approvalRow, j *judgement) error {
+	return func(tx *Tx, r approvalRow, j *judgement) error {
+		if _, err := mayVote(tx.ctx, tx, r, *j); err != nil {
 			return err
 		}
 		if err := tx.insertVote(r, false, d.Comment); err != nil {

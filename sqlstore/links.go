@@ -87,7 +87,7 @@ func (s *ApprovalService) RedeemLink(ctx context.Context, token gatehouse.Secret
 		return nil, gatehouse.Invalidf("comment", "is required: a rejection says why")
 	}
 	var id int64
-	var a *gatehouse.Actor
+	var out *gatehouse.ApprovalRequest
 	var after error
 	err := s.db.write(ctx, func(tx *Tx) error {
 		var user string
@@ -101,7 +101,8 @@ func (s *ApprovalService) RedeemLink(ctx context.Context, token gatehouse.Secret
 		} else if err != nil {
 			return fmt.Errorf("spend approve link: %w", err)
 		}
-		if a, err = linkActor(ctx, tx, user); err != nil {
+		a, err := linkActor(ctx, tx, user)
+		if err != nil {
 			return err
 		}
 		tx.ctx = gatehouse.WithActor(tx.ctx, a)
@@ -109,7 +110,7 @@ func (s *ApprovalService) RedeemLink(ctx context.Context, token gatehouse.Secret
 		if !approve {
 			cast = rejectCast(d)
 		}
-		after, err = voteIn(tx, id, cast)
+		out, after, err = voteIn(tx, id, cast)
 		return err
 	})
 	if err == nil {
@@ -118,7 +119,7 @@ func (s *ApprovalService) RedeemLink(ctx context.Context, token gatehouse.Secret
 	if err != nil {
 		return nil, err
 	}
-	return s.Approval(gatehouse.WithActor(ctx, a), id)
+	return out, nil
 }
 
 // Review returns what an approver needs to decide on a request: compared with the

@@ -177,6 +177,8 @@ func seedDemo(ctx context.Context, url, adminPassword string, cluster *testbed.C
 		{"PUT", "/api/v1/projects/shop/apps/shop/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{
 			{Environment: "dev", Trigger: gatehouse.TriggerAuto}, {Environment: "stage", After: "dev"},
 			{Environment: "prod", After: "stage", AutoRollback: true}}}},
+		{"POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "prod-gate", Description: "two people approve every image bound for prod",
+			Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: gatehouse.RuleAny, Count: 2}}, Rollback: gatehouse.RollbackPreApproved}},
 		{"POST", "/api/v1/users", gatehouse.UserCreate{Name: "ci", Kind: gatehouse.ServiceAccount, DisplayName: "CI pipeline"}},
 		{"POST", "/api/v1/rolebindings", gatehouse.RoleBindingCreate{User: "ci", Role: gatehouse.RoleDeployer, Scope: "project:shop/app:shop"}},
 	}
@@ -256,11 +258,16 @@ func printDemo(out io.Writer, url string, cluster *testbed.Cluster, logins []log
 	_ = tw.Flush()
 	fmt.Fprintf(out, `
 Project shop: app shop, pipeline dev (auto) → stage → prod; version 1.0.0 is deployed to dev.
+prod is gated by policy prod-gate: two approvals (bob and carol may approve; alice, who
+requests, and the builder may not).
 Try it (in another terminal, from this checkout):
   go build -o gatehouse ./cmd/gatehouse
   ./gatehouse login --server %s --username alice
   ./gatehouse history -p shop -a shop
   ./gatehouse deploy -p shop -a shop --env stage --tag 1.0.0 --wait
+  ./gatehouse approval request -p shop -a shop --env prod --tag 1.0.0 -m "first release"
+  (then as bob and carol, each logged in: ./gatehouse approval pending; ./gatehouse approval approve ID)
+  ./gatehouse deploy -p shop -a shop --env prod --tag 1.0.0 --wait
 The cluster: kubectl --kubeconfig %s get pods -A
 
 Press Ctrl-C to stop everything.
