@@ -27,7 +27,7 @@ func TestEvaluateRules(t *testing.T) {
 	people := voters("ann:sre", "ben:sre,security", "cat:security", "dan", "eve:sre")
 	facts := gatehouse.ApprovalFacts{Requester: "dan", Builder: "eve"}
 	p := func(rules ...gatehouse.Rule) *gatehouse.Policy {
-		return &gatehouse.Policy{Name: "p", Version: 3, Rules: rules}
+		return &gatehouse.Policy{Version: 3, PolicySpec: gatehouse.PolicySpec{Name: "p", Rules: rules}}
 	}
 	any2 := gatehouse.Rule{Kind: gatehouse.RuleAny, Count: 2}
 	sre2 := gatehouse.Rule{Kind: gatehouse.RuleGroup, Count: 2, Group: "sre"}
@@ -183,7 +183,7 @@ func TestEvaluateProperty(t *testing.T) {
 			}
 			vs[n] = v
 		}
-		p := &gatehouse.Policy{Name: "p", RequesterMayApprove: r.IntN(4) == 0, BuilderMayApprove: r.IntN(4) == 0, CountAcrossRules: r.IntN(4) == 0}
+		p := &gatehouse.Policy{PolicySpec: gatehouse.PolicySpec{Name: "p", RequesterMayApprove: r.IntN(4) == 0, BuilderMayApprove: r.IntN(4) == 0, CountAcrossRules: r.IntN(4) == 0}}
 		for k := 0; k < 1+r.IntN(3); k++ {
 			switch r.IntN(3) {
 			case 0:

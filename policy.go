@@ -61,24 +61,14 @@ const DefaultApprovalExpiry = 72 * time.Hour
 // default, which means the separations are all in force. Version counts changes: a request
 // judged under an older version is stale.
 type Policy struct {
-	ID                  int64        `json:"id"`
-	Name                string       `json:"name"`
-	Description         string       `json:"description"`
-	Scope               string       `json:"scope"`
-	Rules               []Rule       `json:"rules"`
-	RequesterMayApprove bool         `json:"requester_may_approve"`
-	BuilderMayApprove   bool         `json:"builder_may_approve"`
-	ApproverMayDeploy   bool         `json:"approver_may_deploy"`
-	CountAcrossRules    bool         `json:"count_across_rules"`
-	Expiry              string       `json:"expiry"`
-	Conditions          []string     `json:"conditions"`
-	Rollback            RollbackMode `json:"rollback"`
-	Version             int64        `json:"version"`
-	UpdatedBy           string       `json:"updated_by"`
-	UpdatedAt           time.Time    `json:"updated_at"`
+	ID int64 `json:"id"`
+	PolicySpec
+	Version   int64     `json:"version"`
+	UpdatedBy string    `json:"updated_by"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// PolicySpec is the input that creates or replaces a policy.
+// PolicySpec is a policy's content: the input that creates or replaces one.
 type PolicySpec struct {
 	Name                string       `json:"name"`
 	Description         string       `json:"description"`

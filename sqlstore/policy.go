@@ -15,31 +15,17 @@ type PolicyService struct{ db *DB }
 // NewPolicyService returns the policy service of db.
 func NewPolicyService(db *DB) *PolicyService { return &PolicyService{db: db} }
 
-// policyBody is what the spec column keeps: everything but name, description and scope.
-type policyBody struct {
-	Rules               []gatehouse.Rule       `json:"rules"`
-	RequesterMayApprove bool                   `json:"requester_may_approve"`
-	BuilderMayApprove   bool                   `json:"builder_may_approve"`
-	ApproverMayDeploy   bool                   `json:"approver_may_deploy"`
-	CountAcrossRules    bool                   `json:"count_across_rules"`
-	Expiry              string                 `json:"expiry"`
-	Conditions          []string               `json:"conditions"`
-	Rollback            gatehouse.RollbackMode `json:"rollback"`
-}
-
 func scanPolicy(row scanner) (*gatehouse.Policy, error) {
 	var p gatehouse.Policy
-	var spec string
+	var name, description, scope, spec string
 	var updated int64
-	if err := row.Scan(&p.ID, &p.Name, &p.Description, &p.Scope, &spec, &p.Version, &p.UpdatedBy, &updated); err != nil {
+	if err := row.Scan(&p.ID, &name, &description, &scope, &spec, &p.Version, &p.UpdatedBy, &updated); err != nil {
 		return nil, err
 	}
-	var b policyBody
-	if err := json.Unmarshal([]byte(spec), &b); err != nil {
-		return nil, fmt.Errorf("policy %s: %w", p.Name, err)
+	if err := json.Unmarshal([]byte(spec), &p.PolicySpec); err != nil {
+		return nil, fmt.Errorf("policy %s: %w", name, err)
 	}
-	p.Rules, p.RequesterMayApprove, p.BuilderMayApprove, p.ApproverMayDeploy = b.Rules, b.RequesterMayApprove, b.BuilderMayApprove, b.ApproverMayDeploy
-	p.CountAcrossRules, p.Expiry, p.Conditions, p.Rollback = b.CountAcrossRules, b.Expiry, b.Conditions, b.Rollback
+	p.Name, p.Description, p.Scope = name, description, scope
 	if p.Conditions == nil {
 		p.Conditions = []string{}
 	}
@@ -48,12 +34,6 @@ func scanPolicy(row scanner) (*gatehouse.Policy, error) {
 }
 
 const policySelect = `SELECT id, name, description, scope, spec, version, updated_by, updated_at FROM policies`
-
-func specBody(in gatehouse.PolicySpec) (string, error) {
-	b, err := json.Marshal(policyBody{Rules: in.Rules, RequesterMayApprove: in.RequesterMayApprove, BuilderMayApprove: in.BuilderMayApprove,
-		ApproverMayDeploy: in.ApproverMayDeploy, CountAcrossRules: in.CountAcrossRules, Expiry: in.Expiry, Conditions: in.Conditions, Rollback: in.Rollback})
-	return string(b), err
-}
 
 // matchingPolicies returns the policies whose scope reaches the stage, by name.
 func matchingPolicies(ctx context.Context, q querier, t gatehouse.Target) ([]*gatehouse.Policy, error) {
@@ -107,10 +87,12 @@ func (s *PolicyService) save(ctx context.Context, old string, in gatehouse.Polic
 	if err := requireManage(a, sc); err != nil {
 		return nil, err
 	}
-	body, err := specBody(in)
+	in.Scope = sc.String()
+	b, err := json.Marshal(in)
 	if err != nil {
 		return nil, fmt.Errorf("encode policy: %w", err)
 	}
+	body := string(b)
 	var p *gatehouse.Policy
 	err = s.db.write(ctx, func(tx *Tx) error {
 		var before *gatehouse.Policy
