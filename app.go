@@ -105,7 +105,16 @@ func (in *AppCreate) Validate() error {
 	if err := in.Hooks.Validate("hooks"); err != nil {
 		return err
 	}
-	return ValidateValues("values", in.Values)
+	return validateAppValues(in.Values)
+}
+
+// validateAppValues checks base values: a YAML mapping without secret settings.
+func validateAppValues(text string) error {
+	v, err := ParseValues("values", text)
+	if err != nil {
+		return err
+	}
+	return RefuseSecretValues("values", v)
 }
 
 // AppUpdate changes the fields that are set.
@@ -134,7 +143,7 @@ func (in AppUpdate) Validate() error {
 		}
 	}
 	if in.Values != nil {
-		return ValidateValues("values", *in.Values)
+		return validateAppValues(*in.Values)
 	}
 	return nil
 }

@@ -106,3 +106,51 @@ func (c *Conditions) Failing(a *Artifact) []string {
 	}
 	return out
 }
+
+var (
+	changeEnvOnce sync.Once
+	changeEnv     *cel.Env
+	changeEnvErr  error
+)
+
+// ChangeCondition is a compiled risk-rule condition over a configuration change.
+type ChangeCondition struct{ program cel.Program }
+
+// CompileChangeCondition compiles a CEL expression over `change` that must yield a bool.
+func CompileChangeCondition(field, expr string) (*ChangeCondition, error) {
+	changeEnvOnce.Do(func() {
+		changeEnv, changeEnvErr = cel.NewEnv(cel.Variable("change", cel.MapType(cel.StringType, cel.DynType)))
+	})
+	if changeEnvErr != nil {
+		return nil, fmt.Errorf("change condition environment: %w", changeEnvErr)
+	}
+	if expr == "" || len(expr) > 1024 {
+		return nil, Invalidf(field, "expected a condition of 1 to 1024 characters, e.g. \"'secrets' in change.labels\"")
+	}
+	ast, iss := changeEnv.Compile(expr)
+	if iss.Err() != nil {
+		return nil, Invalidf(field, "does not compile: %s", strings.ReplaceAll(iss.Err().Error(), "\n", " "))
+	}
+	if ast.OutputType() != cel.BoolType {
+		return nil, Invalidf(field, "yields %s: expected a condition (bool)", ast.OutputType())
+	}
+	p, err := changeEnv.Program(ast, cel.CostLimit(100000))
+	if err != nil {
+		return nil, Invalidf(field, "cannot run: %v", err)
+	}
+	return &ChangeCondition{program: p}, nil
+}
+
+// Holds reports whether the condition is true of the change (an evaluation error is false).
+func (c *ChangeCondition) Holds(kind ConfigKind, labels []string, changes []ValueChange) bool {
+	ls := make([]any, len(labels))
+	for i, l := range labels {
+		ls[i] = l
+	}
+	ps := make([]any, len(changes))
+	for i, ch := range changes {
+		ps[i] = ch.Path
+	}
+	v, _, err := c.program.Eval(map[string]any{"change": map[string]any{"labels": ls, "paths": ps, "kind": string(kind)}})
+	return err == nil && v == types.True
+}

@@ -76,6 +76,9 @@ type Deployment struct {
 	Digest         string            `json:"digest"`
 	ConfigRevision int64             `json:"config_revision"`
 	Values         string            `json:"values"`
+	// ConfigChanges is how its configuration differs from the environment's previous
+	// successful deployment (secret values masked; the image is compared apart).
+	ConfigChanges []ValueChange `json:"config_changes"`
 	Kind           DeploymentKind    `json:"kind"`
 	RollbackOf     int64             `json:"rollback_of,omitempty"`
 	State          DeploymentState   `json:"state"`

@@ -11,7 +11,8 @@ type Voter struct {
 	Name  string
 	Email string
 	// Eligible means the person may approve here now: a person (not a service account), not
-	// disabled, holding image-approver on the stage.
+	// disabled, holding the policy kind's approver role (image-approver, config-approver) on
+	// the target.
 	Eligible bool
 	Groups   []string
 }
@@ -21,6 +22,9 @@ type ApprovalFacts struct {
 	Requester    string
 	Builder      string
 	CommitAuthor string // a user name or e-mail address
+	// Authors wrote a version of a configuration draft: they never approve it, whatever the
+	// policy says.
+	Authors []string
 }
 
 // RuleProgress is how far one rule is met.
@@ -48,13 +52,29 @@ type Verdict struct {
 func (p *Policy) MayCount(v Voter, f ApprovalFacts) (bool, string) {
 	switch {
 	case !v.Eligible:
-		return false, v.Name + " does not hold image-approver here (now)"
+		return false, fmt.Sprintf("%s does not hold %s here (now)", v.Name, p.Kind.ApproverRole())
+	case slices.Contains(f.Authors, v.Name):
+		return false, v.Name + " wrote a version of the draft"
 	case !p.RequesterMayApprove && v.Name == f.Requester:
 		return false, v.Name + " requested it"
 	case !p.BuilderMayApprove && (v.Name == f.Builder || (f.CommitAuthor != "" && (v.Name == f.CommitAuthor || v.Email == f.CommitAuthor))):
 		return false, v.Name + " built it or wrote its commit"
 	}
 	return true, ""
+}
+
+// ForChange returns the policy as it applies to a configuration change: its rules plus those
+// of every risk rule whose condition holds of the change.
+func (p *Policy) ForChange(kind ConfigKind, labels []string, changes []ValueChange) *Policy {
+	c := *p
+	c.Rules = slices.Clone(p.Rules)
+	for i, rr := range p.Risks {
+		cond, err := CompileChangeCondition(fmt.Sprintf("risks[%d].when", i), rr.When)
+		if err == nil && cond.Holds(kind, labels, changes) {
+			c.Rules = append(c.Rules, rr.Rules...)
+		}
+	}
+	return &c
 }
 
 // Evaluate judges approvals (the names of the people who approved, each once) under the

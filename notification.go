@@ -18,16 +18,32 @@ const (
 	EventApprovalDeployed  = "approval.deployed"
 )
 
+// Configuration draft events. Approvers hear of proposals; authors hear of every outcome.
+const (
+	EventConfigProposed  = "config.proposed"
+	EventConfigApproved  = "config.approved"
+	EventConfigRejected  = "config.rejected"
+	EventConfigPublished = "config.published"
+	EventConfigDiscarded = "config.discarded"
+)
+
 // ApprovalEvents lists every approval event.
 var ApprovalEvents = []string{EventApprovalRequested, EventApprovalApproved, EventApprovalRejected, EventApprovalCancelled,
 	EventApprovalExpired, EventApprovalStale, EventApprovalDeployed}
 
+// ConfigEvents lists every configuration draft event.
+var ConfigEvents = []string{EventConfigProposed, EventConfigApproved, EventConfigRejected, EventConfigPublished, EventConfigDiscarded}
+
+// Events lists every event a webhook may subscribe to.
+var Events = append(append([]string(nil), ApprovalEvents...), ConfigEvents...)
+
 // Notification is one message to deliver: to a user by e-mail, or to a project webhook. It
-// names what happened and where to read it at delivery time; it carries no content, so no
-// link token or secret sits in the job queue.
+// names what happened (to an approval request or a configuration draft) and where to read it
+// at delivery time; it carries no content, so no link token or secret sits in the job queue.
 type Notification struct {
 	Event      string `json:"event"`
-	ApprovalID int64  `json:"approval_id"`
+	ApprovalID int64  `json:"approval_id,omitempty"`
+	DraftID    int64  `json:"draft_id,omitempty"`
 	User       string `json:"user,omitempty"`
 	WebhookID  int64  `json:"webhook_id,omitempty"`
 }
@@ -73,11 +89,11 @@ func (in *WebhookCreate) Validate() (string, error) {
 		return "", Invalidf("format", "%q is not a format: expected json or slack", in.Format)
 	}
 	if len(in.Events) == 0 {
-		in.Events = append([]string(nil), ApprovalEvents...)
+		in.Events = append([]string(nil), Events...)
 	}
 	for _, e := range in.Events {
-		if !slices.Contains(ApprovalEvents, e) {
-			return "", Invalidf("events", "%q is not an event: expected approval.requested, approval.approved, …", e)
+		if !slices.Contains(Events, e) {
+			return "", Invalidf("events", "%q is not an event: expected approval.requested, approval.approved, config.proposed, …", e)
 		}
 	}
 	return u.Host, nil

@@ -68,12 +68,48 @@ type Policy struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// PolicyKind says what a policy gates: images bound for a stage, or configuration changes
+// of an environment (a config policy is what makes an environment protected).
+type PolicyKind string
+
+// The policy kinds.
+const (
+	PolicyImage  PolicyKind = "image"
+	PolicyConfig PolicyKind = "config"
+)
+
+// ApproveAction is the action whose holders approve under policies of the kind.
+func (k PolicyKind) ApproveAction() Action {
+	if k == PolicyConfig {
+		return ActionApproveConfig
+	}
+	return ActionApproveImage
+}
+
+// ApproverRole is the role whose holders approve under policies of the kind.
+func (k PolicyKind) ApproverRole() Role {
+	if k == PolicyConfig {
+		return RoleConfigApprover
+	}
+	return RoleImageApprover
+}
+
+// RiskRule adds rules to a config policy for changes its condition picks out: a CEL
+// expression over `change` (change.labels: the risk labels, e.g. "secrets", "image", "rbac",
+// "scale-to-zero"; change.paths: the changed paths; change.kind: values, configmap or secrets).
+type RiskRule struct {
+	When  string `json:"when"`
+	Rules []Rule `json:"rules"`
+}
+
 // PolicySpec is a policy's content: the input that creates or replaces one.
 type PolicySpec struct {
 	Name                string       `json:"name"`
 	Description         string       `json:"description"`
+	Kind                PolicyKind   `json:"kind"`
 	Scope               string       `json:"scope"`
 	Rules               []Rule       `json:"rules"`
+	Risks               []RiskRule   `json:"risks,omitempty"`
 	RequesterMayApprove bool         `json:"requester_may_approve"`
 	BuilderMayApprove   bool         `json:"builder_may_approve"`
 	ApproverMayDeploy   bool         `json:"approver_may_deploy"`
@@ -95,6 +131,34 @@ func (in *PolicySpec) Validate() (Scope, error) {
 	sc, err := ParseScope("scope", in.Scope)
 	if err != nil {
 		return Scope{}, err
+	}
+	switch in.Kind {
+	case "":
+		in.Kind = PolicyImage
+	case PolicyImage:
+		if len(in.Risks) > 0 {
+			return Scope{}, Invalidf("risks", "only config policies have risk rules")
+		}
+	case PolicyConfig:
+		if len(in.Conditions) > 0 {
+			return Scope{}, Invalidf("conditions", "only image policies have artifact conditions: a config policy uses risks")
+		}
+		for i, rr := range in.Risks {
+			f := fmt.Sprintf("risks[%d]", i)
+			if _, err := CompileChangeCondition(f+".when", rr.When); err != nil {
+				return Scope{}, err
+			}
+			if len(rr.Rules) == 0 || len(rr.Rules) > 10 {
+				return Scope{}, Invalidf(f+".rules", "has %d rules: expected 1 to 10", len(rr.Rules))
+			}
+			for j := range rr.Rules {
+				if err := in.Risks[i].Rules[j].validate(fmt.Sprintf("%s.rules[%d]", f, j)); err != nil {
+					return Scope{}, err
+				}
+			}
+		}
+	default:
+		return Scope{}, Invalidf("kind", "%q is not a policy kind: expected image or config", in.Kind)
 	}
 	if len(in.Rules) == 0 || len(in.Rules) > 10 {
 		return Scope{}, Invalidf("rules", "has %d rules: expected 1 to 10", len(in.Rules))

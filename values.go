@@ -145,9 +145,15 @@ func diffAny(path string, a, b any, out *[]ValueChange) {
 			av, inA := am[k]
 			bv, inB := bm[k]
 			p := joinKey(path, k)
+			// A map that appears or disappears is reported key by key, so a diff names every
+			// setting (every secret key) it adds or removes.
 			switch {
+			case !inA && isFullMap(bv):
+				diffAny(p, map[string]any{}, bv, out)
 			case !inA:
 				*out = append(*out, ValueChange{Path: p, Kind: Added, New: scalarText(bv)})
+			case !inB && isFullMap(av):
+				diffAny(p, av, map[string]any{}, out)
 			case !inB:
 				*out = append(*out, ValueChange{Path: p, Kind: Removed, Old: scalarText(av)})
 			default:
@@ -175,6 +181,11 @@ func diffAny(path string, a, b any, out *[]ValueChange) {
 	if !reflect.DeepEqual(a, b) {
 		*out = append(*out, ValueChange{Path: path, Kind: Changed, Old: scalarText(a), New: scalarText(b)})
 	}
+}
+
+func isFullMap(v any) bool {
+	m, ok := v.(map[string]any)
+	return ok && len(m) > 0
 }
 
 // scalarText renders a value compactly for a diff line: scalars as YAML, trees as one-line
@@ -279,17 +290,33 @@ func MaskChanges(changes []ValueChange) []ValueChange {
 	out := make([]ValueChange, len(changes))
 	for i, c := range changes {
 		if c.Path == SecretValuesKey || strings.HasPrefix(c.Path, SecretValuesKey+".") || strings.HasPrefix(c.Path, SecretValuesKey+"[") {
-			if c.Old != "" {
-				c.Old = Masked
-			}
-			if c.New != "" {
-				c.New = Masked
-			}
-			if c.Kind == Changed {
-				c.New = Masked + " changed"
-			}
+			c = maskChange(c)
 		}
 		out[i] = c
 	}
 	return out
+}
+
+func maskChange(c ValueChange) ValueChange {
+	if c.Old != "" {
+		c.Old = Masked
+	}
+	if c.New != "" {
+		c.New = Masked
+	}
+	if c.Kind == Changed {
+		c.New = Masked + " changed"
+	}
+	return c
+}
+
+var settingName = regexp.MustCompile(`^[-._a-zA-Z0-9]{1,253}$`)
+
+// RefuseSecretValues refuses values that carry secret settings: they belong in the secrets
+// resource, which is sealed at rest, not in values YAML.
+func RefuseSecretValues(field string, v Values) error {
+	if _, ok := v[SecretValuesKey]; ok {
+		return Invalidf(field, "has a %q key: secret settings go in the environment's secrets resource (gatehouse config set --kind secrets), which is sealed at rest", SecretValuesKey)
+	}
+	return nil
 }

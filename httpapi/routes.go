@@ -26,7 +26,7 @@ func (s *Server) Routes() []string {
 }
 
 func (s *Server) routes() []route {
-	return append(append(s.coreRoutes(), s.deployRoutes()...), s.approvalRoutes()...)
+	return append(append(append(s.coreRoutes(), s.deployRoutes()...), s.approvalRoutes()...), s.configRoutes()...)
 }
 
 func (s *Server) coreRoutes() []route {

@@ -25,6 +25,7 @@ type Services struct {
 	Deployments  gatehouse.DeploymentService
 	Policies     gatehouse.PolicyService
 	Approvals    gatehouse.ApprovalService
+	Config       gatehouse.ConfigService
 	Links        gatehouse.ApprovalLinks
 	Webhooks     gatehouse.WebhookService
 	Users        gatehouse.UserService

@@ -88,6 +88,12 @@ func (s *AppService) CreateApp(ctx context.Context, project string, in gatehouse
 		if err != nil {
 			return err
 		}
+		if tx.db.validate != nil {
+			v, _ := gatehouse.ParseValues("values", in.Values)
+			if err := tx.db.validate(ctx, in.Chart, v); err != nil {
+				return err
+			}
+		}
 		app = &gatehouse.App{Project: project, Name: in.Name, Description: in.Description, Chart: in.Chart,
 			Values: in.Values, Hooks: in.Hooks, ConfigRevision: 1, CreatedAt: tx.now, UpdatedAt: tx.now}
 		err = tx.QueryRowContext(ctx, `INSERT INTO apps (project_id, name, description, chart, values_yaml, hooks, config_revision, created_at, updated_at)
@@ -146,9 +152,16 @@ func (s *AppService) UpdateApp(ctx context.Context, project, name string, in gat
 		if in.Chart != nil {
 			app.Chart = *in.Chart
 		}
-		if in.Values != nil && *in.Values != app.Values {
-			app.Values = *in.Values
-			app.ConfigRevision++
+		if in.Values != nil {
+			if err := tx.setConfig(liveRef{ref: gatehouse.ConfigRef{Project: project, App: name, Kind: gatehouse.ConfigValues}, app: before},
+				*in.Values, ""); err != nil {
+				return err
+			}
+			fresh, err := findApp(ctx, tx, project, name)
+			if err != nil {
+				return err
+			}
+			app.Values, app.ConfigRevision = fresh.Values, fresh.ConfigRevision
 		}
 		if in.Hooks != nil {
 			app.Hooks = *in.Hooks
@@ -158,9 +171,8 @@ func (s *AppService) UpdateApp(ctx context.Context, project, name string, in gat
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE apps SET description = $1, chart = $2, values_yaml = $3, hooks = $4,
-			config_revision = $5, updated_at = $6 WHERE id = $7`,
-			app.Description, chart, app.Values, hooks, app.ConfigRevision, micro(tx.now), app.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE apps SET description = $1, chart = $2, hooks = $3, updated_at = $4 WHERE id = $5`,
+			app.Description, chart, hooks, micro(tx.now), app.ID); err != nil {
 			return fmt.Errorf("update app: %w", err)
 		}
 		after = &app

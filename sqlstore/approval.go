@@ -74,9 +74,10 @@ func findApproval(ctx context.Context, q querier, id int64, lock string) (approv
 }
 
 // loadVoters reads what the rules need of each named person, as of now, in three queries
-// whatever their number: eligible means a person, enabled, holding approve-image on the
-// target. Names of no user come back ineligible.
-func loadVoters(ctx context.Context, q querier, names []string, t gatehouse.Target) (map[string]gatehouse.Voter, error) {
+// whatever their number: eligible means a person, enabled, holding the approve action of the
+// policy kind (approve-image, approve-config) on the target. Names of no user come back
+// ineligible.
+func loadVoters(ctx context.Context, q querier, names []string, t gatehouse.Target, kind gatehouse.PolicyKind) (map[string]gatehouse.Voter, error) {
 	out := map[string]gatehouse.Voter{}
 	if len(names) == 0 {
 		return out, nil
@@ -136,7 +137,7 @@ func loadVoters(ctx context.Context, q querier, names []string, t gatehouse.Targ
 			sc, err := gatehouse.ParseScope("scope", scope)
 			b.grant.Scope = sc
 			return b, err
-		}, `SELECT role, scope, subject_kind, subject_id FROM role_bindings WHERE role = $1`, gatehouse.RoleImageApprover)
+		}, `SELECT role, scope, subject_kind, subject_id FROM role_bindings WHERE role = $1`, kind.ApproverRole())
 		if err != nil {
 			return nil, fmt.Errorf("voter roles: %w", err)
 		}
@@ -153,7 +154,7 @@ func loadVoters(ctx context.Context, q querier, names []string, t gatehouse.Targ
 		}
 		for _, u := range users {
 			out[u.name] = gatehouse.Voter{Name: u.name, Email: u.email, Groups: u.groups,
-				Eligible: u.kind == gatehouse.HumanUser && !u.disabled && gatehouse.Can(grants[u], gatehouse.ActionApproveImage, t)}
+				Eligible: u.kind == gatehouse.HumanUser && !u.disabled && gatehouse.Can(grants[u], kind.ApproveAction(), t)}
 		}
 	}
 	for _, n := range names {
@@ -217,7 +218,7 @@ func (j judgement) missing() []string {
 func judge(ctx context.Context, q querier, r approvalRow) (judgement, error) {
 	var j judgement
 	var err error
-	if j.policies, err = matchingPolicies(ctx, q, r.Target()); err != nil {
+	if j.policies, err = matchingPolicies(ctx, q, r.Target(), gatehouse.PolicyImage); err != nil {
 		return j, err
 	}
 	var art struct{ builder, author string }
@@ -230,7 +231,7 @@ func judge(ctx context.Context, q querier, r approvalRow) (judgement, error) {
 	for _, v := range r.Votes {
 		names = append(names, v.Voter)
 	}
-	if j.voters, err = loadVoters(ctx, q, names, r.Target()); err != nil {
+	if j.voters, err = loadVoters(ctx, q, names, r.Target(), gatehouse.PolicyImage); err != nil {
 		return j, err
 	}
 	current := refs(j.policies)
@@ -313,12 +314,20 @@ func (tx *Tx) staleApprovals(affected func(openRequest) bool, reason string) err
 // notify queues an e-mail to each user and a message to each of the project's webhooks that
 // wants the event.
 func (tx *Tx) notify(event string, r *gatehouse.ApprovalRequest, users []string) error {
+	return tx.deliver(r.Project, gatehouse.Notification{Event: event, ApprovalID: r.ID}, users)
+}
+
+// deliver queues n (an event about an approval request or a draft) as an e-mail to each user
+// and as a message to each of the project's webhooks that wants the event.
+func (tx *Tx) deliver(project string, n gatehouse.Notification, users []string) error {
 	q := tx.db.queue
 	if q == nil {
 		return nil
 	}
 	for _, u := range users {
-		if err := q.EnqueueNotification(tx.ctx, tx.Tx, gatehouse.Notification{Event: event, ApprovalID: r.ID, User: u}); err != nil {
+		m := n
+		m.User = u
+		if err := q.EnqueueNotification(tx.ctx, tx.Tx, m); err != nil {
 			return fmt.Errorf("queue notification: %w", err)
 		}
 	}
@@ -331,16 +340,18 @@ func (tx *Tx) notify(event string, r *gatehouse.ApprovalRequest, users []string)
 			events string
 		}
 		return h, row.Scan(&h.id, &h.events)
-	}, `SELECT w.id, w.events FROM webhooks w JOIN projects p ON p.id = w.project_id WHERE p.name = $1`, r.Project)
+	}, `SELECT w.id, w.events FROM webhooks w JOIN projects p ON p.id = w.project_id WHERE p.name = $1`, project)
 	if err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}
 	for _, h := range hooks {
 		var events []string
-		if json.Unmarshal([]byte(h.events), &events) != nil || !slices.Contains(events, event) {
+		if json.Unmarshal([]byte(h.events), &events) != nil || !slices.Contains(events, n.Event) {
 			continue
 		}
-		if err := q.EnqueueNotification(tx.ctx, tx.Tx, gatehouse.Notification{Event: event, ApprovalID: r.ID, WebhookID: h.id}); err != nil {
+		m := n
+		m.WebhookID = h.id
+		if err := q.EnqueueNotification(tx.ctx, tx.Tx, m); err != nil {
 			return fmt.Errorf("queue notification: %w", err)
 		}
 	}

@@ -46,7 +46,7 @@ func (s *ApprovalService) RequestApproval(ctx context.Context, project, app stri
 		if art.RetractedAt != nil {
 			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "artifact %s was retracted: it cannot be approved", art.Digest)
 		}
-		policies, err := matchingPolicies(ctx, tx, t)
+		policies, err := matchingPolicies(ctx, tx, t, gatehouse.PolicyImage)
 		if err != nil {
 			return err
 		}
@@ -62,7 +62,7 @@ func (s *ApprovalService) RequestApproval(ctx context.Context, project, app stri
 				expires = sql.NullInt64{Int64: micro(tx.now.Add(d)), Valid: true}
 			}
 		}
-		notify, err := tx.recipients(in.Notify, t)
+		notify, err := tx.recipients(in.Notify, t, gatehouse.PolicyImage)
 		if err != nil {
 			return err
 		}
@@ -117,8 +117,9 @@ func conditionsHold(policies []*gatehouse.Policy, art *gatehouse.Artifact) error
 	return nil
 }
 
-// recipients checks the chosen approvers exist, or picks everyone eligible on the target.
-func (tx *Tx) recipients(chosen []string, t gatehouse.Target) ([]string, error) {
+// recipients checks the chosen approvers exist, or picks everyone eligible on the target to
+// approve under policies of the kind.
+func (tx *Tx) recipients(chosen []string, t gatehouse.Target, kind gatehouse.PolicyKind) ([]string, error) {
 	if len(chosen) > 0 {
 		for _, n := range chosen {
 			var x int
@@ -131,11 +132,11 @@ func (tx *Tx) recipients(chosen []string, t gatehouse.Target) ([]string, error) 
 	names, err := queryAll(tx.ctx, tx, scanString, `SELECT DISTINCT u.name FROM users u WHERE u.id IN (
 		SELECT subject_id FROM role_bindings WHERE subject_kind = 'user' AND role = $1
 		UNION SELECT m.user_id FROM group_members m JOIN role_bindings b ON b.subject_kind = 'group' AND b.subject_id = m.group_id AND b.role = $1)
-		ORDER BY u.name`, gatehouse.RoleImageApprover)
+		ORDER BY u.name`, kind.ApproverRole())
 	if err != nil {
 		return nil, fmt.Errorf("approvers: %w", err)
 	}
-	voters, err := loadVoters(tx.ctx, tx, names, t)
+	voters, err := loadVoters(tx.ctx, tx, names, t, kind)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +235,7 @@ func (s *ApprovalService) canVote(ctx context.Context, who *gatehouse.Actor, r a
 	if slices.ContainsFunc(r.Votes, func(v gatehouse.Vote) bool { return v.Voter == who.UserName }) || j.stale != "" {
 		return false
 	}
-	voters, err := loadVoters(ctx, s.db.r, []string{who.UserName}, r.Target())
+	voters, err := loadVoters(ctx, s.db.r, []string{who.UserName}, r.Target(), gatehouse.PolicyImage)
 	if err != nil {
 		return false
 	}
@@ -315,24 +316,35 @@ func (tx *Tx) expire(r approvalRow) error {
 	return tx.notify(gatehouse.EventApprovalExpired, r.ApprovalRequest, []string{r.Requester})
 }
 
-// mayVote checks the caller is a person who signed in and who counts under at least one of
-// the request's policies, and returns them as a voter.
+// mayVote checks the caller has not voted on the request yet and may vote on it (see
+// eligibleVoter).
 func mayVote(ctx context.Context, tx *Tx, r approvalRow, j judgement) (gatehouse.Voter, error) {
+	who := gatehouse.ActorFrom(ctx)
+	if slices.ContainsFunc(r.Votes, func(v gatehouse.Vote) bool { return v.Voter == who.UserName }) {
+		return gatehouse.Voter{}, gatehouse.Conflictf("%s already voted on approval request %d", who.UserName, r.ID)
+	}
+	return eligibleVoter(ctx, tx, j.policies, j.facts, r.Target(), fmt.Sprintf("approval request %d", r.ID))
+}
+
+// eligibleVoter checks the caller is a person who signed in and who counts under at least
+// one of the policies (all of one kind), and returns them as a voter; what names the thing
+// voted on, for the message.
+func eligibleVoter(ctx context.Context, q querier, policies []*gatehouse.Policy, facts gatehouse.ApprovalFacts, t gatehouse.Target, what string) (gatehouse.Voter, error) {
 	who := gatehouse.ActorFrom(ctx)
 	if who.Kind != gatehouse.HumanUser || !who.Interactive {
 		return gatehouse.Voter{}, gatehouse.Forbiddenf("%s may not vote: approvals are cast by people who signed in (the web UI, `gatehouse login` or the e-mail link); API tokens and service accounts never approve", who.UserName)
 	}
-	if slices.ContainsFunc(r.Votes, func(v gatehouse.Vote) bool { return v.Voter == who.UserName }) {
-		return gatehouse.Voter{}, gatehouse.Conflictf("%s already voted on approval request %d", who.UserName, r.ID)
+	if len(policies) == 0 {
+		return gatehouse.Voter{}, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "no policy gates %s any more", what)
 	}
-	voters, err := loadVoters(ctx, tx, []string{who.UserName}, r.Target())
+	voters, err := loadVoters(ctx, q, []string{who.UserName}, t, policies[0].Kind)
 	if err != nil {
 		return gatehouse.Voter{}, err
 	}
 	voter := voters[who.UserName]
 	var why []string
-	for _, p := range j.policies {
-		ok, reason := p.MayCount(voter, j.facts)
+	for _, p := range policies {
+		ok, reason := p.MayCount(voter, facts)
 		if ok {
 			return voter, nil
 		}
@@ -340,7 +352,7 @@ func mayVote(ctx context.Context, tx *Tx, r approvalRow, j judgement) (gatehouse
 			why = append(why, reason)
 		}
 	}
-	return gatehouse.Voter{}, gatehouse.Forbiddenf("%s may not approve approval request %d: %s", who.UserName, r.ID, strings.Join(why, "; "))
+	return gatehouse.Voter{}, gatehouse.Forbiddenf("%s may not approve %s: %s", who.UserName, what, strings.Join(why, "; "))
 }
 
 func (tx *Tx) insertVote(r approvalRow, approve bool, comment string) error {

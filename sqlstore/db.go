@@ -45,6 +45,7 @@ type DB struct {
 	now      func() time.Time
 	log      *slog.Logger
 	queue    Queue
+	validate ValuesValidator
 }
 
 // Open connects to the database, applies pending migrations and returns the store.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -26,7 +27,7 @@ type DeploymentService struct{ db *DB }
 func NewDeploymentService(db *DB) *DeploymentService { return &DeploymentService{db: db} }
 
 const deploymentSelect = `SELECT d.id, p.name, a.name, e.name, d.stage, d.cluster, d.namespace, d.release_name, d.image, d.digest,
-	d.config_revision, d.values_yaml, d.kind, d.rollback_of, d.state, d.cause, d.helm_revision, d.triggered_by,
+	d.config_revision, d.values_yaml, d.config_changes, d.kind, d.rollback_of, d.state, d.cause, d.helm_revision, d.triggered_by,
 	d.created_at, d.started_at, d.finished_at
 	FROM deployments d JOIN apps a ON a.id = d.app_id JOIN projects p ON p.id = a.project_id JOIN environments e ON e.id = d.environment_id`
 
@@ -34,12 +35,16 @@ func scanDeployment(row scanner) (*gatehouse.Deployment, error) {
 	var d gatehouse.Deployment
 	var rollbackOf, started, finished sql.NullInt64
 	var created int64
+	var changes string
 	if err := row.Scan(&d.ID, &d.Project, &d.App, &d.Environment, &d.Stage, &d.Cluster, &d.Namespace, &d.Release, &d.Image, &d.Digest,
-		&d.ConfigRevision, &d.Values, &d.Kind, &rollbackOf, &d.State, &d.Cause, &d.HelmRevision, &d.TriggeredBy,
+		&d.ConfigRevision, &d.Values, &changes, &d.Kind, &rollbackOf, &d.State, &d.Cause, &d.HelmRevision, &d.TriggeredBy,
 		&created, &started, &finished); err != nil {
 		return nil, err
 	}
 	d.RollbackOf = rollbackOf.Int64
+	if err := json.Unmarshal([]byte(changes), &d.ConfigChanges); err != nil {
+		return nil, fmt.Errorf("deployment %d config changes: %w", d.ID, err)
+	}
 	d.CreatedAt, d.StartedAt, d.FinishedAt = fromMicro(created), fromNullMicro(started), fromNullMicro(finished)
 	return &d, nil
 }
@@ -70,7 +75,8 @@ type newDeployment struct {
 	env        *gatehouse.Environment
 	stage      gatehouse.Stage
 	artifact   *gatehouse.Artifact
-	values     string // full snapshot; empty means compute from the app's current config
+	values     string            // full snapshot (secrets as marks); empty means compute from the app's current config
+	secrets    map[string]string // the secret settings, with values
 	revision   int64
 	kind       gatehouse.DeploymentKind
 	rollbackOf int64
@@ -81,11 +87,16 @@ type newDeployment struct {
 // createDeployment inserts a queued deployment, hands it to the queue and audits it.
 func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
 	if n.values == "" && n.kind == gatehouse.KindDeploy {
-		v, err := tx.effectiveValues(n.app, n.env, n.artifact)
+		ec, err := tx.db.effectiveConfig(tx.ctx, tx, n.app, n.env)
 		if err != nil {
 			return nil, err
 		}
-		n.values, n.revision = v, n.app.ConfigRevision
+		n.values = gatehouse.RenderValues(gatehouse.MergeValues(ec.values, tx.db.secretMarks(ec.secrets), gatehouse.ImageValues(n.artifact)))
+		n.secrets, n.revision = ec.secrets, n.app.ConfigRevision
+	}
+	changes, prevRevision, err := tx.configSinceLast(n)
+	if err != nil {
+		return nil, err
 	}
 	chart, hooks, err := encodeChartHooks(n.app.Chart, n.app.Hooks)
 	if err != nil {
@@ -93,7 +104,7 @@ func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
 	}
 	d := &gatehouse.Deployment{Project: n.app.Project, App: n.app.Name, Environment: n.env.Name, Stage: n.stage.Name,
 		Cluster: n.env.Cluster, Namespace: n.env.Namespace, Release: gatehouse.ReleaseName(n.app.Name),
-		Image: n.artifact.Reference(), Digest: n.artifact.Digest, ConfigRevision: n.revision, Values: n.values,
+		Image: n.artifact.Reference(), Digest: n.artifact.Digest, ConfigRevision: n.revision, Values: n.values, ConfigChanges: changes,
 		Kind: n.kind, RollbackOf: n.rollbackOf, State: gatehouse.StateQueued, TriggeredBy: n.by, CreatedAt: tx.now}
 	var rollbackOf, approval sql.NullInt64
 	if n.rollbackOf != 0 {
@@ -104,16 +115,27 @@ func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
 	}
 	err = tx.QueryRowContext(tx.ctx, `INSERT INTO deployments (app_id, environment_id, stage, cluster, namespace, release_name,
 		artifact_id, image, digest, config_revision, values_yaml, chart, hooks, timeout_ms, auto_rollback, kind, rollback_of, state,
-		triggered_by, created_at, approval_id, pre_approved)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id`,
+		triggered_by, created_at, approval_id, pre_approved, config_changes)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING id`,
 		n.app.ID, n.env.ID, d.Stage, d.Cluster, d.Namespace, d.Release, n.artifact.ID, d.Image, d.Digest, d.ConfigRevision, d.Values,
 		chart, hooks, n.stage.TimeoutDuration().Milliseconds(), n.stage.AutoRollback, d.Kind, rollbackOf, d.State, d.TriggeredBy,
-		micro(tx.now), approval, n.pass.preApproved).Scan(&d.ID)
+		micro(tx.now), approval, n.pass.preApproved, jsonText(changes)).Scan(&d.ID)
 	if err != nil {
 		return nil, fmt.Errorf("insert deployment: %w", err)
 	}
+	if len(n.secrets) > 0 {
+		sealed := tx.db.secrets.Seal([]byte(gatehouse.RenderSettings(n.secrets, false)), deploymentSecretsAAD(d.ID))
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE deployments SET secrets_sealed = $1 WHERE id = $2`, sealed, d.ID); err != nil {
+			return nil, fmt.Errorf("seal deployment secrets: %w", err)
+		}
+	}
 	if err := tx.addEvent(d.ID, "queued", fmt.Sprintf("%s of %s to %s by %s", d.Kind, d.Image, d.Environment, d.TriggeredBy)); err != nil {
 		return nil, err
+	}
+	if len(changes) > 0 {
+		if err := tx.addEvent(d.ID, "queued", configChangedText(changes, prevRevision, d.ConfigRevision)); err != nil {
+			return nil, err
+		}
 	}
 	if q := tx.db.queue; q != nil {
 		if err := q.EnqueueDeployment(tx.ctx, tx.Tx, d.ID); err != nil {
@@ -151,28 +173,6 @@ func deploymentAudit(d *gatehouse.Deployment) map[string]any {
 	return map[string]any{"id": d.ID, "environment": d.Environment, "stage": d.Stage, "image": d.Image, "digest": d.Digest,
 		"config_revision": d.ConfigRevision, "kind": d.Kind, "rollback_of": d.RollbackOf, "state": d.State,
 		"cause": d.Cause, "helm_revision": d.HelmRevision, "triggered_by": d.TriggeredBy}
-}
-
-// effectiveValues computes the values an environment gets now: the app's base values, the
-// environment's overrides, and the image by digest (always last, so nothing overrides it).
-func (tx *Tx) effectiveValues(app *gatehouse.App, env *gatehouse.Environment, art *gatehouse.Artifact) (string, error) {
-	return effectiveValuesQ(tx.ctx, tx, app, env, art)
-}
-
-func effectiveValuesQ(ctx context.Context, q querier, app *gatehouse.App, env *gatehouse.Environment, art *gatehouse.Artifact) (string, error) {
-	overrides, err := readOverrides(ctx, q, app.ID)
-	if err != nil {
-		return "", err
-	}
-	base, err := gatehouse.ParseValues("values", app.Values)
-	if err != nil {
-		return "", err
-	}
-	over, err := gatehouse.ParseValues("overrides", overrides[env.Name])
-	if err != nil {
-		return "", err
-	}
-	return gatehouse.RenderValues(gatehouse.MergeValues(base, over, gatehouse.ImageValues(art))), nil
 }
 
 func (tx *Tx) addEvent(id int64, step, message string) error {
@@ -331,7 +331,11 @@ func (s *DeploymentService) Rollback(ctx context.Context, project, app string, i
 		if err != nil {
 			return err
 		}
-		d, err = tx.createDeployment(newDeployment{app: a, env: e, stage: st, artifact: art, values: old.Values, revision: old.ConfigRevision,
+		secrets, err := tx.db.deploymentSecrets(ctx, tx, old.ID)
+		if err != nil {
+			return err
+		}
+		d, err = tx.createDeployment(newDeployment{app: a, env: e, stage: st, artifact: art, values: old.Values, secrets: secrets, revision: old.ConfigRevision,
 			kind: gatehouse.KindRollback, rollbackOf: id, by: who.UserName, pass: pass})
 		return err
 	})

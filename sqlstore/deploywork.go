@@ -35,6 +35,9 @@ type DeployJob struct {
 	Hooks        gatehouse.Hooks
 	Timeout      time.Duration
 	AutoRollback bool
+	// Secrets are the secret settings to apply (the chart's `secrets`), unsealed; Values hold
+	// only marks in their place.
+	Secrets map[string]string
 	// LastGood is the Helm revision of the environment's last succeeded deployment of the
 	// app before this one (0 when there is none): the target of an automatic rollback.
 	LastGood int
@@ -126,6 +129,9 @@ func (db *DB) ClaimDeployment(ctx context.Context, id int64, owner string, lease
 			return err
 		}
 		job = &DeployJob{Deployment: *d, Timeout: time.Duration(r.ms) * time.Millisecond, AutoRollback: r.rollbk}
+		if job.Secrets, err = tx.db.deploymentSecrets(ctx, tx, id); err != nil {
+			return err
+		}
 		if err := json.Unmarshal([]byte(r.hooks), &job.Hooks); err != nil {
 			return fmt.Errorf("deployment hooks: %w", err)
 		}

@@ -45,6 +45,7 @@ type fixture struct {
 	bindings *sqlstore.RoleBindingService
 	identity *sqlstore.IdentityService
 	audit    *sqlstore.AuditService
+	config   *sqlstore.ConfigService
 }
 
 func newFixture(t *testing.T, engine string) *fixture {
@@ -55,7 +56,7 @@ func newFixture(t *testing.T, engine string) *fixture {
 		projects: sqlstore.NewProjectService(db), clusters: sqlstore.NewClusterService(db), envs: sqlstore.NewEnvironmentService(db),
 		apps: sqlstore.NewAppService(db), pipes: sqlstore.NewPipelineService(db), arts: sqlstore.NewArtifactService(db),
 		users: sqlstore.NewUserService(db), groups: sqlstore.NewGroupService(db), bindings: sqlstore.NewRoleBindingService(db),
-		identity: sqlstore.NewIdentityService(db), audit: sqlstore.NewAuditService(db)}
+		identity: sqlstore.NewIdentityService(db), audit: sqlstore.NewAuditService(db), config: sqlstore.NewConfigService(db)}
 	if _, created, err := db.Bootstrap(context.Background(), "admin", gatehouse.NewSecret(password)); err != nil || !created {
 		t.Fatalf("bootstrap: %v %v", created, err)
 	}

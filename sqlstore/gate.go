@@ -22,7 +22,7 @@ type passage struct {
 // deployment a rollback redeploys. Refusals say what is missing.
 func (tx *Tx) gate(app *gatehouse.App, env *gatehouse.Environment, art *gatehouse.Artifact, deployer *gatehouse.Actor, rollbackOf *gatehouse.Deployment) (passage, error) {
 	t := gatehouse.Target{Project: app.Project, App: app.Name, Env: env.Name}
-	policies, err := matchingPolicies(tx.ctx, tx, t)
+	policies, err := matchingPolicies(tx.ctx, tx, t, gatehouse.PolicyImage)
 	if err != nil || len(policies) == 0 {
 		return passage{}, err
 	}

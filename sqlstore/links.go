@@ -142,10 +142,11 @@ func (s *ApprovalService) Review(ctx context.Context, id int64) (*gatehouse.Appr
 	if err != nil {
 		return nil, err
 	}
-	next, err := effectiveValuesQ(ctx, s.db.r, app, env, art)
+	ec, err := s.db.effectiveConfig(ctx, s.db.r, app, env)
 	if err != nil {
 		return nil, err
 	}
+	next := gatehouse.RenderValues(gatehouse.MergeValues(ec.values, s.db.secretMarks(ec.secrets), gatehouse.ImageValues(art)))
 	prev, err := scanDeployment(s.db.r.QueryRowContext(ctx, deploymentSelect+` WHERE d.app_id = $1 AND d.environment_id = $2
 		AND d.state = 'succeeded' ORDER BY d.id DESC LIMIT 1`, app.ID, env.ID))
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {

@@ -15,7 +15,10 @@ import (
 func TestApproveLinkIsSingleUse(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, engine string) {
 		g := newGated(t, engine)
-		_, err := g.apps.SetOverrides(g.admin, "shop", "web", "prod", "replicas: 5\nsecrets: {DB_PASSWORD: planted-secret-value}\n")
+		_, err := g.apps.SetOverrides(g.admin, "shop", "web", "prod", "replicas: 5\n")
+		g.must(err)
+		_, err = g.config.SetConfig(g.admin, gatehouse.ConfigRef{Project: "shop", App: "web", Environment: "prod", Kind: gatehouse.ConfigSecrets},
+			gatehouse.ConfigWrite{Content: "DB_PASSWORD: planted-secret-value\n"})
 		g.must(err)
 		r := g.request(g.alice, g.digestA)
 		ctx := context.Background()
@@ -26,10 +29,17 @@ func TestApproveLinkIsSingleUse(t *testing.T) {
 		if rv.Voter != "carol" || rv.Request.ID != r.ID || rv.ImageChange == nil {
 			t.Fatalf("review = %+v", rv)
 		}
+		sawSecret := false
 		for _, c := range rv.Changes {
-			if c.Path == "secrets.DB_PASSWORD" && c.New != gatehouse.Masked {
-				t.Fatalf("review shows a secret: %+v", c)
+			if c.Path == "secrets.DB_PASSWORD" {
+				sawSecret = true
+				if c.New != gatehouse.Masked {
+					t.Fatalf("review shows a secret: %+v", c)
+				}
 			}
+		}
+		if !sawSecret {
+			t.Fatalf("review does not say the secret DB_PASSWORD is new: %+v", rv.Changes)
 		}
 		if _, err := g.approvals.LinkReview(ctx, token); err != nil {
 			t.Fatalf("reading the review spent the link: %v", err)

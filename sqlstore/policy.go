@@ -29,21 +29,24 @@ func scanPolicy(row scanner) (*gatehouse.Policy, error) {
 	if p.Conditions == nil {
 		p.Conditions = []string{}
 	}
+	if p.Kind == "" {
+		p.Kind = gatehouse.PolicyImage
+	}
 	p.UpdatedAt = fromMicro(updated)
 	return &p, nil
 }
 
 const policySelect = `SELECT id, name, description, scope, spec, version, updated_by, updated_at FROM policies`
 
-// matchingPolicies returns the policies whose scope reaches the stage, by name.
-func matchingPolicies(ctx context.Context, q querier, t gatehouse.Target) ([]*gatehouse.Policy, error) {
+// matchingPolicies returns the policies of the kind whose scope reaches the target, by name.
+func matchingPolicies(ctx context.Context, q querier, t gatehouse.Target, kind gatehouse.PolicyKind) ([]*gatehouse.Policy, error) {
 	all, err := queryAll(ctx, q, scanPolicy, policySelect+` ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("read policies: %w", err)
 	}
 	return keep(all, func(p *gatehouse.Policy) bool {
 		sc, err := gatehouse.ParseScope("scope", p.Scope)
-		return err == nil && sc.Matches(t)
+		return err == nil && p.Kind == kind && sc.Matches(t)
 	}), nil
 }
 
@@ -127,9 +130,12 @@ func (s *PolicyService) save(ctx context.Context, old string, in gatehouse.Polic
 		if err := tx.audit(change{action: action, resource: "policy/" + p.Name, target: scopeTarget(sc), before: before, after: p}); err != nil {
 			return err
 		}
-		return tx.staleApprovals(func(r openRequest) bool {
-			return r.judgedBy(p.Name) || sc.Matches(r.target)
-		}, fmt.Sprintf("policy %s changed (now version %d): request approval again", p.Name, p.Version))
+		if err := tx.staleApprovals(func(r openRequest) bool {
+			return r.judgedBy(p.Name) || (p.Kind == gatehouse.PolicyImage && sc.Matches(r.target))
+		}, fmt.Sprintf("policy %s changed (now version %d): request approval again", p.Name, p.Version)); err != nil {
+			return err
+		}
+		return tx.recheckDrafts(fmt.Sprintf("policy %s changed (now version %d)", p.Name, p.Version))
 	})
 	return p, err
 }
@@ -202,8 +208,11 @@ func (s *PolicyService) DeletePolicy(ctx context.Context, name string) error {
 		if err := tx.audit(change{action: "policy.delete", resource: "policy/" + name, target: scopeTarget(sc), before: p}); err != nil {
 			return err
 		}
-		return tx.staleApprovals(func(r openRequest) bool { return r.judgedBy(name) },
-			fmt.Sprintf("policy %s was deleted: request approval again", name))
+		if err := tx.staleApprovals(func(r openRequest) bool { return r.judgedBy(name) },
+			fmt.Sprintf("policy %s was deleted: request approval again", name)); err != nil {
+			return err
+		}
+		return tx.recheckDrafts(fmt.Sprintf("policy %s was deleted", name))
 	})
 }
 

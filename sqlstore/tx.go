@@ -138,3 +138,9 @@ func scanString(row scanner) (string, error) {
 	err := row.Scan(&s)
 	return s, err
 }
+
+func scanInt64(row scanner) (int64, error) {
+	var n int64
+	err := row.Scan(&n)
+	return n, err
+}

@@ -183,6 +183,13 @@ func (r *Runner) apply(ctx context.Context, conn *kube.Conn, dj *sqlstore.Deploy
 	if err != nil {
 		return &kube.RolloutError{Cause: err.Error()}
 	}
+	if len(dj.Secrets) > 0 {
+		sec := map[string]any{}
+		for k, v := range dj.Secrets {
+			sec[k] = v
+		}
+		values[gatehouse.SecretValuesKey] = sec
+	}
 	started := time.Now()
 	applied, err := conn.Apply(ctx, kube.Release{Name: dj.Release, Namespace: dj.Namespace, Chart: ch, Values: values})
 	if err != nil {

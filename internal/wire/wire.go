@@ -16,13 +16,15 @@ import (
 	"github.com/gatehousehq/gatehouse/worker"
 )
 
-// Services returns the API's services, all backed by db.
+// Services returns the API's services, all backed by db, which checks values against charts'
+// schemas.
 func Services(db *sqlstore.DB) httpapi.Services {
+	db.SetValuesValidator(kube.ValidateValues)
 	return httpapi.Services{
 		Projects: sqlstore.NewProjectService(db), Clusters: sqlstore.NewClusterService(db), Environments: sqlstore.NewEnvironmentService(db),
 		Apps: sqlstore.NewAppService(db), Pipelines: sqlstore.NewPipelineService(db), Artifacts: sqlstore.NewArtifactService(db),
 		Deployments: sqlstore.NewDeploymentService(db),
-		Policies:    sqlstore.NewPolicyService(db), Approvals: sqlstore.NewApprovalService(db),
+		Policies:    sqlstore.NewPolicyService(db), Approvals: sqlstore.NewApprovalService(db), Config: sqlstore.NewConfigService(db),
 		Links: sqlstore.NewApprovalService(db), Webhooks: sqlstore.NewWebhookService(db),
 		Users: sqlstore.NewUserService(db), Groups: sqlstore.NewGroupService(db), RoleBindings: sqlstore.NewRoleBindingService(db),
 		Identity: sqlstore.NewIdentityService(db), Audit: sqlstore.NewAuditService(db), Ready: db.Ping,

@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// configRef reads the resource a config route names: the app's base values, or an
+// environment's resource of a kind.
+func configRef(r *http.Request) gatehouse.ConfigRef {
+	ref := gatehouse.ConfigRef{Project: r.PathValue("project"), App: r.PathValue("app"), Environment: r.PathValue("env"),
+		Kind: gatehouse.ConfigKind(r.PathValue("kind"))}
+	if ref.Kind == "" {
+		ref.Kind = gatehouse.ConfigValues
+	}
+	return ref
+}
+
+// draftNote is the body of a draft's discard and comment routes.
+type draftNote struct {
+	Text   string `json:"text"`
+	Reason string `json:"reason"`
+}
+
+func (s *Server) configRoutes() []route {
+	sv := s.svc
+	get := noBody(s, 200, func(r *http.Request) (any, error) { return sv.Config.Config(r.Context(), configRef(r)) })
+	set := withBody(s, 200, func(r *http.Request, in gatehouse.ConfigWrite) (any, error) {
+		return sv.Config.SetConfig(r.Context(), configRef(r), in)
+	})
+	draft := withBody(s, 201, func(r *http.Request, in gatehouse.ConfigWrite) (any, error) {
+		return sv.Config.CreateDraft(r.Context(), configRef(r), in)
+	})
+	onDraft := func(fn func(r *http.Request, id int64) (any, error)) func(r *http.Request) (any, error) {
+		return func(r *http.Request) (any, error) {
+			id, err := pathID(r, "id")
+			if err != nil {
+				return nil, err
+			}
+			return fn(r, id)
+		}
+	}
+	vote := func(fn func(r *http.Request, id int64, d gatehouse.Decision) (*gatehouse.ConfigDraft, error)) http.Handler {
+		return withBody(s, 200, func(r *http.Request, d gatehouse.Decision) (any, error) {
+			return onDraft(func(r *http.Request, id int64) (any, error) { return fn(r, id, d) })(r)
+		})
+	}
+	const app = "/api/v1/projects/{project}/apps/{app}"
+	return []route{
+		{pattern: "GET " + app + "/config/values", handler: get},
+		{pattern: "PUT " + app + "/config/values", handler: set},
+		{pattern: "POST " + app + "/config/values/drafts", handler: draft},
+		{pattern: "GET " + app + "/environments/{env}/config/{kind}", handler: get},
+		{pattern: "PUT " + app + "/environments/{env}/config/{kind}", handler: set},
+		{pattern: "POST " + app + "/environments/{env}/config/{kind}/drafts", handler: draft},
+		{pattern: "GET " + app + "/config-compare", handler: noBody(s, 200, func(r *http.Request) (any, error) {
+			q := r.URL.Query()
+			if q.Get("from") == "" || q.Get("to") == "" {
+				return nil, gatehouse.Invalidf("from", "and to are required: the two environments to compare")
+			}
+			return sv.Config.CompareConfig(r.Context(), r.PathValue("project"), r.PathValue("app"), q.Get("from"), q.Get("to"))
+		})},
+		{pattern: "GET /api/v1/drafts", handler: noBody(s, 200, func(r *http.Request) (any, error) {
+			q := r.URL.Query()
+			f := gatehouse.DraftFilter{Project: q.Get("project"), App: q.Get("app"), Environment: q.Get("environment"),
+				State: gatehouse.DraftState(q.Get("state")), ForMe: q.Get("mine") == "true"}
+			if l := q.Get("limit"); l != "" {
+				n, err := strconv.Atoi(l)
+				if err != nil {
+					return nil, gatehouse.Invalidf("limit", "%q is not a number", l)
+				}
+				f.Limit = n
+			}
+			return items(sv.Config.ConfigDrafts(r.Context(), f))
+		})},
+		{pattern: "GET /api/v1/drafts/{id}", handler: noBody(s, 200, onDraft(func(r *http.Request, id int64) (any, error) {
+			return sv.Config.ConfigDraft(r.Context(), id)
+		}))},
+		{pattern: "POST /api/v1/drafts/{id}/versions", handler: withBody(s, 200, func(r *http.Request, in gatehouse.ConfigWrite) (any, error) {
+			return onDraft(func(r *http.Request, id int64) (any, error) { return sv.Config.EditDraft(r.Context(), id, in) })(r)
+		})},
+		{pattern: "POST /api/v1/drafts/{id}/comments", handler: withBody(s, 200, func(r *http.Request, in draftNote) (any, error) {
+			return onDraft(func(r *http.Request, id int64) (any, error) { return sv.Config.CommentDraft(r.Context(), id, in.Text) })(r)
+		})},
+		{pattern: "POST /api/v1/drafts/{id}/propose", handler: withBody(s, 200, func(r *http.Request, in gatehouse.DraftPropose) (any, error) {
+			return onDraft(func(r *http.Request, id int64) (any, error) { return sv.Config.ProposeDraft(r.Context(), id, in) })(r)
+		})},
+		{pattern: "POST /api/v1/drafts/{id}/approve", handler: vote(func(r *http.Request, id int64, d gatehouse.Decision) (*gatehouse.ConfigDraft, error) {
+			return sv.Config.ApproveDraft(r.Context(), id, d)
+		})},
+		{pattern: "POST /api/v1/drafts/{id}/reject", handler: vote(func(r *http.Request, id int64, d gatehouse.Decision) (*gatehouse.ConfigDraft, error) {
+			return sv.Config.RejectDraft(r.Context(), id, d)
+		})},
+		{pattern: "POST /api/v1/drafts/{id}/publish", handler: noBody(s, 200, onDraft(func(r *http.Request, id int64) (any, error) {
+			return sv.Config.PublishDraft(r.Context(), id)
+		}))},
+		{pattern: "POST /api/v1/drafts/{id}/discard", handler: withBody(s, 200, func(r *http.Request, in draftNote) (any, error) {
+			return onDraft(func(r *http.Request, id int64) (any, error) { return sv.Config.DiscardDraft(r.Context(), id, in.Reason) })(r)
+		})},
+	}
+}

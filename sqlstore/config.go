@@ -1,0 +1,225 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/textdiff"
+)
+
+// ConfigService implements gatehouse.ConfigService.
+type ConfigService struct{ db *DB }
+
+// NewConfigService returns the configuration service of db.
+func NewConfigService(db *DB) *ConfigService { return &ConfigService{db: db} }
+
+// Config implements gatehouse.ConfigService.
+func (s *ConfigService) Config(ctx context.Context, ref gatehouse.ConfigRef) (*gatehouse.Config, error) {
+	_, l, err := resolveConfig(ctx, s.db.r, ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.db.configView(ctx, s.db.r, l)
+}
+
+// configView is a resource as people see it: secret values masked.
+func (db *DB) configView(ctx context.Context, q querier, l liveRef) (*gatehouse.Config, error) {
+	plain, err := db.readLive(ctx, q, l)
+	if err != nil {
+		return nil, err
+	}
+	policies, err := configPolicies(ctx, q, l)
+	if err != nil {
+		return nil, err
+	}
+	c := &gatehouse.Config{ConfigRef: l.ref, Content: viewContent(l.ref.Kind, plain), Revision: l.app.ConfigRevision,
+		Protected: len(policies) > 0, Policies: policyNames(policies)}
+	err = q.QueryRowContext(ctx, `SELECT id FROM config_drafts WHERE app_id = $1 AND COALESCE(environment_id, 0) = $2 AND kind = $3
+		AND state IN ('draft', 'proposed', 'approved')`, l.app.ID, l.envID(), l.ref.Kind).Scan(&c.OpenDraft)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("open draft: %w", err)
+	}
+	return c, nil
+}
+
+// SetConfig implements gatehouse.ConfigService.
+func (s *ConfigService) SetConfig(ctx context.Context, ref gatehouse.ConfigRef, in gatehouse.ConfigWrite) (*gatehouse.Config, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	var out *gatehouse.Config
+	err := s.db.write(ctx, func(tx *Tx) error {
+		who, l, err := resolveConfig(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if err := who.Require(gatehouse.ActionManage, ref.Target()); err != nil {
+			return err
+		}
+		if err := tx.setConfig(l, in.Content, in.Comment); err != nil {
+			return err
+		}
+		if l.app, err = findApp(ctx, tx, ref.Project, ref.App); err != nil {
+			return err
+		}
+		out, err = tx.db.configView(ctx, tx, l)
+		return err
+	})
+	return out, err
+}
+
+// setConfig replaces an unprotected resource's content, bumps the revision and audits the
+// change (secret values masked). Unchanged content changes nothing.
+func (tx *Tx) setConfig(l liveRef, content, comment string) error {
+	policies, err := configPolicies(tx.ctx, tx, l)
+	if err != nil {
+		return err
+	}
+	if len(policies) > 0 {
+		return gatehouse.Errorf(gatehouse.KindPreconditionFailed,
+			"%s is protected by policy %s: changes go through a draft (gatehouse config draft)", l.ref, strings.Join(policyNames(policies), ", "))
+	}
+	prev, err := tx.db.readLive(tx.ctx, tx, l)
+	if err != nil {
+		return err
+	}
+	next, err := tx.db.prepareContent(tx.ctx, tx, l, content, prev)
+	if err != nil {
+		return err
+	}
+	if next == prev {
+		return nil
+	}
+	rev, err := tx.writeLive(l, next)
+	if err != nil {
+		return err
+	}
+	ch, err := configChange(l.ref.Kind, "before", "after", prev, next)
+	if err != nil {
+		return err
+	}
+	return tx.audit(change{action: "config.set", resource: l.resource(), target: l.ref.Target(),
+		before: map[string]any{"content": viewContent(l.ref.Kind, prev)},
+		after:  map[string]any{"content": viewContent(l.ref.Kind, next), "revision": rev},
+		details: map[string]any{"changes": ch.Changes, "labels": ch.Labels, "comment": comment}})
+}
+
+// CompareConfig implements gatehouse.ConfigService.
+func (s *ConfigService) CompareConfig(ctx context.Context, project, app, from, to string) (*gatehouse.ConfigChange, error) {
+	var docs [2]string
+	for i, env := range []string{from, to} {
+		_, l, err := resolveConfig(ctx, s.db.r, gatehouse.ConfigRef{Project: project, App: app, Environment: env, Kind: gatehouse.ConfigValues})
+		if err != nil {
+			return nil, err
+		}
+		ec, err := s.db.effectiveConfig(ctx, s.db.r, l.app, l.env)
+		if err != nil {
+			return nil, err
+		}
+		docs[i] = gatehouse.RenderValues(gatehouse.MergeValues(ec.values, s.db.secretMarks(ec.secrets)))
+	}
+	return configChange(gatehouse.ConfigValues, from, to, docs[0], docs[1])
+}
+
+// secretMarks stands in for secret settings where values are compared (and where deployments
+// keep their values): the same mark for the same value, different marks for different ones.
+// Marks are keyed with the audit key, which is not in the database, so a mark cannot be tested
+// against guessed values by someone who reads the database.
+func (db *DB) secretMarks(secrets map[string]string) gatehouse.Values {
+	if len(secrets) == 0 {
+		return gatehouse.Values{}
+	}
+	m := map[string]any{}
+	for k, v := range secrets {
+		mac := hmac.New(sha256.New, db.auditKey)
+		mac.Write([]byte("secret-mark\x00" + v))
+		m[k] = "mark:" + hex.EncodeToString(mac.Sum(nil)[:8])
+	}
+	return gatehouse.Values{gatehouse.SecretValuesKey: m}
+}
+
+// configChange compares two plain contents of a resource kind for people: by path, as lines,
+// with risk labels; secret values never appear, only which keys changed.
+func configChange(kind gatehouse.ConfigKind, fromName, toName, a, b string) (*gatehouse.ConfigChange, error) {
+	c := &gatehouse.ConfigChange{From: fromName, To: toName}
+	var ta, tb string
+	switch kind {
+	case gatehouse.ConfigValues:
+		va, err := gatehouse.ParseValues(fromName, a)
+		if err != nil {
+			return nil, err
+		}
+		vb, err := gatehouse.ParseValues(toName, b)
+		if err != nil {
+			return nil, err
+		}
+		c.Changes = gatehouse.MaskChanges(gatehouse.DiffValues(va, vb))
+		ta, tb = viewContent(kind, a), viewContent(kind, b)
+	default:
+		sa, err := gatehouse.ParseSettings(fromName, a)
+		if err != nil {
+			return nil, err
+		}
+		sb, err := gatehouse.ParseSettings(toName, b)
+		if err != nil {
+			return nil, err
+		}
+		secret := kind == gatehouse.ConfigSecrets
+		c.Changes = gatehouse.DiffSettings(sa, sb, secret)
+		ta, tb = gatehouse.RenderSettings(sa, secret), gatehouse.RenderSettings(sb, secret)
+		if secret {
+			shown := maps.Clone(sb)
+			for k, v := range sb {
+				shown[k] = gatehouse.Masked
+				if old, ok := sa[k]; ok && old != v {
+					shown[k] = gatehouse.Masked + " (changed)"
+				}
+			}
+			tb = gatehouse.RenderSettings(shown, false)
+		}
+	}
+	if c.Changes == nil {
+		c.Changes = []gatehouse.ValueChange{}
+	}
+	c.Labels = gatehouse.RiskLabels(kind, c.Changes)
+	c.Unified = textdiff.Unified(fromName, toName, ta, tb, 3)
+	c.SideBySide = []gatehouse.DiffRow{}
+	if len(c.Changes) > 0 {
+		for _, r := range textdiff.SideBySide(ta, tb) {
+			c.SideBySide = append(c.SideBySide, gatehouse.DiffRow{Op: r.Op, Left: r.Left, Right: r.Right, LeftNo: r.LeftNo, RightNo: r.RightNo})
+		}
+	}
+	return c, nil
+}
+
+// effective is an environment's configuration as a deployment takes it.
+type effective struct {
+	values  gatehouse.Values  // base ← overrides ← configmap
+	secrets map[string]string // the secrets resource
+}
+
+// effectiveConfig reads an environment's configuration now.
+func (db *DB) effectiveConfig(ctx context.Context, q querier, app *gatehouse.App, env *gatehouse.Environment) (effective, error) {
+	var e effective
+	var layers [3]string
+	for i, k := range gatehouse.ConfigKinds {
+		var err error
+		if layers[i], err = db.readItem(ctx, q, app.ID, env.ID, k); err != nil {
+			return e, err
+		}
+	}
+	var err error
+	if e.values, err = mergeConfig(app.Values, layers[0], layers[1]); err != nil {
+		return e, err
+	}
+	e.secrets, err = gatehouse.ParseSettings("secrets", layers[2])
+	return e, err
+}
