@@ -26,3 +26,24 @@ type ApprovalLinks interface {
 	// refuses (see ApprovalService.Approve), in which case the link stays unspent.
 	RedeemLink(ctx context.Context, token Secret, approve bool, d Decision) (*ApprovalRequest, error)
 }
+
+// Token prefixes of approve links: what a link approves shows in its first characters, so a
+// page can route it without asking the store.
+const (
+	ApprovalLinkPrefix = "gha_"
+	DraftLinkPrefix    = "ghc_"
+)
+
+// DraftReview is what a config approver needs to decide on a draft reached by an approve link:
+// the draft with its change against the live configuration (secret values masked).
+type DraftReview struct {
+	Draft *ConfigDraft `json:"draft"`
+	Voter string       `json:"voter"`
+}
+
+// DraftLinks are the single-use approve links to config drafts, with the same guarantees as
+// ApprovalLinks: a GET changes nothing, redeeming spends the link and votes in one transaction.
+type DraftLinks interface {
+	DraftLinkReview(ctx context.Context, token Secret) (*DraftReview, error)
+	RedeemDraftLink(ctx context.Context, token Secret, approve bool, d Decision) (*ConfigDraft, error)
+}

@@ -64,31 +64,31 @@ const (
 // environment. Values is the full Helm values it used (image included), so it can be compared
 // with any other deployment and redeployed exactly.
 type Deployment struct {
-	ID             int64             `json:"id"`
-	Project        string            `json:"project"`
-	App            string            `json:"app"`
-	Environment    string            `json:"environment"`
-	Stage          string            `json:"stage"`
-	Cluster        string            `json:"cluster"`
-	Namespace      string            `json:"namespace"`
-	Release        string            `json:"release"`
-	Image          string            `json:"image"`
-	Digest         string            `json:"digest"`
-	ConfigRevision int64             `json:"config_revision"`
-	Values         string            `json:"values"`
+	ID             int64  `json:"id"`
+	Project        string `json:"project"`
+	App            string `json:"app"`
+	Environment    string `json:"environment"`
+	Stage          string `json:"stage"`
+	Cluster        string `json:"cluster"`
+	Namespace      string `json:"namespace"`
+	Release        string `json:"release"`
+	Image          string `json:"image"`
+	Digest         string `json:"digest"`
+	ConfigRevision int64  `json:"config_revision"`
+	Values         string `json:"values"`
 	// ConfigChanges is how its configuration differs from the environment's previous
 	// successful deployment (secret values masked; the image is compared apart).
-	ConfigChanges []ValueChange `json:"config_changes"`
-	Kind           DeploymentKind    `json:"kind"`
-	RollbackOf     int64             `json:"rollback_of,omitempty"`
-	State          DeploymentState   `json:"state"`
-	Cause          string            `json:"cause,omitempty"`
-	HelmRevision   int               `json:"helm_revision,omitempty"`
-	TriggeredBy    string            `json:"triggered_by"`
-	CreatedAt      time.Time         `json:"created_at"`
-	StartedAt      *time.Time        `json:"started_at,omitempty"`
-	FinishedAt     *time.Time        `json:"finished_at,omitempty"`
-	Events         []DeploymentEvent `json:"events,omitempty"`
+	ConfigChanges []ValueChange     `json:"config_changes"`
+	Kind          DeploymentKind    `json:"kind"`
+	RollbackOf    int64             `json:"rollback_of,omitempty"`
+	State         DeploymentState   `json:"state"`
+	Cause         string            `json:"cause,omitempty"`
+	HelmRevision  int               `json:"helm_revision,omitempty"`
+	TriggeredBy   string            `json:"triggered_by"`
+	CreatedAt     time.Time         `json:"created_at"`
+	StartedAt     *time.Time        `json:"started_at,omitempty"`
+	FinishedAt    *time.Time        `json:"finished_at,omitempty"`
+	Events        []DeploymentEvent `json:"events,omitempty"`
 }
 
 // Target is the access target of the deployment.

@@ -110,6 +110,17 @@ type ValueChange struct {
 	New  string     `json:"new,omitempty"`
 }
 
+// String words the change on one line: "+ path: new", "- path: old" or "~ path: old → new".
+func (c ValueChange) String() string {
+	switch c.Kind {
+	case Added:
+		return fmt.Sprintf("+ %s: %s", c.Path, c.New)
+	case Removed:
+		return fmt.Sprintf("- %s: %s", c.Path, c.Old)
+	}
+	return fmt.Sprintf("~ %s: %s → %s", c.Path, c.Old, c.New)
+}
+
 // DiffValues lists the differences from a to b, sorted by path. Maps are compared key by key
 // and lists element by element, so a change deep in a tree is reported at its own path.
 func DiffValues(a, b Values) []ValueChange {

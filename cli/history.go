@@ -98,14 +98,7 @@ func printDiff(a *App, d *gatehouse.DeploymentDiff) {
 		fmt.Fprintf(a.Out, "~ image: %s → %s\n", d.Image.Old, d.Image.New)
 	}
 	for _, ch := range d.Changes {
-		switch ch.Kind {
-		case gatehouse.Added:
-			fmt.Fprintf(a.Out, "+ %s: %s\n", ch.Path, ch.New)
-		case gatehouse.Removed:
-			fmt.Fprintf(a.Out, "- %s: %s\n", ch.Path, ch.Old)
-		default:
-			fmt.Fprintf(a.Out, "~ %s: %s → %s\n", ch.Path, ch.Old, ch.New)
-		}
+		fmt.Fprintln(a.Out, ch)
 	}
 	if d.Image == nil && len(d.Changes) == 0 {
 		fmt.Fprintln(a.Out, "(no differences)")

@@ -97,7 +97,9 @@ func (s *Server) configRoutes() []route {
 			return sv.Config.PublishDraft(r.Context(), id)
 		}))},
 		{pattern: "POST /api/v1/drafts/{id}/discard", handler: withBody(s, 200, func(r *http.Request, in draftNote) (any, error) {
-			return onDraft(func(r *http.Request, id int64) (any, error) { return sv.Config.DiscardDraft(r.Context(), id, in.Reason) })(r)
+			return onDraft(func(r *http.Request, id int64) (any, error) {
+				return sv.Config.DiscardDraft(r.Context(), id, in.Reason)
+			})(r)
 		})},
 	}
 }

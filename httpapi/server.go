@@ -26,7 +26,6 @@ type Services struct {
 	Policies     gatehouse.PolicyService
 	Approvals    gatehouse.ApprovalService
 	Config       gatehouse.ConfigService
-	Links        gatehouse.ApprovalLinks
 	Webhooks     gatehouse.WebhookService
 	Users        gatehouse.UserService
 	Groups       gatehouse.GroupService

@@ -107,8 +107,8 @@ func (tx *Tx) setConfig(l liveRef, content, comment string) error {
 		return err
 	}
 	return tx.audit(change{action: "config.set", resource: l.resource(), target: l.ref.Target(),
-		before: map[string]any{"content": viewContent(l.ref.Kind, prev)},
-		after:  map[string]any{"content": viewContent(l.ref.Kind, next), "revision": rev},
+		before:  map[string]any{"content": viewContent(l.ref.Kind, prev)},
+		after:   map[string]any{"content": viewContent(l.ref.Kind, next), "revision": rev},
 		details: map[string]any{"changes": ch.Changes, "labels": ch.Labels, "comment": comment}})
 }
 

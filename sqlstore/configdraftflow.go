@@ -374,8 +374,8 @@ func (s *ConfigService) PublishDraft(ctx context.Context, id int64) (*gatehouse.
 			return fmt.Errorf("draft revision: %w", err)
 		}
 		if err := tx.audit(change{action: "config.publish", resource: j.live.resource(), target: r.ConfigRef.Target(),
-			before: map[string]any{"content": viewContent(r.Kind, j.current)},
-			after:  map[string]any{"content": viewContent(r.Kind, j.body), "revision": rev},
+			before:  map[string]any{"content": viewContent(r.Kind, j.current)},
+			after:   map[string]any{"content": viewContent(r.Kind, j.body), "revision": rev},
 			details: map[string]any{"draft": id, "version": r.Version, "approvers": r.Approvers(), "changes": j.change.Changes, "labels": j.change.Labels}}); err != nil {
 			return err
 		}
@@ -450,4 +450,3 @@ func (tx *Tx) recheckDrafts(why string) error {
 	}
 	return nil
 }
-

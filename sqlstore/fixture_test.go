@@ -48,10 +48,10 @@ type fixture struct {
 	config   *sqlstore.ConfigService
 }
 
-func newFixture(t *testing.T, engine string) *fixture {
+func newFixture(t *testing.T, engine string, adjust ...func(*sqlstore.Options)) *fixture {
 	t.Helper()
 	c := &clock{now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
-	db := testdb.Open(t, engine, func(o *sqlstore.Options) { o.Now = c.Now })
+	db := testdb.Open(t, engine, append([]func(*sqlstore.Options){func(o *sqlstore.Options) { o.Now = c.Now }}, adjust...)...)
 	f := &fixture{t: t, engine: engine, db: db, clock: c,
 		projects: sqlstore.NewProjectService(db), clusters: sqlstore.NewClusterService(db), envs: sqlstore.NewEnvironmentService(db),
 		apps: sqlstore.NewAppService(db), pipes: sqlstore.NewPipelineService(db), arts: sqlstore.NewArtifactService(db),

@@ -29,6 +29,7 @@ import (
 type hooks struct {
 	mu     sync.Mutex
 	events []string
+	body   []string
 	bad    int
 }
 
@@ -42,6 +43,13 @@ func (h *hooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.bad++
 	}
 	h.events = append(h.events, r.Header.Get("X-Gatehouse-Event"))
+	h.body = append(h.body, string(body))
+}
+
+func (h *hooks) bodies() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.body...)
 }
 
 func (h *hooks) got() []string {

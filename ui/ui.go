@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -26,12 +27,14 @@ var statusOf = map[gatehouse.ErrorKind]int{
 }
 
 type page struct {
-	Title   string
-	Class   string
-	Message string
-	Request *gatehouse.ApprovalRequest
-	Review  *gatehouse.ApprovalReview
-	CSRF    string
+	Title       string
+	Class       string
+	Message     string
+	Request     *gatehouse.ApprovalRequest
+	Review      *gatehouse.ApprovalReview
+	Draft       *gatehouse.ConfigDraft
+	DraftReview *gatehouse.DraftReview
+	CSRF        string
 }
 
 func render(w http.ResponseWriter, log *slog.Logger, status int, name string, p page) {
@@ -56,53 +59,72 @@ func renderError(w http.ResponseWriter, log *slog.Logger, err error) {
 // equal it, which a page on another site cannot arrange.
 const csrfCookie = "gatehouse_link_csrf"
 
-// ApproveLink serves GET and POST /approve/{token}: the GET shows the review and changes
-// nothing (mail scanners follow links); only a POST of the page's own form, carrying its
-// CSRF token, records the vote of the person the link was sent to.
-func ApproveLink(links gatehouse.ApprovalLinks, secure bool, log *slog.Logger) http.Handler {
+// ApproveLink serves GET and POST /approve/{token} for image approval requests and config
+// drafts alike: the GET shows the review and changes nothing (mail scanners follow links);
+// only a POST of the page's own form, carrying its CSRF token, records the vote of the person
+// the link was sent to.
+func ApproveLink(images gatehouse.ApprovalLinks, drafts gatehouse.DraftLinks, secure bool, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := gatehouse.NewSecret(r.PathValue("token"))
+		isDraft := strings.HasPrefix(token.Reveal(), gatehouse.DraftLinkPrefix)
 		switch r.Method {
 		case http.MethodGet:
-			rv, err := links.LinkReview(r.Context(), token)
+			p := page{Title: "Approval request", CSRF: randomToken()}
+			name, err := "approve.html", error(nil)
+			if isDraft {
+				p.Title, name = "Config change", "approve-draft.html"
+				p.DraftReview, err = drafts.DraftLinkReview(r.Context(), token)
+			} else {
+				p.Review, err = images.LinkReview(r.Context(), token)
+			}
 			if err != nil {
 				renderError(w, log, err)
 				return
 			}
-			csrf := randomToken()
-			http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/approve/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
-			render(w, log, http.StatusOK, "approve.html", page{Title: "Approval request", Review: rv, CSRF: csrf})
+			http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: p.CSRF, Path: "/approve/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
+			render(w, log, http.StatusOK, name, p)
 		case http.MethodPost:
-			if err := r.ParseForm(); err != nil {
-				renderError(w, log, gatehouse.Invalidf("form", "cannot be read"))
-				return
-			}
-			c, err := r.Cookie(csrfCookie)
-			field := r.PostForm.Get("csrf_token")
-			if err != nil || field == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(field)) != 1 {
-				renderError(w, log, gatehouse.Forbiddenf("the form's CSRF token is missing or wrong: open the link again and use its buttons"))
-				return
-			}
-			decision := r.PostForm.Get("decision")
-			if decision != "approve" && decision != "reject" {
-				renderError(w, log, gatehouse.Invalidf("decision", "expected approve or reject"))
-				return
-			}
-			req, err := links.RedeemLink(r.Context(), token, decision == "approve", gatehouse.Decision{Comment: r.PostForm.Get("comment")})
+			approve, d, err := decision(r)
 			if err != nil {
 				renderError(w, log, err)
 				return
 			}
-			msg := "Your approval is recorded."
-			if decision == "reject" {
-				msg = "Your rejection is recorded."
+			p := page{Title: "Thank you", Class: "ok", Message: "Your approval is recorded."}
+			if !approve {
+				p.Message = "Your rejection is recorded."
 			}
-			render(w, log, http.StatusOK, "message.html", page{Title: "Thank you", Class: "ok", Message: msg, Request: req})
+			if isDraft {
+				p.Draft, err = drafts.RedeemDraftLink(r.Context(), token, approve, d)
+			} else {
+				p.Request, err = images.RedeemLink(r.Context(), token, approve, d)
+			}
+			if err != nil {
+				renderError(w, log, err)
+				return
+			}
+			render(w, log, http.StatusOK, "message.html", p)
 		default:
 			w.Header().Set("Allow", "GET, POST")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		}
 	})
+}
+
+// decision reads the confirmation form: its CSRF token must equal the page's cookie.
+func decision(r *http.Request) (bool, gatehouse.Decision, error) {
+	if err := r.ParseForm(); err != nil {
+		return false, gatehouse.Decision{}, gatehouse.Invalidf("form", "cannot be read")
+	}
+	c, err := r.Cookie(csrfCookie)
+	field := r.PostForm.Get("csrf_token")
+	if err != nil || field == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(field)) != 1 {
+		return false, gatehouse.Decision{}, gatehouse.Forbiddenf("the form's CSRF token is missing or wrong: open the link again and use its buttons")
+	}
+	d := r.PostForm.Get("decision")
+	if d != "approve" && d != "reject" {
+		return false, gatehouse.Decision{}, gatehouse.Invalidf("decision", "expected approve or reject")
+	}
+	return d == "approve", gatehouse.Decision{Comment: r.PostForm.Get("comment")}, nil
 }
 
 func randomToken() string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"strings"
+	"time"
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/notify"
@@ -91,8 +92,11 @@ func (c content) mail(to string) notify.Message {
 }
 
 // event turns content into a webhook event.
-func (c content) event(kind string, r *gatehouse.ApprovalRequest) notify.Event {
-	return notify.Event{Kind: kind, Title: c.Subject, Text: strings.Join(c.Lines, "\n"), URL: c.Link, Time: r.CreatedAt,
-		Fields: map[string]string{"project": r.Project, "app": r.App, "environment": r.Environment, "image": r.Image,
-			"requester": r.Requester, "state": string(r.State), "approval": fmt.Sprint(r.ID)}}
+func (c content) event(kind string, at time.Time, fields map[string]string) notify.Event {
+	return notify.Event{Kind: kind, Title: c.Subject, Text: strings.Join(c.Lines, "\n"), URL: c.Link, Time: at, Fields: fields}
+}
+
+func approvalFields(r *gatehouse.ApprovalRequest) map[string]string {
+	return map[string]string{"project": r.Project, "app": r.App, "environment": r.Environment, "image": r.Image,
+		"requester": r.Requester, "state": string(r.State), "approval": fmt.Sprint(r.ID)}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,27 +45,65 @@ func (w *notifyWorker) NextRetry(job *river.Job[NotifyArgs]) time.Time {
 func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
 	err := w.r.deliver(ctx, gatehouse.Notification(job.Args))
 	if err != nil && (notify.Permanent(err) || gatehouse.KindOf(err) == gatehouse.KindNotFound) {
-		w.r.log.Warn("notification dropped", "event", job.Args.Event, "approval", job.Args.ApprovalID, "err", err)
+		w.r.log.Warn("notification dropped", "event", job.Args.Event, "approval", job.Args.ApprovalID, "draft", job.Args.DraftID, "err", err)
 		return river.JobCancel(err)
 	}
 	return err
 }
 
+// subject is what a notification is about, ready to word: its page, its content for a link,
+// its webhook fields, and whether a recipient gets a single-use approve link.
+type subject struct {
+	page    string
+	content func(link string) content
+	fields  map[string]string
+	at      time.Time
+	invite  func(user string) bool
+	link    func(ctx context.Context, user string) (gatehouse.Secret, error)
+}
+
+func (r *Runner) subjectOf(ctx context.Context, n gatehouse.Notification) (*subject, error) {
+	base := strings.TrimRight(r.opt.ExternalURL, "/")
+	if n.DraftID != 0 {
+		d, err := sqlstore.NewConfigService(r.opt.Store).ConfigDraft(ctx, n.DraftID)
+		if err != nil {
+			return nil, err
+		}
+		return &subject{page: base + fmt.Sprintf("/ui/drafts/%d", d.ID), at: d.UpdatedAt,
+			content: func(link string) content { return renderDraft(n.Event, d, link) },
+			fields:  draftFields(d),
+			invite: func(user string) bool {
+				return n.Event == gatehouse.EventConfigProposed && !slices.Contains(d.Authors, user)
+			},
+			link: func(ctx context.Context, user string) (gatehouse.Secret, error) {
+				return r.opt.Store.CreateDraftLink(ctx, d.ID, user, r.opt.LinkTTL)
+			}}, nil
+	}
+	req, err := sqlstore.NewApprovalService(r.opt.Store).Approval(ctx, n.ApprovalID)
+	if err != nil {
+		return nil, err
+	}
+	return &subject{page: base + fmt.Sprintf("/ui/approvals/%d", req.ID), at: req.CreatedAt,
+		content: func(link string) content { return render(n.Event, req, link) },
+		fields:  approvalFields(req),
+		invite:  func(user string) bool { return n.Event == gatehouse.EventApprovalRequested && user != req.Requester },
+		link: func(ctx context.Context, user string) (gatehouse.Secret, error) {
+			return r.opt.Store.CreateApprovalLink(ctx, req.ID, user, r.opt.LinkTTL)
+		}}, nil
+}
+
 func (r *Runner) deliver(ctx context.Context, n gatehouse.Notification) error {
 	ctx = gatehouse.WithActor(ctx, gatehouse.SystemActor())
-	approvals := sqlstore.NewApprovalService(r.opt.Store)
-	req, err := approvals.Approval(ctx, n.ApprovalID)
+	s, err := r.subjectOf(ctx, n)
 	if err != nil {
 		return err
 	}
-	page := strings.TrimRight(r.opt.ExternalURL, "/") + fmt.Sprintf("/ui/approvals/%d", req.ID)
 	if n.WebhookID != 0 {
 		t, err := r.opt.Store.WebhookTarget(ctx, n.WebhookID)
 		if err != nil {
 			return err
 		}
-		c := render(n.Event, req, page)
-		return notify.Post(ctx, r.opt.HTTPClient, notify.Webhook{URL: t.URL, Format: t.Format, Secret: t.Secret}, c.event(n.Event, req))
+		return notify.Post(ctx, r.opt.HTTPClient, notify.Webhook{URL: t.URL, Format: t.Format, Secret: t.Secret}, s.content(s.page).event(n.Event, s.at, s.fields))
 	}
 	if r.opt.Mailer == nil {
 		r.log.Debug("no SMTP server configured: e-mail not sent", "event", n.Event, "user", n.User)
@@ -77,13 +116,13 @@ func (r *Runner) deliver(ctx context.Context, n gatehouse.Notification) error {
 	if u.Email == "" || u.Disabled {
 		return nil
 	}
-	link := page
-	if n.Event == gatehouse.EventApprovalRequested && u.Name != req.Requester {
-		token, err := r.opt.Store.CreateApprovalLink(ctx, req.ID, u.Name, r.opt.LinkTTL)
+	link := s.page
+	if s.invite(u.Name) {
+		token, err := s.link(ctx, u.Name)
 		if err != nil {
 			return err
 		}
 		link = strings.TrimRight(r.opt.ExternalURL, "/") + "/approve/" + token.Reveal()
 	}
-	return r.opt.Mailer.Send(ctx, render(n.Event, req, link).mail(u.Email))
+	return r.opt.Mailer.Send(ctx, s.content(link).mail(u.Email))
 }

@@ -1,5 +1,6 @@
-// Command gatehouse is Gatehouse: `gatehouse serve` runs the server; every other command is a
-// client of its REST API. This package is the only place that wires concrete types together.
+// Command gatehouse is Gatehouse: `gatehouse serve` runs the server and `gatehouse keys` rotates
+// its secret keys; every other command is a client of its REST API. This package is the only
+// place that wires concrete types together.
 package main
 
 import (
@@ -13,7 +14,7 @@ import (
 
 func main() {
 	a := &cli.App{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
-	root := cli.NewRoot(a, serveCmd(a), demoCmd(a))
+	root := cli.NewRoot(a, serveCmd(a), keysCmd(a), demoCmd(a))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := root.ExecuteContext(ctx)
 	stop()

@@ -27,11 +27,8 @@ import (
 
 // settings are the server's configuration, from flags, GATEHOUSE_* variables and a config file.
 type settings struct {
-	listen         string
-	dataDir        string
-	database       string
-	secretKeyFile  string
-	auditKeyFile   string
+	listen string
+	storeSettings
 	tlsCert        string
 	tlsKey         string
 	secureCookies  bool
@@ -68,14 +65,8 @@ Every setting is a flag, a GATEHOUSE_* environment variable, or a key of the --c
 (YAML, flag names as keys), in that order of precedence.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if s.configFile != "" {
-				file, err := flagenv.ReadFile(s.configFile, cmd.Flags())
-				if err != nil {
-					return gatehouse.Invalidf("--config", "%v", err)
-				}
-				if err := flagenv.Apply(cmd.Flags(), file); err != nil {
-					return gatehouse.Invalidf("--config", "%v", err)
-				}
+			if err := applyConfigFile(cmd.Flags(), cmd.Flags(), s.configFile); err != nil {
+				return err
 			}
 			s.adminPassword = os.Getenv("GATEHOUSE_ADMIN_PASSWORD")
 			return serve(cmd.Context(), s, a.Out, a.Err)
@@ -88,10 +79,7 @@ Every setting is a flag, a GATEHOUSE_* environment variable, or a key of the --c
 // bindServeFlags defines the server's settings as flags of f, with their defaults.
 func bindServeFlags(f *pflag.FlagSet, s *settings) {
 	f.StringVar(&s.listen, "listen", "127.0.0.1:8080", "address to listen on")
-	f.StringVar(&s.dataDir, "data-dir", "gatehouse-data", "directory for the SQLite database and key files")
-	f.StringVar(&s.database, "database", "", "postgres://… for PostgreSQL; default: SQLite in the data directory")
-	f.StringVar(&s.secretKeyFile, "secret-key-file", "", "keys that seal secrets at rest, one base64 key per line, current first (default: DATA-DIR/secret.key, created if missing)")
-	f.StringVar(&s.auditKeyFile, "audit-key-file", "", "key of the audit hash chain; keep it out of the database's backups (default: DATA-DIR/audit.key, created if missing)")
+	bindStoreFlags(f, &s.storeSettings, ", created if missing")
 	f.StringVar(&s.tlsCert, "tls-cert", "", "TLS certificate file (serve HTTPS)")
 	f.StringVar(&s.tlsKey, "tls-key", "", "TLS private key file")
 	f.BoolVar(&s.secureCookies, "secure-cookies", false, "mark cookies Secure (on by itself with --tls-cert; set it behind a TLS proxy)")
@@ -108,6 +96,55 @@ func bindServeFlags(f *pflag.FlagSet, s *settings) {
 	f.StringVar(&s.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&s.configFile, "config", "", "config file (YAML: flag names as keys)")
+}
+
+// storeSettings locate the database and the two key files; serve and keys share them.
+type storeSettings struct {
+	dataDir       string
+	database      string
+	secretKeyFile string
+	auditKeyFile  string
+}
+
+// bindStoreFlags defines the store's settings as flags of f; created ends the key files' usage
+// (", created if missing" for serve).
+func bindStoreFlags(f *pflag.FlagSet, s *storeSettings, created string) {
+	f.StringVar(&s.dataDir, "data-dir", "gatehouse-data", "directory for the SQLite database and key files")
+	f.StringVar(&s.database, "database", "", "postgres://… for PostgreSQL; default: SQLite in the data directory")
+	f.StringVar(&s.secretKeyFile, "secret-key-file", "", "keys that seal secrets at rest, one base64 key per line, current first (default: DATA-DIR/secret.key"+created+")")
+	f.StringVar(&s.auditKeyFile, "audit-key-file", "", "key of the audit hash chain; keep it out of the database's backups (default: DATA-DIR/audit.key"+created+")")
+}
+
+// paths resolves the defaults: the secret key file, the audit key file and the database.
+func (s storeSettings) paths() (secretFile, auditFile, dsn string) {
+	secretFile, auditFile, dsn = s.secretKeyFile, s.auditKeyFile, s.database
+	if secretFile == "" {
+		secretFile = filepath.Join(s.dataDir, "secret.key")
+	}
+	if auditFile == "" {
+		auditFile = filepath.Join(s.dataDir, "audit.key")
+	}
+	if dsn == "" {
+		dsn = filepath.Join(s.dataDir, "gatehouse.db")
+	}
+	return secretFile, auditFile, dsn
+}
+
+// applyConfigFile sets the flags of fs that neither the command line nor the environment set
+// from the YAML config file at path (none when empty), refusing keys that are not flags of
+// known.
+func applyConfigFile(fs, known *pflag.FlagSet, path string) error {
+	if path == "" {
+		return nil
+	}
+	file, err := flagenv.ReadFile(path, known)
+	if err != nil {
+		return gatehouse.Invalidf("--config", "%v", err)
+	}
+	if err := flagenv.Apply(fs, file); err != nil {
+		return gatehouse.Invalidf("--config", "%v", err)
+	}
+	return nil
 }
 
 // logger builds the server's logger from the settings.
@@ -148,16 +185,7 @@ func (s settings) apiConfig() (httpapi.Config, error) {
 
 // openStore loads (or creates) the keys and opens the database.
 func (s settings) openStore(ctx context.Context, log *slog.Logger) (*sqlstore.DB, error) {
-	secretFile, auditFile, dsn := s.secretKeyFile, s.auditKeyFile, s.database
-	if secretFile == "" {
-		secretFile = filepath.Join(s.dataDir, "secret.key")
-	}
-	if auditFile == "" {
-		auditFile = filepath.Join(s.dataDir, "audit.key")
-	}
-	if dsn == "" {
-		dsn = filepath.Join(s.dataDir, "gatehouse.db")
-	}
+	secretFile, auditFile, dsn := s.paths()
 	secretKeys, created, err := keyring.LoadOrCreate(secretFile)
 	if err != nil {
 		return nil, fmt.Errorf("secret keys: %w", err)

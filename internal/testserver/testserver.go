@@ -4,9 +4,12 @@
 package testserver
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +30,31 @@ type Server struct {
 	DB    *sqlstore.DB
 	API   *httpapi.Server
 	Admin *client.Client // the super-admin, by token
+	Log   *LogBuffer     // every line the server and its workers logged, at debug level
 	tb    testing.TB
+}
+
+// LogBuffer collects log lines; it is safe for concurrent use.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything logged so far.
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *LogBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // Start starts a server on a fresh database of the engine; cfg adjusts the API settings.
@@ -42,10 +69,11 @@ func Start(tb testing.TB, engine string, cfg ...func(*httpapi.Config)) *Server {
 	for _, f := range cfg {
 		f(&c)
 	}
-	api := wire.API(db, c, nil)
+	logs := &LogBuffer{}
+	api := wire.API(db, c, logs.logger())
 	hs := httptest.NewServer(api)
 	tb.Cleanup(hs.Close)
-	s := &Server{URL: hs.URL, DB: db, API: api, tb: tb}
+	s := &Server{URL: hs.URL, DB: db, API: api, Log: logs, tb: tb}
 	s.Admin = s.Login("admin")
 	return s
 }
@@ -101,7 +129,7 @@ func StartDeploying(tb testing.TB, engine string, opts ...func(*wire.WorkerOptio
 	tb.Helper()
 	s := Start(tb, engine)
 	ctx := context.Background()
-	o := wire.WorkerOptions{DataDir: tb.TempDir(), Lease: 2 * time.Second, PollInterval: 50 * time.Millisecond, ExternalURL: s.URL}
+	o := wire.WorkerOptions{DataDir: tb.TempDir(), Lease: 2 * time.Second, PollInterval: 50 * time.Millisecond, ExternalURL: s.URL, Logger: s.Log.logger()}
 	for _, f := range opts {
 		f(&o)
 	}

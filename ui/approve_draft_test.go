@@ -1,0 +1,162 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/mailpit"
+	"github.com/gatehousehq/gatehouse/internal/testserver"
+	"github.com/gatehousehq/gatehouse/internal/wire"
+	"github.com/gatehousehq/gatehouse/notify"
+)
+
+const fakeKubeconfig = `apiVersion: v1
+kind: Config
+current-context: main
+contexts: [{name: main, context: {cluster: c1, user: u1}}]
+clusters: [{name: c1, cluster: {server: "https://127.0.0.1:6443"}}]
+users: [{name: u1, user: {token: t}}]
+`
+
+// TestApproveDraftByEmail: proposing a protected secrets change mails the config approver a
+// single-use link through a real SMTP server; the page behind it shows which keys change but
+// never a secret value, opening it records nothing, and its form approves the draft. The
+// author hears of the approval; the webhook of both events; no mail or page holds the secret.
+func TestApproveDraftByEmail(t *testing.T) {
+	const planted = "planted-db-password-5521"
+	mp := mailpit.Start(t, mailpit.Options{})
+	mailer, err := notify.NewSMTP(notify.SMTPConfig{Host: mp.SMTPHost, Port: mp.SMTPPort, TLS: notify.TLSNone, From: "gatehouse@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := testserver.StartDeploying(t, "sqlite", func(o *wire.WorkerOptions) { o.Mailer = mailer })
+	ctx := context.Background()
+	h := &hooks{}
+	hookSrv := httptest.NewServer(h)
+	defer hookSrv.Close()
+	for _, st := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"}},
+		{"POST", "/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(fakeKubeconfig)}},
+		{"POST", "/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop"}},
+		{"POST", "/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web"}},
+		{"POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "prod-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:prod",
+			Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}},
+		{"POST", "/api/v1/projects/shop/webhooks", gatehouse.WebhookCreate{Name: "audit", URL: gatehouse.OutgoingSecret(hookSrv.URL),
+			Secret: gatehouse.OutgoingSecret("hook-secret"), Events: gatehouse.ConfigEvents}},
+		{"POST", "/api/v1/users", gatehouse.UserCreate{Name: "alice", Email: "alice@example.com", Password: gatehouse.OutgoingSecret(testserver.Password)}},
+		{"POST", "/api/v1/users", gatehouse.UserCreate{Name: "bob", Email: "bob@example.com", Password: gatehouse.OutgoingSecret(testserver.Password)}},
+		{"POST", "/api/v1/rolebindings", gatehouse.RoleBindingCreate{User: "alice", Role: gatehouse.RoleAdmin, Scope: "project:shop"}},
+		{"POST", "/api/v1/rolebindings", gatehouse.RoleBindingCreate{User: "bob", Role: gatehouse.RoleConfigApprover, Scope: "project:shop"}},
+	} {
+		srv.Must(srv.Admin.Do(ctx, st.method, st.path, nil, st.body, nil))
+	}
+	alice := srv.Login("alice")
+	var d gatehouse.ConfigDraft
+	srv.Must(alice.Do(ctx, "POST", "/api/v1/projects/shop/apps/web/environments/prod/config/secrets/drafts", nil,
+		gatehouse.ConfigWrite{Content: "DB_PASSWORD: " + planted + "\n", Comment: "new database"}, &d))
+	srv.Must(alice.Do(ctx, "POST", fmt.Sprintf("/api/v1/drafts/%d/propose", d.ID), nil, gatehouse.DraftPropose{Comment: "please"}, nil))
+
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	msgs, err := mp.WaitFor(wait, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mail, err := mp.Message(ctx, msgs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mail.To[0].Address != "bob@example.com" || !strings.HasPrefix(mail.Subject, "Config change proposed: shop/web") ||
+		!strings.Contains(mail.Text, "DB_PASSWORD") || !strings.Contains(mail.Text, "secrets") {
+		t.Fatalf("mail to %v: %q\n%s", mail.To, mail.Subject, mail.Text)
+	}
+	link := regexp.MustCompile(`http://[^\s"<]+/approve/ghc_[A-Za-z0-9_-]+`).FindString(mail.Text)
+	if link == "" {
+		t.Fatalf("no approve link in the mail:\n%s", mail.Text)
+	}
+	seen := []string{mail.Text, mail.HTML}
+
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	page := get(t, browser, link)
+	seen = append(seen, page)
+	for _, want := range []string{"DB_PASSWORD", "alice", "Approve", "prod-config"} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("confirmation page lacks %q:\n%s", want, page)
+		}
+	}
+	var got gatehouse.ConfigDraft
+	srv.Must(srv.Admin.Do(ctx, "GET", fmt.Sprintf("/api/v1/drafts/%d", d.ID), nil, nil, &got))
+	if len(got.Votes) != 0 || got.State != gatehouse.DraftProposed {
+		t.Fatalf("opening the link voted: %s %+v", got.State, got.Votes)
+	}
+	csrf := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	resp, err := browser.PostForm(link, url.Values{"decision": {"approve"}, "csrf_token": {csrf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(done), "Your approval is recorded") || !strings.Contains(string(done), "approved") {
+		t.Fatalf("POST: %d\n%s", resp.StatusCode, done)
+	}
+	srv.Must(srv.Admin.Do(ctx, "GET", fmt.Sprintf("/api/v1/drafts/%d", d.ID), nil, nil, &got))
+	if got.State != gatehouse.DraftApproved || len(got.Votes) != 1 || got.Votes[0].Voter != "bob" || got.Votes[0].Via != gatehouse.AuthLink {
+		t.Fatalf("after approving by mail: %s %+v", got.State, got.Votes)
+	}
+	if resp, err := browser.Get(link); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("second use: %v %v", resp.StatusCode, err)
+	}
+	msgs, err = mp.WaitFor(wait, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		full, err := mp.Message(ctx, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, full.Subject, full.Text, full.HTML)
+		if m.To[0].Address == "alice@example.com" && !strings.HasPrefix(m.Subject, "Config change approved") {
+			t.Fatalf("alice got %q", m.Subject)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(h.got()) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	}
+	if events := strings.Join(h.got(), ","); events != "config.proposed,config.approved" || h.bad != 0 {
+		t.Fatalf("webhook got %s (%d badly signed)", events, h.bad)
+	}
+	seen = append(seen, h.bodies()...)
+	for _, s := range seen {
+		if strings.Contains(s, planted) {
+			t.Fatalf("a mail, page or webhook shows the secret value:\n%s", s)
+		}
+	}
+}
+
+func get(t *testing.T, c *http.Client, link string) string {
+	t.Helper()
+	resp, err := c.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d\n%s", link, resp.StatusCode, b)
+	}
+	return string(b)
+}
