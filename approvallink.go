@@ -6,11 +6,9 @@ import "context"
 // change in the environment compared with its last successful deployment (secret values
 // masked).
 type ApprovalReview struct {
-	Request     *ApprovalRequest `json:"request"`
-	Voter       string           `json:"voter,omitempty"`
-	Previous    *Deployment      `json:"previous,omitempty"`
-	ImageChange *ValueChange     `json:"image_change,omitempty"`
-	Changes     []ValueChange    `json:"changes"`
+	Request *ApprovalRequest `json:"request"`
+	Voter   string           `json:"voter,omitempty"`
+	DeploymentPreview
 }
 
 // ApprovalLinks are the single-use approve links sent by e-mail. A link names a request and

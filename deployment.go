@@ -163,6 +163,17 @@ type DeploymentService interface {
 	Rollback(ctx context.Context, project, app string, id int64) (*Deployment, error)
 	// DiffDeployments compares two deployments of an app. Errors: not found.
 	DiffDeployments(ctx context.Context, project, app string, from, to int64) (*DeploymentDiff, error)
+	// Preview shows what deploying the artifact to the environment would change compared with
+	// its last successful deployment: image and values, secret values masked. Errors: not
+	// found.
+	Preview(ctx context.Context, project, app string, in DeploymentCreate) (*DeploymentPreview, error)
+}
+
+// DeploymentPreview is what a deployment would change in an environment.
+type DeploymentPreview struct {
+	Previous    *Deployment   `json:"previous,omitempty"`
+	ImageChange *ValueChange  `json:"image_change,omitempty"`
+	Changes     []ValueChange `json:"changes"`
 }
 
 // ReleaseName is the Helm release of an app: the app's name, unique within a namespace.

@@ -75,6 +75,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		must(do(admin, "POST", "/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: e, Cluster: "k", Namespace: "shop-" + e}, nil))
 	}
 	must(do(admin, "POST", "/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web", Values: "replicas: 1\n"}, nil))
+	must(do(admin, "PUT", "/api/v1/projects/shop/apps/web/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "dev"}, {Environment: "prod", After: "dev"}}}, nil))
 	must(do(admin, "POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "prod-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:prod",
 		Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}, nil))
 	srv.Person("alice", "admin@project:shop")
@@ -88,7 +89,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	for _, bad := range []struct{ path, content string }{
 		{app + "/environments/dev/config/secrets", "DB_PASSWORD: [" + planted[3] + "\n"},
 		{app + "/environments/dev/config/secrets", "nested:\n  x: " + planted[3] + "\n"},
-		{app + "/config/values", "secrets:\n  TOKEN: " + planted[4] + "\n"},
+		{app + "/environments/dev/config/values", "secrets:\n  TOKEN: " + planted[4] + "\n"},
 		{app + "/environments/dev/config/values", "replicas: " + planted[4] + "\n"},
 	} {
 		if err := do(admin, "PUT", bad.path, gatehouse.ConfigWrite{Content: bad.content}, nil); gatehouse.KindOf(err) != gatehouse.KindInvalid {

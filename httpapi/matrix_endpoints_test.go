@@ -136,6 +136,7 @@ var endpoints = []endpoint{
 	{"GET /api/v1/projects/{project}/apps/{app}/deployments", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/deployments", nil)},
 	{"POST /api/v1/projects/{project}/apps/{app}/deployments", pushers, staticCall("POST", "/api/v1/projects/shop/apps/web/deployments",
 		gatehouse.DeploymentCreate{Environment: "dev", Digest: digest1})},
+	{"GET /api/v1/projects/{project}/apps/{app}/deployments/preview", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/deployments/preview?environment=prod&digest="+digest1, nil)},
 	{"GET /api/v1/projects/{project}/apps/{app}/deployments/{id}", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/deployments/1", nil)},
 	{"POST /api/v1/projects/{project}/apps/{app}/deployments/{id}/rollback", pushers, staticCall("POST", "/api/v1/projects/shop/apps/web/deployments/1/rollback", nil)},
 	{"GET /api/v1/projects/{project}/apps/{app}/deployments/{id}/diff/{other}", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/deployments/1/diff/2", nil)},

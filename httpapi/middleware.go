@@ -19,6 +19,9 @@ const SessionCookie = "gatehouse_session"
 // CSRFHeader carries the session's CSRF token on cookie-authenticated changes.
 const CSRFHeader = "X-CSRF-Token"
 
+// CSRFField carries the session's CSRF token in the web UI's forms.
+const CSRFField = "csrf_token"
+
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -64,7 +67,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}()
 		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes)
 		r, err := s.authenticate(rec, r)
-		if err != nil {
+		if err != nil && s.pages.render != nil && strings.HasPrefix(r.URL.Path, s.pages.prefix) {
+			s.pages.render(rec, r, err)
+			return
+		} else if err != nil {
 			s.writeError(rec, r, err)
 			return
 		}
@@ -99,11 +105,21 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*http.Req
 	}
 	if !safeMethod(r.Method) {
 		got := r.Header.Get(CSRFHeader)
+		if got == "" && isForm(r) {
+			// A page's form carries the token as a field; its body is read here, once.
+			got = r.PostFormValue(CSRFField)
+		}
 		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF)) != 1 {
 			return r, gatehouse.Forbiddenf("%s: missing or wrong CSRF token: send the session's csrf_token in this header", CSRFHeader)
 		}
 	}
 	return r.WithContext(withSession(gatehouse.WithActor(ctx, a), sess)), nil
+}
+
+// isForm reports whether the request is an HTML form submission.
+func isForm(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	return strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data")
 }
 
 func safeMethod(m string) bool {

@@ -5,7 +5,6 @@
 package httpapi
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -15,26 +14,7 @@ import (
 )
 
 // Services are the domain services the API calls.
-type Services struct {
-	Projects     gatehouse.ProjectService
-	Clusters     gatehouse.ClusterService
-	Environments gatehouse.EnvironmentService
-	Apps         gatehouse.AppService
-	Pipelines    gatehouse.PipelineService
-	Artifacts    gatehouse.ArtifactService
-	Deployments  gatehouse.DeploymentService
-	Policies     gatehouse.PolicyService
-	Approvals    gatehouse.ApprovalService
-	Config       gatehouse.ConfigService
-	Webhooks     gatehouse.WebhookService
-	Users        gatehouse.UserService
-	Groups       gatehouse.GroupService
-	RoleBindings gatehouse.RoleBindingService
-	Identity     gatehouse.IdentityService
-	Audit        gatehouse.AuditService
-	// Ready reports whether the server can take requests (the database answers).
-	Ready func(ctx context.Context) error
-}
+type Services = gatehouse.Services
 
 // Config holds the API's settings.
 type Config struct {
@@ -56,6 +36,20 @@ type Server struct {
 	log     *slog.Logger
 	limiter *limiter
 	mux     *http.ServeMux
+	pages   pageErrors
+}
+
+// pageErrors renders the errors of requests under a path prefix (the web UI's pages) in the
+// pages' own way instead of as JSON.
+type pageErrors struct {
+	prefix string
+	render func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// RenderErrorsUnder makes the middleware hand errors of requests under prefix (a refused
+// session, a missing CSRF token) to render, so pages can answer with HTML or a redirect.
+func (s *Server) RenderErrorsUnder(prefix string, render func(w http.ResponseWriter, r *http.Request, err error)) {
+	s.pages = pageErrors{prefix: prefix, render: render}
 }
 
 // New builds the API server. Extra handlers (the web UI, metrics) can be mounted with Handle.

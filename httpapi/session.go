@@ -53,18 +53,45 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out, err := s.login(r, c, func() (any, error) {
-		return s.svc.Identity.Login(r.Context(), c, s.cfg.SessionTTL)
-	})
+	sess, err := s.SignIn(w, r, c)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	writeJSON(w, http.StatusCreated, SessionInfo{User: sess.User, CSRFToken: sess.CSRF, ExpiresAt: sess.ExpiresAt})
+}
+
+// SignIn checks the credentials behind the login rate limiter and starts a browser session,
+// setting its cookie on w. The web UI's sign-in form uses it too, so both share the limiter.
+func (s *Server) SignIn(w http.ResponseWriter, r *http.Request, c gatehouse.Credentials) (*gatehouse.Session, error) {
+	out, err := s.login(r, c, func() (any, error) {
+		return s.svc.Identity.Login(r.Context(), c, s.cfg.SessionTTL)
+	})
+	if err != nil {
+		return nil, err
+	}
 	sess := out.(*gatehouse.Session)
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.Token.Reveal(), Path: "/", Expires: sess.ExpiresAt,
 		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
-	writeJSON(w, http.StatusCreated, SessionInfo{User: sess.User, CSRFToken: sess.CSRF, ExpiresAt: sess.ExpiresAt})
+	return sess, nil
 }
+
+// SignOut ends the request's browser session and clears its cookie. Errors: not found when
+// the request was not authenticated by a session.
+func (s *Server) SignOut(w http.ResponseWriter, r *http.Request) error {
+	sess := sessionFrom(r.Context())
+	if sess == nil {
+		return gatehouse.Errorf(gatehouse.KindNotFound, "no browser session: revoke tokens with DELETE /api/v1/tokens/{id}")
+	}
+	if err := s.svc.Identity.Logout(r.Context(), sess.Token); err != nil {
+		return err
+	}
+	s.clearSessionCookie(w)
+	return nil
+}
+
+// SessionOf returns the browser session that authenticated the request, or nil.
+func SessionOf(r *http.Request) *gatehouse.Session { return sessionFrom(r.Context()) }
 
 func (s *Server) clearSessionCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
@@ -80,16 +107,10 @@ func (s *Server) currentSession(r *http.Request) (any, error) {
 }
 
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
-	sess := sessionFrom(r.Context())
-	if sess == nil {
-		s.writeError(w, r, gatehouse.Errorf(gatehouse.KindNotFound, "no browser session: revoke tokens with DELETE /api/v1/tokens/{id}"))
-		return
-	}
-	if err := s.svc.Identity.Logout(r.Context(), sess.Token); err != nil {
+	if err := s.SignOut(w, r); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.clearSessionCookie(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -15,6 +15,8 @@ apt_install() {
 
 command -v go >/dev/null || { echo "Go is required: install Go 1.26 from https://go.dev/dl/" >&2; exit 1; }
 command -v gcc >/dev/null || apt_install gcc libc6-dev
+# The web UI's end-to-end tests drive a real headless browser.
+command -v chromium >/dev/null || apt_install chromium
 
 pg_answers() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
 

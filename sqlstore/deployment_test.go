@@ -243,7 +243,7 @@ func TestPipelinePromotesThroughAutoStages(t *testing.T) {
 		for _, c := range diff.Changes {
 			paths = append(paths, c.Path)
 		}
-		if diff.Image == nil || strings.Join(paths, ",") != "config,image.digest,image.tag,replicas" {
+		if diff.Image == nil || strings.Join(paths, ",") != "config.MODE,image.digest,image.tag,replicas" {
 			t.Fatalf("diff image %v paths %v", diff.Image, paths)
 		}
 	})

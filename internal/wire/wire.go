@@ -65,6 +65,11 @@ func API(db *sqlstore.DB, cfg httpapi.Config, log *slog.Logger) *httpapi.Server 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	pages := ui.New(Services(db), s, httpapi.SessionOf, cfg.SecureCookies, log)
+	for _, rt := range pages.Routes() {
+		s.Handle(rt.Pattern, rt.Handler)
+	}
+	s.RenderErrorsUnder("/ui/", pages.Error)
 	link := ui.ApproveLink(sqlstore.NewApprovalService(db), sqlstore.NewConfigService(db), cfg.SecureCookies, log)
 	s.Handle("GET /approve/{token}", link)
 	s.Handle("POST /approve/{token}", link)

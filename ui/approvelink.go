@@ -1,24 +1,15 @@
-// Package ui serves Gatehouse's server-rendered pages: for now the confirmation page behind
-// approve-by-e-mail links. Templates and styles are embedded; no script runs.
 package ui
 
 import (
 	"crypto/rand"
 	"crypto/subtle"
-	"embed"
 	"encoding/base64"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/gatehousehq/gatehouse"
 )
-
-//go:embed templates/*.html
-var templateFiles embed.FS
-
-var pages = template.Must(template.ParseFS(templateFiles, "templates/*.html"))
 
 // statusOf maps error kinds to statuses for pages, as the API does.
 var statusOf = map[gatehouse.ErrorKind]int{

@@ -1,0 +1,319 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/httpapi"
+	"github.com/gatehousehq/gatehouse/internal/testserver"
+)
+
+const haKubeconfig = `apiVersion: v1
+kind: Config
+current-context: main
+contexts: [{name: main, context: {cluster: c1, user: u1}}]
+clusters: [{name: c1, cluster: {server: "https://127.0.0.1:6443"}}]
+users: [{name: u1, user: {token: planted-secret-token-4711}}]
+`
+
+var (
+	haDigest1 = "sha256:" + strings.Repeat("1", 64)
+	haDigest2 = "sha256:" + strings.Repeat("2", 64)
+)
+
+// haWorld starts a server with project shop (environments dev and prod, app web with a
+// pipeline dev → prod and two artifacts) and two successful deployments to dev: 1 of the
+// first artifact, 2 of the second after a config change (replicas: 3).
+func haWorld(t *testing.T) *testserver.Server {
+	t.Helper()
+	srv := testserver.Start(t, "sqlite")
+	ctx := context.Background()
+	do := func(method, path string, body any) {
+		t.Helper()
+		if err := srv.Admin.Do(ctx, method, path, nil, body, nil); err != nil {
+			t.Fatalf("setup %s %s: %v", method, path, err)
+		}
+	}
+	succeed := func(id int) {
+		t.Helper()
+		if _, err := srv.DB.Raw().Exec(fmt.Sprintf(`UPDATE deployments SET state = 'succeeded' WHERE id = %d`, id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	do("POST", "/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"})
+	do("POST", "/api/v1/clusters", gatehouse.ClusterCreate{Name: "c1", Kubeconfig: gatehouse.OutgoingSecret(haKubeconfig)})
+	for _, e := range []string{"dev", "prod"} {
+		do("POST", "/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: e, Cluster: "c1", Namespace: "shop-" + e})
+	}
+	do("POST", "/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web"})
+	do("PUT", "/api/v1/projects/shop/apps/web/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "dev"}, {Environment: "prod", After: "dev"}}})
+	for _, d := range []string{haDigest1, haDigest2} {
+		do("POST", "/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "r.example.com/web@" + d})
+	}
+	do("POST", "/api/v1/projects/shop/apps/web/deployments", gatehouse.DeploymentCreate{Environment: "dev", Digest: haDigest1})
+	succeed(1)
+	do("PUT", "/api/v1/projects/shop/apps/web/config/values", gatehouse.ConfigWrite{Content: "replicas: 3\n"})
+	do("POST", "/api/v1/projects/shop/apps/web/deployments", gatehouse.DeploymentCreate{Environment: "dev", Digest: haDigest2})
+	succeed(2)
+	return srv
+}
+
+// haBrowser is a signed-in browser: a cookie jar, no redirects followed, and the session's
+// CSRF token as the pages carry it.
+type haBrowser struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+	csrf string
+}
+
+var haFieldRE = regexp.MustCompile(`name="(login_token|csrf_token)" value="([^"]+)"`)
+
+func haField(t *testing.T, body, name string) string {
+	t.Helper()
+	for _, m := range haFieldRE.FindAllStringSubmatch(body, -1) {
+		if m[1] == name {
+			return m[2]
+		}
+	}
+	t.Fatalf("no %s field in:\n%s", name, body)
+	return ""
+}
+
+// haLogin signs in through the sign-in form.
+func haLogin(t *testing.T, srv *testserver.Server, user string) *haBrowser {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &haBrowser{t: t, base: srv.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	_, body := b.get("/ui/login")
+	form := url.Values{"username": {user}, "password": {testserver.Password}, "login_token": {haField(t, body, "login_token")}}
+	if resp, body := b.send("/ui/login", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in %s: %d %s", user, resp.StatusCode, body)
+	}
+	status, body := b.get("/ui/access/tokens")
+	if status != http.StatusOK {
+		t.Fatalf("after sign-in: %d %s", status, body)
+	}
+	b.csrf = haField(t, body, "csrf_token")
+	return b
+}
+
+func (b *haBrowser) get(path string) (int, string) {
+	b.t.Helper()
+	resp, err := b.c.Get(b.base + path)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// send posts the form as it is.
+func (b *haBrowser) send(path string, form url.Values) (*http.Response, string) {
+	b.t.Helper()
+	resp, err := b.c.PostForm(b.base+path, form)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+// post posts the form with the session's CSRF token, as the pages' forms do.
+func (b *haBrowser) post(path string, form url.Values) (*http.Response, string) {
+	b.t.Helper()
+	withToken := url.Values{"csrf_token": {b.csrf}}
+	for k, v := range form {
+		withToken[k] = v
+	}
+	return b.send(path, withToken)
+}
+
+func haContains(t *testing.T, what, body string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, body)
+		}
+	}
+}
+
+func TestHistoryPages(t *testing.T) {
+	srv := haWorld(t)
+	b := haLogin(t, srv, "admin")
+	const app = "/ui/projects/shop/apps/web"
+
+	status, body := b.get(app + "/history")
+	if status != http.StatusOK {
+		t.Fatalf("history: %d %s", status, body)
+	}
+	haContains(t, "history", body, app+"/deployments/1/rollback", app+"/deployments/2/rollback", "222222222222", "111111111111",
+		`name="from" value="2"`, `name="to" value="2"`, "Compare selected")
+	if _, body := b.get(app + "/history?env=prod"); !strings.Contains(body, "No deployments to prod") {
+		t.Errorf("prod history is not empty:\n%s", body)
+	}
+
+	status, body = b.get(app + "/history/compare?from=1&to=2")
+	if status != http.StatusOK {
+		t.Fatalf("compare: %d %s", status, body)
+	}
+	haContains(t, "compare", body, `<li class="added"><code>&#43; replicas: 3</code>`, "r.example.com/web@"+haDigest1+" → r.example.com/web@"+haDigest2)
+	if status, _ := b.get(app + "/history/compare?from=x&to=2"); status != http.StatusBadRequest {
+		t.Errorf("compare from=x: %d, want 400", status)
+	}
+
+	status, body = b.get(app + "/deployments/1/rollback")
+	if status != http.StatusOK {
+		t.Fatalf("rollback page: %d %s", status, body)
+	}
+	haContains(t, "rollback page", body, "Roll back dev to deployment 1", "replicas", "gate applies",
+		`action="`+app+`/deployments/1/rollback"`, `name="csrf_token"`)
+	resp, body := b.post(app+"/deployments/1/rollback", nil)
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), app+"/deployments/3") {
+		t.Fatalf("rollback: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	var d gatehouse.Deployment
+	srv.Must(srv.Admin.Do(context.Background(), "GET", "/api/v1/projects/shop/apps/web/deployments/3", nil, nil, &d))
+	if d.Kind != gatehouse.KindRollback || d.RollbackOf != 1 || d.Digest != haDigest1 {
+		t.Errorf("rollback deployment: %+v", d)
+	}
+	// Deployment 3 has not succeeded: the service refuses, and the page says why.
+	resp, body = b.post(app+"/deployments/3/rollback", nil)
+	if resp.StatusCode != http.StatusPreconditionFailed || !strings.Contains(body, "only a deployment that succeeded") {
+		t.Errorf("refused rollback: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestAuditPage(t *testing.T) {
+	srv := haWorld(t)
+	srv.Person("vera", "viewer@project:shop")
+	b := haLogin(t, srv, "admin")
+
+	status, body := b.get("/ui/audit?action=deployment")
+	if status != http.StatusOK {
+		t.Fatalf("audit: %d %s", status, body)
+	}
+	haContains(t, "audit", body, "deployment.create", "deployment/2", "project shop, app web, environment dev",
+		`href="/api/v1/audit?action=deployment.&amp;format=jsonl"`, "Verify chain")
+	if strings.Contains(body, "<code>project.create</code>") {
+		t.Errorf("audit filtered by deployment shows project.create:\n%s", body)
+	}
+	if _, body := b.get("/ui/audit?action=nothing.here"); !strings.Contains(body, "No events match") {
+		t.Errorf("empty audit page:\n%s", body)
+	}
+	if status, _ := b.get("/ui/audit?since=yesterday"); status != http.StatusBadRequest {
+		t.Errorf("bad since: %d, want 400", status)
+	}
+	resp, body := b.post("/ui/audit/verify", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "The chain is intact") {
+		t.Errorf("verify: %d %s", resp.StatusCode, body)
+	}
+
+	v := haLogin(t, srv, "vera")
+	if status, body := v.get("/ui/audit"); status != http.StatusForbidden || !strings.Contains(body, "view-audit") {
+		t.Errorf("viewer's audit page: %d %s", status, body)
+	}
+	if resp, _ := v.post("/ui/audit/verify", nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("viewer's verify: %d, want 403", resp.StatusCode)
+	}
+}
+
+// haBindings lists the role bindings of a user through the API.
+func haBindings(t *testing.T, srv *testserver.Server, user string) []gatehouse.RoleBinding {
+	t.Helper()
+	var out httpapi.List[gatehouse.RoleBinding]
+	srv.Must(srv.Admin.Do(context.Background(), "GET", "/api/v1/rolebindings", url.Values{"user": {user}}, nil, &out))
+	return out.Items
+}
+
+func TestAccessPages(t *testing.T) {
+	srv := haWorld(t)
+	srv.Person("vic", "viewer@project:shop")
+	srv.Person("amy", "access-manager@project:shop", "deployer@project:shop")
+	srv.Person("tess")
+	grant := url.Values{"subject": {"user:tess"}, "role": {"deployer"}, "project": {"shop"}, "app": {""}, "env": {"dev"}}
+
+	v := haLogin(t, srv, "vic")
+	resp, body := v.post("/ui/access/bindings", grant)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "may not grant deployer") {
+		t.Errorf("viewer grants: %d %s", resp.StatusCode, body)
+	}
+	if bs := haBindings(t, srv, "tess"); len(bs) != 0 {
+		t.Fatalf("a refused grant made bindings: %+v", bs)
+	}
+
+	m := haLogin(t, srv, "amy")
+	status, body := m.get("/ui/access")
+	if status != http.StatusOK {
+		t.Fatalf("access: %d %s", status, body)
+	}
+	haContains(t, "access", body, `value="user:tess"`, "access-manager", `<option value="shop">shop</option>`, `<option value="web">`, `<option value="dev">`)
+	resp, body = m.post("/ui/access/bindings", grant)
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/ui/access?flash=") {
+		t.Fatalf("grant: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	bs := haBindings(t, srv, "tess")
+	if len(bs) != 1 || bs[0].Role != gatehouse.RoleDeployer || bs[0].Scope != "project:shop/env:dev" || bs[0].CreatedBy != "amy" {
+		t.Fatalf("granted bindings: %+v", bs)
+	}
+	_, body = m.get("/ui/access")
+	revoke := fmt.Sprintf("/ui/access/bindings/%d/delete", bs[0].ID)
+	haContains(t, "access after grant", body, "user tess", "project:shop/env:dev", `action="`+revoke+`"`)
+	if resp, body := m.post(revoke, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d %s", resp.StatusCode, body)
+	}
+	if bs := haBindings(t, srv, "tess"); len(bs) != 0 {
+		t.Fatalf("revoked binding remains: %+v", bs)
+	}
+
+	// Tokens: the secret shows once, on the page that created it.
+	resp, body = m.post("/ui/access/tokens", url.Values{"name": {"laptop"}, "expires_in": {"720h"}})
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("create token: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	match := regexp.MustCompile(`id="new-token" readonly value="([^"]+)"`).FindStringSubmatch(body)
+	if match == nil {
+		t.Fatalf("no token on the creation page:\n%s", body)
+	}
+	secret := match[1]
+	status, body = m.get("/ui/access/tokens")
+	if status != http.StatusOK || strings.Contains(body, secret) || !strings.Contains(body, "laptop") {
+		t.Fatalf("token list (must name laptop, not show its secret): %d %s", status, body)
+	}
+	var toks httpapi.List[gatehouse.Token]
+	srv.Must(srv.Admin.Do(context.Background(), "GET", "/api/v1/users/amy/tokens", nil, nil, &toks))
+	var id int64
+	for _, tk := range toks.Items {
+		if tk.Name == "laptop" {
+			id = tk.ID
+		}
+	}
+	if resp, body := m.post(fmt.Sprintf("/ui/access/tokens/%d/revoke", id), nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke token %d: %d %s", id, resp.StatusCode, body)
+	}
+	if _, body := m.get("/ui/access/tokens"); !strings.Contains(body, "revoked") {
+		t.Errorf("revoked token not shown as revoked:\n%s", body)
+	}
+
+	// A form without the CSRF token is refused and changes nothing.
+	resp, body = m.send("/ui/access/bindings", grant)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("grant without csrf_token: %d %s", resp.StatusCode, body)
+	}
+	if bs := haBindings(t, srv, "tess"); len(bs) != 0 {
+		t.Errorf("a grant without csrf_token made bindings: %+v", bs)
+	}
+}

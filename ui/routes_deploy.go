@@ -1,0 +1,156 @@
+package ui
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+const appPath = "/ui/projects/{project}/apps/{app}"
+
+func (a *App) deployRoutes() []Route {
+	return []Route{
+		{"GET " + appPath + "/deploy", a.user(a.deployPage)},
+		{"POST " + appPath + "/deploy", a.user(a.deploy)},
+		{"GET " + appPath + "/deployments/{id}", a.user(a.deploymentPage)},
+		{"GET " + appPath + "/deployments/{id}/events", a.user(a.deploymentEvents)},
+	}
+}
+
+type deployPage struct {
+	Project, App, Env, Digest string
+	Stages                    []gatehouse.Stage
+	Artifacts                 []*gatehouse.Artifact
+	Preview                   *gatehouse.DeploymentPreview
+}
+
+func (a *App) deployPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p := deployPage{Project: r.PathValue("project"), App: r.PathValue("app"), Env: r.URL.Query().Get("env"), Digest: r.URL.Query().Get("digest")}
+	pl, err := a.svc.Pipelines.Pipeline(ctx, p.Project, p.App)
+	if err != nil {
+		return err
+	}
+	p.Stages = pl.Stages
+	if p.Artifacts, err = a.svc.Artifacts.Artifacts(ctx, p.Project, p.App, gatehouse.ArtifactFilter{Limit: 100}); err != nil {
+		return err
+	}
+	if p.Env != "" && p.Digest != "" {
+		if p.Preview, err = a.svc.Deployments.Preview(ctx, p.Project, p.App, gatehouse.DeploymentCreate{Environment: p.Env, Digest: p.Digest}); err != nil {
+			return err
+		}
+	}
+	a.render(w, r, http.StatusOK, "deploy.html", "Deploy "+p.App, p)
+	return nil
+}
+
+// deploy starts a deployment or raises an approval request, as the form's button says.
+func (a *App) deploy(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	project, app := r.PathValue("project"), r.PathValue("app")
+	f := r.PostForm
+	env, digest := f.Get("env"), f.Get("digest")
+	if f.Get("action") == "request" {
+		labels := map[string]string{}
+		for _, line := range strings.Split(f.Get("labels"), "\n") {
+			if line = strings.TrimSpace(line); line == "" {
+				continue
+			}
+			k, v, ok := strings.Cut(line, "=")
+			if !ok {
+				return gatehouse.Invalidf("labels", "%q: expected one key=value per line", line)
+			}
+			labels[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+		var notify []string
+		for _, n := range strings.Split(f.Get("notify"), ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				notify = append(notify, n)
+			}
+		}
+		req, err := a.svc.Approvals.RequestApproval(ctx, project, app, gatehouse.ApprovalCreate{Environment: env, Digest: digest,
+			Comment: f.Get("comment"), Labels: labels, Notify: notify})
+		if err != nil {
+			return err
+		}
+		return back(w, r, fmt.Sprintf("/ui/approvals/%d", req.ID), "Approval requested.")
+	}
+	d, err := a.svc.Deployments.Deploy(ctx, project, app, gatehouse.DeploymentCreate{Environment: env, Digest: digest})
+	if err != nil {
+		return err
+	}
+	return back(w, r, fmt.Sprintf("/ui/projects/%s/apps/%s/deployments/%d", project, app, d.ID), "")
+}
+
+func (a *App) deploymentOf(r *http.Request) (*gatehouse.Deployment, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return nil, gatehouse.Invalidf("id", "%q is not a deployment number", r.PathValue("id"))
+	}
+	return a.svc.Deployments.Deployment(r.Context(), r.PathValue("project"), r.PathValue("app"), id)
+}
+
+func (a *App) deploymentPage(w http.ResponseWriter, r *http.Request) error {
+	d, err := a.deploymentOf(r)
+	if err != nil {
+		return err
+	}
+	a.render(w, r, http.StatusOK, "deployment.html", fmt.Sprintf("Deployment %d", d.ID), d)
+	return nil
+}
+
+// deploymentEvents streams a deployment's progress as server-sent events: each new step as a
+// "step" event, each change of state as a "state" event; the stream ends when the deployment
+// does.
+func (a *App) deploymentEvents(w http.ResponseWriter, r *http.Request) error {
+	d, err := a.deploymentOf(r)
+	if err != nil {
+		return err
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		return gatehouse.Errorf(gatehouse.KindInternal, "streaming unsupported")
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	after := len(d.Events) // the page lists the steps it was rendered with
+	if n, err := strconv.Atoi(r.URL.Query().Get("after")); err == nil && n >= 0 && n <= after {
+		after = n
+	}
+	var state gatehouse.DeploymentState
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		for _, e := range d.Events[after:] {
+			send(w, "step", map[string]string{"time": e.Time.UTC().Format("15:04:05"), "step": e.Step, "message": e.Message})
+		}
+		after = len(d.Events)
+		if d.State != state {
+			state = d.State
+			send(w, "state", map[string]any{"state": d.State, "class": stateClass(d.State), "cause": d.Cause, "done": d.State.Terminal()})
+		}
+		flusher.Flush()
+		if d.State.Terminal() {
+			return nil
+		}
+		select {
+		case <-r.Context().Done():
+			return nil
+		case <-tick.C:
+		}
+		if d, err = a.deploymentOf(r); err != nil {
+			return nil // the stream has begun: the client sees it end
+		}
+	}
+}
+
+func send(w http.ResponseWriter, event string, data any) {
+	b, _ := json.Marshal(data)
+	fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b)
+}

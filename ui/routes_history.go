@@ -1,0 +1,146 @@
+package ui
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+func (a *App) historyRoutes() []Route {
+	const app = "/ui/projects/{project}/apps/{app}"
+	return []Route{
+		{"GET " + app + "/history", a.user(a.history)},
+		{"GET " + app + "/history/compare", a.user(a.compareDeployments)},
+		{"GET " + app + "/deployments/{id}/rollback", a.user(a.rollbackPage)},
+		{"POST " + app + "/deployments/{id}/rollback", a.user(a.rollback)},
+	}
+}
+
+// historyLimit is how many deployments the history page lists.
+const historyLimit = 200
+
+type historyPage struct {
+	Project, App, Env string
+	Environments      []*gatehouse.Environment
+	Deployments       []*gatehouse.Deployment
+	From, To          int64 // preselected for comparing: the two newest
+}
+
+func (a *App) history(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p := historyPage{Project: r.PathValue("project"), App: r.PathValue("app"), Env: r.URL.Query().Get("env")}
+	var err error
+	if p.Deployments, err = a.svc.Deployments.Deployments(ctx, p.Project, p.App, gatehouse.DeploymentFilter{Environment: p.Env, Limit: historyLimit}); err != nil {
+		return err
+	}
+	if p.Environments, err = a.svc.Environments.Environments(ctx, p.Project); err != nil {
+		return err
+	}
+	if n := len(p.Deployments); n > 0 {
+		p.To, p.From = p.Deployments[0].ID, p.Deployments[min(1, n-1)].ID
+	}
+	a.render(w, r, http.StatusOK, "history.html", "History of "+p.Project+"/"+p.App, p)
+	return nil
+}
+
+// deploymentNumber reads a deployment id from a path or query value.
+func deploymentNumber(field, v string) (int64, error) {
+	if v == "" {
+		return 0, gatehouse.Invalidf(field, "is required: choose a deployment")
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, gatehouse.Invalidf(field, "%q is not a deployment number", v)
+	}
+	return id, nil
+}
+
+type comparePage struct {
+	Project, App string
+	Diff         *gatehouse.DeploymentDiff
+}
+
+func (a *App) compareDeployments(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	from, err := deploymentNumber("from", q.Get("from"))
+	if err != nil {
+		return err
+	}
+	to, err := deploymentNumber("to", q.Get("to"))
+	if err != nil {
+		return err
+	}
+	p := comparePage{Project: r.PathValue("project"), App: r.PathValue("app")}
+	if p.Diff, err = a.svc.Deployments.DiffDeployments(r.Context(), p.Project, p.App, from, to); err != nil {
+		return err
+	}
+	a.render(w, r, http.StatusOK, "history-compare.html", fmt.Sprintf("Deployments %d and %d", from, to), p)
+	return nil
+}
+
+type rollbackPage struct {
+	Project, App string
+	Target       *gatehouse.Deployment     // what the rollback deploys again
+	Current      *gatehouse.Deployment     // what runs in the environment now (nil: nothing)
+	Diff         *gatehouse.DeploymentDiff // from Current to Target, when they differ
+	Gate         []string                  // the image policies that gate the stage
+}
+
+func (a *App) rollbackPage(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p := rollbackPage{Project: r.PathValue("project"), App: r.PathValue("app")}
+	id, err := deploymentNumber("id", r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if p.Target, err = a.svc.Deployments.Deployment(ctx, p.Project, p.App, id); err != nil {
+		return err
+	}
+	deps, err := a.svc.Deployments.Deployments(ctx, p.Project, p.App, gatehouse.DeploymentFilter{Environment: p.Target.Environment, Limit: historyLimit})
+	if err != nil {
+		return err
+	}
+	for _, d := range deps {
+		if d.State == gatehouse.StateSucceeded {
+			p.Current = d
+			break
+		}
+	}
+	if p.Current != nil && p.Current.ID != p.Target.ID {
+		if p.Diff, err = a.svc.Deployments.DiffDeployments(ctx, p.Project, p.App, p.Current.ID, p.Target.ID); err != nil {
+			return err
+		}
+	}
+	policies, err := a.svc.Policies.Policies(ctx, p.Project)
+	if err != nil {
+		return err
+	}
+	for _, pol := range policies {
+		sc, err := gatehouse.ParseScope("scope", pol.Scope)
+		if err != nil || pol.Kind == gatehouse.PolicyConfig || !sc.Matches(p.Target.Target()) {
+			continue
+		}
+		for _, rule := range pol.Rules {
+			p.Gate = append(p.Gate, fmt.Sprintf("%s (rollback: %s): %s", pol.Name, pol.Rollback, rule.String()))
+		}
+	}
+	a.render(w, r, http.StatusOK, "history-rollback.html", fmt.Sprintf("Roll back to deployment %d", id), p)
+	return nil
+}
+
+func (a *App) rollback(w http.ResponseWriter, r *http.Request) error {
+	project, app := r.PathValue("project"), r.PathValue("app")
+	id, err := deploymentNumber("id", r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	d, err := a.svc.Deployments.Rollback(r.Context(), project, app, id)
+	if err != nil {
+		return err
+	}
+	to := fmt.Sprintf("/ui/projects/%s/apps/%s/deployments/%d", url.PathEscape(project), url.PathEscape(app), d.ID)
+	return back(w, r, to, fmt.Sprintf("Rollback to deployment %d queued as deployment %d.", id, d.ID))
+}
