@@ -23,4 +23,3 @@ type Services struct {
 	// Ready reports whether the server can take requests (the database answers).
 	Ready func(ctx context.Context) error
 }
-
