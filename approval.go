@@ -72,9 +72,11 @@ func (r *ApprovalRequest) Target() Target {
 }
 
 // Approvers lists the people who approved, in voting order.
-func (r *ApprovalRequest) Approvers() []string {
+func (r *ApprovalRequest) Approvers() []string { return approvers(r.Votes) }
+
+func approvers(votes []Vote) []string {
 	var out []string
-	for _, v := range r.Votes {
+	for _, v := range votes {
 		if v.Approve {
 			out = append(out, v.Voter)
 		}

@@ -64,15 +64,7 @@ type ConfigDraft struct {
 }
 
 // Approvers lists the people who approved the latest version.
-func (d *ConfigDraft) Approvers() []string {
-	var out []string
-	for _, v := range d.Votes {
-		if v.Approve {
-			out = append(out, v.Voter)
-		}
-	}
-	return out
-}
+func (d *ConfigDraft) Approvers() []string { return approvers(d.Votes) }
 
 // ConfigWrite is new content for a configuration resource. BaseVersion, for a draft, is the
 // version the writer started from: a draft that has moved on since is refused ("draft

@@ -176,34 +176,11 @@ func (s *ApprovalService) Approvals(ctx context.Context, f gatehouse.ApprovalFil
 	if err != nil {
 		return nil, err
 	}
-	if f.Limit <= 0 {
-		f.Limit = 100
+	q, args, err := listFilter{project: f.Project, app: f.App, env: f.Environment, state: string(f.State), forMe: f.ForMe, limit: f.Limit}.
+		query(approvalSelect, "a", `'pending', 'approved'`)
+	if err != nil {
+		return nil, err
 	}
-	if f.Limit > 1000 {
-		return nil, gatehouse.Invalidf("limit", "%d is too large: expected at most 1000", f.Limit)
-	}
-	q, args := approvalSelect+` WHERE 1 = 1`, []any{}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		q += fmt.Sprintf(" AND "+cond, len(args))
-	}
-	if f.Project != "" {
-		add("p.name = $%d", f.Project)
-	}
-	if f.App != "" {
-		add("ap.name = $%d", f.App)
-	}
-	if f.Environment != "" {
-		add("e.name = $%d", f.Environment)
-	}
-	if f.State != "" {
-		add("a.state = $%d", f.State)
-	}
-	if f.ForMe {
-		q += ` AND a.state IN ('pending', 'approved')`
-	}
-	args = append(args, f.Limit)
-	q += fmt.Sprintf(` ORDER BY a.id DESC LIMIT $%d`, len(args))
 	rows, err := queryAll(ctx, s.db.r, scanApproval, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list approvals: %w", err)

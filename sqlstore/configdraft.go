@@ -215,34 +215,11 @@ func (s *ConfigService) ConfigDrafts(ctx context.Context, f gatehouse.DraftFilte
 	if err != nil {
 		return nil, err
 	}
-	if f.Limit <= 0 {
-		f.Limit = 100
+	q, args, err := listFilter{project: f.Project, app: f.App, env: f.Environment, state: string(f.State), forMe: f.ForMe, limit: f.Limit}.
+		query(draftSelect, "d", `'proposed', 'approved'`)
+	if err != nil {
+		return nil, err
 	}
-	if f.Limit > 1000 {
-		return nil, gatehouse.Invalidf("limit", "%d is too large: expected at most 1000", f.Limit)
-	}
-	q, args := draftSelect+` WHERE 1 = 1`, []any{}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		q += fmt.Sprintf(" AND "+cond, len(args))
-	}
-	if f.Project != "" {
-		add("p.name = $%d", f.Project)
-	}
-	if f.App != "" {
-		add("ap.name = $%d", f.App)
-	}
-	if f.Environment != "" {
-		add("e.name = $%d", f.Environment)
-	}
-	if f.State != "" {
-		add("d.state = $%d", f.State)
-	}
-	if f.ForMe {
-		q += ` AND d.state IN ('proposed', 'approved')`
-	}
-	args = append(args, f.Limit)
-	q += fmt.Sprintf(` ORDER BY d.id DESC LIMIT $%d`, len(args))
 	rows, err := queryAll(ctx, s.db.r, scanDraft, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list drafts: %w", err)

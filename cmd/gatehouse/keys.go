@@ -108,16 +108,7 @@ printing progress per table. It can be stopped and run again: values the current
 left alone, so a second run changes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, keys, err := k.load(cmd)
-			if err != nil {
-				return err
-			}
-			db, err := k.open(cmd.Context(), keys)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			return k.reseal(cmd, db)
+			return k.withStore(cmd, func(_ string, _ [][]byte, db *sqlstore.DB) error { return k.reseal(cmd, db) })
 		},
 	}
 }
@@ -135,51 +126,44 @@ func (k *keysCommand) statusCmd() *cobra.Command {
 		Short: "List the key file's keys and how many values each seals",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			file, keys, err := k.load(cmd)
-			if err != nil {
-				return err
-			}
-			db, err := k.open(cmd.Context(), keys)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			counts, err := db.SealedKeyIDs(cmd.Context())
-			if err != nil {
-				return err
-			}
-			out := []keyStatus{}
-			for i, key := range keys {
-				id, state := keyring.KeyID(key), "old"
-				if i == 0 {
-					state = "current"
+			return k.withStore(cmd, func(file string, keys [][]byte, db *sqlstore.DB) error {
+				counts, err := db.SealedKeyIDs(cmd.Context())
+				if err != nil {
+					return err
 				}
-				out = append(out, keyStatus{ID: id, State: state, Values: counts[id]})
-				delete(counts, id)
-			}
-			for _, id := range slices.Sorted(maps.Keys(counts)) {
-				state := "missing"
-				if id == "" {
-					state = "unsealed"
+				out := []keyStatus{}
+				for i, key := range keys {
+					id, state := keyring.KeyID(key), "old"
+					if i == 0 {
+						state = "current"
+					}
+					out = append(out, keyStatus{ID: id, State: state, Values: counts[id]})
+					delete(counts, id)
 				}
-				out = append(out, keyStatus{ID: id, State: state, Values: counts[id]})
-			}
-			if jsonOutput(cmd) {
-				return k.printJSON(cmd, map[string]any{"file": file, "keys": out})
-			}
-			tw := tabwriter.NewWriter(k.a.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "KEY\tSTATE\tVALUES")
-			for _, s := range out {
-				id, state := s.ID, s.State
-				if id == "" {
-					id = "-"
+				for _, id := range slices.Sorted(maps.Keys(counts)) {
+					state := "missing"
+					if id == "" {
+						state = "unsealed"
+					}
+					out = append(out, keyStatus{ID: id, State: state, Values: counts[id]})
 				}
-				if state == "missing" {
-					state = "missing from the key file"
+				if jsonOutput(cmd) {
+					return k.printJSON(cmd, map[string]any{"file": file, "keys": out})
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\n", id, state, s.Values)
-			}
-			return tw.Flush()
+				tw := tabwriter.NewWriter(k.a.Out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "KEY\tSTATE\tVALUES")
+				for _, s := range out {
+					id, state := s.ID, s.State
+					if id == "" {
+						id = "-"
+					}
+					if state == "missing" {
+						state = "missing from the key file"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%d\n", id, state, s.Values)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 }
@@ -389,4 +373,18 @@ func plural(n int, word string) string {
 		return word
 	}
 	return word + "s"
+}
+
+// withStore loads the key file and opens the store with its keys for fn.
+func (k *keysCommand) withStore(cmd *cobra.Command, fn func(file string, keys [][]byte, db *sqlstore.DB) error) error {
+	file, keys, err := k.load(cmd)
+	if err != nil {
+		return err
+	}
+	db, err := k.open(cmd.Context(), keys)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(file, keys, db)
 }
