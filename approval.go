@@ -22,6 +22,9 @@ const (
 	ApprovalStale     ApprovalState = "stale"
 )
 
+// ApprovalStates lists every approval state.
+var ApprovalStates = []ApprovalState{ApprovalPending, ApprovalApproved, ApprovalConsumed, ApprovalCancelled, ApprovalRejected, ApprovalExpired, ApprovalStale}
+
 // Open reports whether the request can still be voted on or used.
 func (s ApprovalState) Open() bool { return s == ApprovalPending || s == ApprovalApproved }
 

@@ -19,6 +19,9 @@ const (
 	DraftDiscarded DraftState = "discarded"
 )
 
+// DraftStates lists every draft state.
+var DraftStates = []DraftState{DraftOpen, DraftProposed, DraftApproved, DraftPublished, DraftDiscarded}
+
 // Open reports whether the draft can still change.
 func (s DraftState) Open() bool { return s == DraftOpen || s == DraftProposed || s == DraftApproved }
 
@@ -85,6 +88,12 @@ type DraftPropose struct {
 	Notify  []string `json:"notify"`
 }
 
+// DraftNote is the body of a draft's comment (Text) and discard (Reason, optional).
+type DraftNote struct {
+	Text   string `json:"text,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
 // Validate checks every field.
 func (in DraftPropose) Validate() error {
 	if err := validateText("comment", in.Comment, 4096); err != nil {
@@ -124,7 +133,7 @@ type ConfigService interface {
 	// forbidden; precondition failed on a protected environment (start a draft instead).
 	SetConfig(ctx context.Context, ref ConfigRef, in ConfigWrite) (*Config, error)
 	// CompareConfig compares the effective configuration of two environments (values merged
-	// with the base, the configmap and the secrets' keys). Errors: not found.
+	// with the base, the configmap and the secrets' keys). Errors: invalid names; not found.
 	CompareConfig(ctx context.Context, project, app, from, to string) (*ConfigChange, error)
 
 	// CreateDraft opens a draft of a protected resource with its first version. Errors: as

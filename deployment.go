@@ -164,8 +164,8 @@ type DeploymentService interface {
 	// DiffDeployments compares two deployments of an app. Errors: not found.
 	DiffDeployments(ctx context.Context, project, app string, from, to int64) (*DeploymentDiff, error)
 	// Preview shows what deploying the artifact to the environment would change compared with
-	// its last successful deployment: image and values, secret values masked. Errors: not
-	// found.
+	// its last successful deployment: image and values, secret values masked. Errors: invalid
+	// input; not found.
 	Preview(ctx context.Context, project, app string, in DeploymentCreate) (*DeploymentPreview, error)
 }
 

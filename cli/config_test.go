@@ -48,7 +48,7 @@ func TestConfigCommands(t *testing.T) {
 	admin.fails(2, "--kind", "config", "get", "-p", "shop", "-a", "web", "--kind", "nope")
 	admin.fails(2, "--env: is required for --kind secrets", "config", "get", "-p", "shop", "-a", "web", "--kind", "secrets")
 	admin.fails(2, "--file: is required", cfg("set")...)
-	admin.fails(2, "--state", "config", "draft", "list", "--state", "pending")
+	admin.fails(2, `"pending" is not a state`, "config", "draft", "list", "--state", "pending")
 
 	admin.fails(7, "protected by policy cfg: changes go through a draft", cfg("set", "-f", write("direct.yaml", "LOG_LEVEL: debug\n"))...)
 	var d struct {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -26,16 +25,6 @@ func draftRow(d *gatehouse.ConfigDraft) []string {
 
 func draftNoun(a *App) noun[gatehouse.ConfigDraft] {
 	return noun[gatehouse.ConfigDraft]{a: a, name: "config draft", header: draftHeader, row: draftRow, base: fixed("drafts")}
-}
-
-// draftStates are the states `config draft list --state` accepts.
-var draftStates = []gatehouse.DraftState{gatehouse.DraftOpen, gatehouse.DraftProposed, gatehouse.DraftApproved,
-	gatehouse.DraftPublished, gatehouse.DraftDiscarded}
-
-// draftNote is the body of a draft's comment and discard routes.
-type draftNote struct {
-	Text   string `json:"text,omitempty"`
-	Reason string `json:"reason,omitempty"`
 }
 
 // draft fetches one draft.
@@ -118,7 +107,7 @@ overwrites another. Without it, the draft's current version is fetched and used.
 		Example: `  gatehouse config draft comment 12 "does the api read LOG_LEVEL at start only?"`,
 		Args:    exactArgs(2, "DRAFT-ID", "TEXT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return n.send(cmd, "POST", []string{"drafts", args[0], "comments"}, draftNote{Text: args[1]})
+			return n.send(cmd, "POST", []string{"drafts", args[0], "comments"}, gatehouse.DraftNote{Text: args[1]})
 		},
 	}
 	return group("draft", "Change protected configuration through drafts that config policies gate",
@@ -146,9 +135,6 @@ func (a *App) draftListCmd(n noun[gatehouse.ConfigDraft], pl *place) *cobra.Comm
 	list.Example = `  gatehouse config draft list -p shop --state proposed
   gatehouse config draft list --mine`
 	list.PreRunE = func(*cobra.Command, []string) error {
-		if f.State != "" && !slices.Contains(draftStates, f.State) {
-			return gatehouse.Invalidf("--state", "%q is not a draft state: expected draft, proposed, approved, published or discarded", f.State)
-		}
 		if f.Limit < 0 || f.Limit > 1000 {
 			return gatehouse.Invalidf("--limit", "%d is out of range: expected 1 to 1000", f.Limit)
 		}
@@ -198,7 +184,7 @@ func (a *App) draftFlowCmds(n noun[gatehouse.ConfigDraft]) []*cobra.Command {
 	reject.Flags().StringVarP(&d.Comment, "comment", "m", "", "why (required)")
 	publish := step("publish", "Apply an approved draft to the live configuration",
 		"  gatehouse config publish 12", func() (any, error) { return nil, nil })
-	var note draftNote
+	var note gatehouse.DraftNote
 	discard := step("discard", "End an open draft without applying it",
 		"  gatehouse config discard 12 --reason \"superseded by 14\"", func() (any, error) { return note, nil })
 	discard.Flags().StringVar(&note.Reason, "reason", "", "why")

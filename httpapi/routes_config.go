@@ -18,12 +18,6 @@ func configRef(r *http.Request) gatehouse.ConfigRef {
 	return ref
 }
 
-// draftNote is the body of a draft's discard and comment routes.
-type draftNote struct {
-	Text   string `json:"text"`
-	Reason string `json:"reason"`
-}
-
 func (s *Server) configRoutes() []route {
 	sv := s.svc
 	get := noBody(s, 200, func(r *http.Request) (any, error) { return sv.Config.Config(r.Context(), configRef(r)) })
@@ -57,9 +51,6 @@ func (s *Server) configRoutes() []route {
 		{pattern: "POST " + app + "/environments/{env}/config/{kind}/drafts", handler: draft},
 		{pattern: "GET " + app + "/config-compare", handler: noBody(s, 200, func(r *http.Request) (any, error) {
 			q := r.URL.Query()
-			if q.Get("from") == "" || q.Get("to") == "" {
-				return nil, gatehouse.Invalidf("from", "and to are required: the two environments to compare")
-			}
 			return sv.Config.CompareConfig(r.Context(), r.PathValue("project"), r.PathValue("app"), q.Get("from"), q.Get("to"))
 		})},
 		{pattern: "GET /api/v1/drafts", handler: noBody(s, 200, func(r *http.Request) (any, error) {
@@ -81,7 +72,7 @@ func (s *Server) configRoutes() []route {
 		{pattern: "POST /api/v1/drafts/{id}/versions", handler: withBody(s, 200, func(r *http.Request, in gatehouse.ConfigWrite) (any, error) {
 			return onDraft(func(r *http.Request, id int64) (any, error) { return sv.Config.EditDraft(r.Context(), id, in) })(r)
 		})},
-		{pattern: "POST /api/v1/drafts/{id}/comments", handler: withBody(s, 200, func(r *http.Request, in draftNote) (any, error) {
+		{pattern: "POST /api/v1/drafts/{id}/comments", handler: withBody(s, 200, func(r *http.Request, in gatehouse.DraftNote) (any, error) {
 			return onDraft(func(r *http.Request, id int64) (any, error) { return sv.Config.CommentDraft(r.Context(), id, in.Text) })(r)
 		})},
 		{pattern: "POST /api/v1/drafts/{id}/propose", handler: withBody(s, 200, func(r *http.Request, in gatehouse.DraftPropose) (any, error) {
@@ -96,7 +87,7 @@ func (s *Server) configRoutes() []route {
 		{pattern: "POST /api/v1/drafts/{id}/publish", handler: noBody(s, 200, onDraft(func(r *http.Request, id int64) (any, error) {
 			return sv.Config.PublishDraft(r.Context(), id)
 		}))},
-		{pattern: "POST /api/v1/drafts/{id}/discard", handler: withBody(s, 200, func(r *http.Request, in draftNote) (any, error) {
+		{pattern: "POST /api/v1/drafts/{id}/discard", handler: withBody(s, 200, func(r *http.Request, in gatehouse.DraftNote) (any, error) {
 			return onDraft(func(r *http.Request, id int64) (any, error) {
 				return sv.Config.DiscardDraft(r.Context(), id, in.Reason)
 			})(r)

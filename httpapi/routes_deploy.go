@@ -42,10 +42,7 @@ func (s *Server) deployRoutes() []route {
 		{pattern: "GET " + base + "/deployments/preview", handler: noBody(s, 200, func(r *http.Request) (any, error) {
 			q := r.URL.Query()
 			in := gatehouse.DeploymentCreate{Environment: q.Get("environment"), Digest: q.Get("digest")}
-			if in.Environment == "" || in.Digest == "" {
-				return nil, gatehouse.Invalidf("environment", "and digest are required: the deployment to preview")
-			}
-			return sv.Deployments.Preview(r.Context(), r.PathValue("project"), r.PathValue("app"), in)
+			return sv.Deployments.Preview(r.Context(), p(r), app(r), in)
 		})},
 		{pattern: "GET " + base + "/deployments/{id}", handler: noBody(s, 200, func(r *http.Request) (any, error) {
 			id, err := pathID(r, "id")

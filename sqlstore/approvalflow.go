@@ -176,7 +176,7 @@ func (s *ApprovalService) Approvals(ctx context.Context, f gatehouse.ApprovalFil
 	if err != nil {
 		return nil, err
 	}
-	q, args, err := listFilter{project: f.Project, app: f.App, env: f.Environment, state: string(f.State), forMe: f.ForMe, limit: f.Limit}.
+	q, args, err := filterOf(f.Project, f.App, f.Environment, f.State, gatehouse.ApprovalStates, f.ForMe, f.Limit).
 		query(approvalSelect, "a", `'pending', 'approved'`)
 	if err != nil {
 		return nil, err

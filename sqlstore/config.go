@@ -114,6 +114,13 @@ func (tx *Tx) setConfig(l liveRef, content, comment string) error {
 
 // CompareConfig implements gatehouse.ConfigService.
 func (s *ConfigService) CompareConfig(ctx context.Context, project, app, from, to string) (*gatehouse.ConfigChange, error) {
+	// An empty name would mean the base values: comparing is between environments only.
+	if err := gatehouse.ValidateName("from", from); err != nil {
+		return nil, err
+	}
+	if err := gatehouse.ValidateName("to", to); err != nil {
+		return nil, err
+	}
 	var docs [2]string
 	for i, env := range []string{from, to} {
 		_, l, err := resolveConfig(ctx, s.db.r, gatehouse.ConfigRef{Project: project, App: app, Environment: env, Kind: gatehouse.ConfigValues})

@@ -131,6 +131,8 @@ func TestConfigResourcesAndSecretsAtRest(t *testing.T) {
 			t.Fatalf("events = %+v", full.Events)
 		}
 		// Comparing environments shows which keys differ, never values.
+		_, err = w.config.CompareConfig(w.admin, "shop", "web", "", "prod")
+		wantErr(t, err, gatehouse.KindInvalid, "from", "is required")
 		cmp, err := w.config.CompareConfig(w.admin, "shop", "web", "dev", "prod")
 		w.must(err)
 		b, _ := json.Marshal(cmp)
@@ -223,6 +225,11 @@ func TestConfigDraftFlow(t *testing.T) {
 			d.PublishedRevision != live.Revision || live.OpenDraft != 0 {
 			t.Fatalf("published %+v, live %+v", d, live)
 		}
+		if list, err := w.config.ConfigDrafts(w.admin, gatehouse.DraftFilter{State: gatehouse.DraftPublished}); err != nil || len(list) != 1 || list[0].ID != d.ID {
+			t.Fatalf("published drafts = %v %v", list, err)
+		}
+		_, err = w.config.ConfigDrafts(w.admin, gatehouse.DraftFilter{State: "pending"})
+		wantErr(t, err, gatehouse.KindInvalid, "state", `"pending" is not a state`, "proposed")
 		ev, err := w.audit.AuditEvents(w.admin, gatehouse.AuditFilter{Action: "config.publish"})
 		w.must(err)
 		if len(ev) != 1 || !strings.Contains(string(ev[0].Details), `"approvers":["cora"]`) {

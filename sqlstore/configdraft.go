@@ -215,7 +215,7 @@ func (s *ConfigService) ConfigDrafts(ctx context.Context, f gatehouse.DraftFilte
 	if err != nil {
 		return nil, err
 	}
-	q, args, err := listFilter{project: f.Project, app: f.App, env: f.Environment, state: string(f.State), forMe: f.ForMe, limit: f.Limit}.
+	q, args, err := filterOf(f.Project, f.App, f.Environment, f.State, gatehouse.DraftStates, f.ForMe, f.Limit).
 		query(draftSelect, "d", `'proposed', 'approved'`)
 	if err != nil {
 		return nil, err

@@ -95,9 +95,6 @@ func (a *App) configCompare(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	p.From, p.To = q.Get("from"), q.Get("to")
-	if p.From == "" || p.To == "" {
-		return gatehouse.Invalidf("from", "and to are required: choose two environments to compare")
-	}
 	if p.Change, err = a.svc.Config.CompareConfig(r.Context(), p.Project, p.App, p.From, p.To); err != nil {
 		return err
 	}

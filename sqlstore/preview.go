@@ -1,0 +1,79 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// Review returns what an approver needs to decide on a request: compared with the
+// environment's last successful deployment, the image and the values that would change.
+func (s *ApprovalService) Review(ctx context.Context, id int64) (*gatehouse.ApprovalReview, error) {
+	r, err := s.Approval(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.db.preview(ctx, r.Project, r.App, r.Environment, r.Digest)
+	if err != nil {
+		return nil, err
+	}
+	return &gatehouse.ApprovalReview{Request: r, DeploymentPreview: *p}, nil
+}
+
+// Preview implements gatehouse.DeploymentService.
+func (s *DeploymentService) Preview(ctx context.Context, project, app string, in gatehouse.DeploymentCreate) (*gatehouse.DeploymentPreview, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	who, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !who.CanSee(gatehouse.Target{Project: project, App: app, Env: in.Environment}) {
+		return nil, gatehouse.NotFoundf("app %s/%s not found", project, app)
+	}
+	return s.db.preview(ctx, project, app, in.Environment, in.Digest)
+}
+
+// preview compares deploying the artifact to the environment with its last successful
+// deployment.
+func (db *DB) preview(ctx context.Context, project, appName, envName, digest string) (*gatehouse.DeploymentPreview, error) {
+	p := &gatehouse.DeploymentPreview{Changes: []gatehouse.ValueChange{}}
+	app, err := findApp(ctx, db.r, project, appName)
+	if err != nil {
+		return nil, err
+	}
+	env, err := findEnvironment(ctx, db.r, project, envName)
+	if err != nil {
+		return nil, err
+	}
+	art, err := findArtifact(ctx, db.r, app, digest)
+	if err != nil {
+		return nil, err
+	}
+	ec, err := db.effectiveConfig(ctx, db.r, app, env)
+	if err != nil {
+		return nil, err
+	}
+	next := gatehouse.RenderValues(gatehouse.MergeValues(ec.values, db.secretMarks(ec.secrets), gatehouse.ImageValues(art)))
+	prev, err := scanDeployment(db.r.QueryRowContext(ctx, deploymentSelect+` WHERE d.app_id = $1 AND d.environment_id = $2
+		AND d.state = 'succeeded' ORDER BY d.id DESC LIMIT 1`, app.ID, env.ID))
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("last deployment: %w", err)
+	}
+	candidate := &gatehouse.Deployment{Image: art.Reference(), Values: next}
+	if prev == nil {
+		prev = &gatehouse.Deployment{}
+	} else {
+		p.Previous = maskedDeployment(prev)
+	}
+	d, err := gatehouse.DiffDeployments(prev, candidate)
+	if err != nil {
+		return nil, err
+	}
+	p.ImageChange, p.Changes = d.Image, d.Changes
+	return p, nil
+}
