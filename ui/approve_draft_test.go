@@ -44,25 +44,20 @@ func TestApproveDraftByEmail(t *testing.T) {
 	h := &hooks{}
 	hookSrv := httptest.NewServer(h)
 	defer hookSrv.Close()
-	for _, st := range []struct {
-		method, path string
-		body         any
-	}{
-		{"POST", "/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"}},
-		{"POST", "/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(fakeKubeconfig)}},
-		{"POST", "/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop"}},
-		{"POST", "/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web"}},
-		{"POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "prod-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:prod",
-			Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}},
-		{"POST", "/api/v1/projects/shop/webhooks", gatehouse.WebhookCreate{Name: "audit", URL: gatehouse.OutgoingSecret(hookSrv.URL),
-			Secret: gatehouse.OutgoingSecret("hook-secret"), Events: gatehouse.ConfigEvents}},
-		{"POST", "/api/v1/users", gatehouse.UserCreate{Name: "alice", Email: "alice@example.com", Password: gatehouse.OutgoingSecret(testserver.Password)}},
-		{"POST", "/api/v1/users", gatehouse.UserCreate{Name: "bob", Email: "bob@example.com", Password: gatehouse.OutgoingSecret(testserver.Password)}},
-		{"POST", "/api/v1/rolebindings", gatehouse.RoleBindingCreate{User: "alice", Role: gatehouse.RoleAdmin, Scope: "project:shop"}},
-		{"POST", "/api/v1/rolebindings", gatehouse.RoleBindingCreate{User: "bob", Role: gatehouse.RoleConfigApprover, Scope: "project:shop"}},
-	} {
-		srv.Must(srv.Admin.Do(ctx, st.method, st.path, nil, st.body, nil))
-	}
+	srv.Setup(
+		testserver.Post("/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"}),
+		testserver.Post("/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(fakeKubeconfig)}),
+		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop"}),
+		testserver.Post("/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web"}),
+		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:prod",
+			Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}),
+		testserver.Post("/api/v1/projects/shop/webhooks", gatehouse.WebhookCreate{Name: "audit", URL: gatehouse.OutgoingSecret(hookSrv.URL),
+			Secret: gatehouse.OutgoingSecret("hook-secret"), Events: gatehouse.ConfigEvents}),
+		testserver.Post("/api/v1/users", gatehouse.UserCreate{Name: "alice", Email: "alice@example.com", Password: gatehouse.OutgoingSecret(testserver.Password)}),
+		testserver.Post("/api/v1/users", gatehouse.UserCreate{Name: "bob", Email: "bob@example.com", Password: gatehouse.OutgoingSecret(testserver.Password)}),
+		testserver.Post("/api/v1/rolebindings", gatehouse.RoleBindingCreate{User: "alice", Role: gatehouse.RoleAdmin, Scope: "project:shop"}),
+		testserver.Post("/api/v1/rolebindings", gatehouse.RoleBindingCreate{User: "bob", Role: gatehouse.RoleConfigApprover, Scope: "project:shop"}),
+	)
 	alice := srv.Login("alice")
 	var d gatehouse.ConfigDraft
 	srv.Must(alice.Do(ctx, "POST", "/api/v1/projects/shop/apps/web/environments/prod/config/secrets/drafts", nil,

@@ -26,23 +26,17 @@ import (
 func TestBrowserApproveDeployRollback(t *testing.T) {
 	cluster := testbed.StartT(t, testbed.Options{Nodes: 1})
 	srv := testserver.StartDeploying(t, "sqlite")
-	ctx := context.Background()
-	for _, st := range []struct {
-		method, path string
-		body         any
-	}{
-		{"POST", "/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"}},
-		{"POST", "/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(string(cluster.Kubeconfig()))}},
-		{"POST", "/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "dev", Cluster: "k", Namespace: "shop-dev"}},
-		{"POST", "/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop-prod"}},
-		{"POST", "/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web", Values: "replicas: 1\n"}},
-		{"PUT", "/api/v1/projects/shop/apps/web/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "dev"}, {Environment: "prod", After: "dev"}}}},
-		{"POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "prod-gate", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}},
-		{"POST", "/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "registry.example.com/web:1.0@" + digestOf("aa"), Commit: "c0ffee1"}},
-		{"POST", "/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "registry.example.com/web:1.1@" + digestOf("bb"), Commit: "c0ffee2"}},
-	} {
-		srv.Must(srv.Admin.Do(ctx, st.method, st.path, nil, st.body, nil))
-	}
+	srv.Setup(
+		testserver.Post("/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"}),
+		testserver.Post("/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(string(cluster.Kubeconfig()))}),
+		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "dev", Cluster: "k", Namespace: "shop-dev"}),
+		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop-prod"}),
+		testserver.Post("/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web", Values: "replicas: 1\n"}),
+		testserver.Put("/api/v1/projects/shop/apps/web/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "dev"}, {Environment: "prod", After: "dev"}}}),
+		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-gate", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}),
+		testserver.Post("/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "registry.example.com/web:1.0@" + digestOf("aa"), Commit: "c0ffee1"}),
+		testserver.Post("/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "registry.example.com/web:1.1@" + digestOf("bb"), Commit: "c0ffee2"}),
+	)
 	srv.Person("alice", "deployer@project:shop")
 	srv.Person("bob", "image-approver@project:shop")
 	alice, bob := browser.New(t), browser.New(t)

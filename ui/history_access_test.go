@@ -3,9 +3,7 @@ package ui_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -35,12 +33,9 @@ var (
 func haWorld(t *testing.T) *testserver.Server {
 	t.Helper()
 	srv := testserver.Start(t, "sqlite")
-	ctx := context.Background()
 	do := func(method, path string, body any) {
 		t.Helper()
-		if err := srv.Admin.Do(ctx, method, path, nil, body, nil); err != nil {
-			t.Fatalf("setup %s %s: %v", method, path, err)
-		}
+		srv.Setup(testserver.Step{Method: method, Path: path, Body: body})
 	}
 	succeed := func(id int) {
 		t.Helper()
@@ -66,82 +61,6 @@ func haWorld(t *testing.T) *testserver.Server {
 	return srv
 }
 
-// haBrowser is a signed-in browser: a cookie jar, no redirects followed, and the session's
-// CSRF token as the pages carry it.
-type haBrowser struct {
-	t    *testing.T
-	base string
-	c    *http.Client
-	csrf string
-}
-
-var haFieldRE = regexp.MustCompile(`name="(login_token|csrf_token)" value="([^"]+)"`)
-
-func haField(t *testing.T, body, name string) string {
-	t.Helper()
-	for _, m := range haFieldRE.FindAllStringSubmatch(body, -1) {
-		if m[1] == name {
-			return m[2]
-		}
-	}
-	t.Fatalf("no %s field in:\n%s", name, body)
-	return ""
-}
-
-// haLogin signs in through the sign-in form.
-func haLogin(t *testing.T, srv *testserver.Server, user string) *haBrowser {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &haBrowser{t: t, base: srv.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	_, body := b.get("/ui/login")
-	form := url.Values{"username": {user}, "password": {testserver.Password}, "login_token": {haField(t, body, "login_token")}}
-	if resp, body := b.send("/ui/login", form); resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign in %s: %d %s", user, resp.StatusCode, body)
-	}
-	status, body := b.get("/ui/access/tokens")
-	if status != http.StatusOK {
-		t.Fatalf("after sign-in: %d %s", status, body)
-	}
-	b.csrf = haField(t, body, "csrf_token")
-	return b
-}
-
-func (b *haBrowser) get(path string) (int, string) {
-	b.t.Helper()
-	resp, err := b.c.Get(b.base + path)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
-}
-
-// send posts the form as it is.
-func (b *haBrowser) send(path string, form url.Values) (*http.Response, string) {
-	b.t.Helper()
-	resp, err := b.c.PostForm(b.base+path, form)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp, string(body)
-}
-
-// post posts the form with the session's CSRF token, as the pages' forms do.
-func (b *haBrowser) post(path string, form url.Values) (*http.Response, string) {
-	b.t.Helper()
-	withToken := url.Values{"csrf_token": {b.csrf}}
-	for k, v := range form {
-		withToken[k] = v
-	}
-	return b.send(path, withToken)
-}
-
 func haContains(t *testing.T, what, body string, want ...string) {
 	t.Helper()
 	for _, w := range want {
@@ -153,7 +72,7 @@ func haContains(t *testing.T, what, body string, want ...string) {
 
 func TestHistoryPages(t *testing.T) {
 	srv := haWorld(t)
-	b := haLogin(t, srv, "admin")
+	b := signInPages(t, srv, "admin", nil)
 	const app = "/ui/projects/shop/apps/web"
 
 	status, body := b.get(app + "/history")
@@ -200,7 +119,7 @@ func TestHistoryPages(t *testing.T) {
 func TestAuditPage(t *testing.T) {
 	srv := haWorld(t)
 	srv.Person("vera", "viewer@project:shop")
-	b := haLogin(t, srv, "admin")
+	b := signInPages(t, srv, "admin", nil)
 
 	status, body := b.get("/ui/audit?action=deployment")
 	if status != http.StatusOK {
@@ -222,7 +141,7 @@ func TestAuditPage(t *testing.T) {
 		t.Errorf("verify: %d %s", resp.StatusCode, body)
 	}
 
-	v := haLogin(t, srv, "vera")
+	v := signInPages(t, srv, "vera", nil)
 	if status, body := v.get("/ui/audit"); status != http.StatusForbidden || !strings.Contains(body, "view-audit") {
 		t.Errorf("viewer's audit page: %d %s", status, body)
 	}
@@ -246,7 +165,7 @@ func TestAccessPages(t *testing.T) {
 	srv.Person("tess")
 	grant := url.Values{"subject": {"user:tess"}, "role": {"deployer"}, "project": {"shop"}, "app": {""}, "env": {"dev"}}
 
-	v := haLogin(t, srv, "vic")
+	v := signInPages(t, srv, "vic", nil)
 	resp, body := v.post("/ui/access/bindings", grant)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "may not grant deployer") {
 		t.Errorf("viewer grants: %d %s", resp.StatusCode, body)
@@ -255,7 +174,7 @@ func TestAccessPages(t *testing.T) {
 		t.Fatalf("a refused grant made bindings: %+v", bs)
 	}
 
-	m := haLogin(t, srv, "amy")
+	m := signInPages(t, srv, "amy", nil)
 	status, body := m.get("/ui/access")
 	if status != http.StatusOK {
 		t.Fatalf("access: %d %s", status, body)

@@ -28,21 +28,14 @@ func TestKilledServerResumesDeployment(t *testing.T) {
 	ctx := context.Background()
 	url := "http://" + addr
 	c := testserver.AdminClient(t, url)
-	for _, st := range []struct {
-		method, path string
-		body         any
-	}{
-		{"POST", "/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"}},
-		{"POST", "/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(string(cluster.Kubeconfig()))}},
-		{"POST", "/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "dev", Cluster: "k", Namespace: "shop-dev"}},
-		{"POST", "/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web", Values: "replicas: 2\n"}},
-		{"PUT", "/api/v1/projects/shop/apps/web/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "dev"}}}},
-		{"POST", "/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "registry.example.com/web-slow-ready@sha256:" + strings.Repeat("7", 64)}},
-	} {
-		if err := c.Do(ctx, st.method, st.path, nil, st.body, nil); err != nil {
-			t.Fatalf("%s %s: %v", st.method, st.path, err)
-		}
-	}
+	testserver.Setup(t, c,
+		testserver.Post("/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"}),
+		testserver.Post("/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(string(cluster.Kubeconfig()))}),
+		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "dev", Cluster: "k", Namespace: "shop-dev"}),
+		testserver.Post("/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web", Values: "replicas: 2\n"}),
+		testserver.Put("/api/v1/projects/shop/apps/web/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "dev"}}}),
+		testserver.Post("/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "registry.example.com/web-slow-ready@sha256:" + strings.Repeat("7", 64)}),
+	)
 	var d gatehouse.Deployment
 	if err := c.Do(ctx, "POST", "/api/v1/projects/shop/apps/web/deployments", nil,
 		gatehouse.DeploymentCreate{Environment: "dev", Digest: "sha256:" + strings.Repeat("7", 64)}, &d); err != nil {

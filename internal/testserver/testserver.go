@@ -149,3 +149,31 @@ func StartDeploying(tb testing.TB, engine string, opts ...func(*wire.WorkerOptio
 	})
 	return s
 }
+
+// Step is one API call of a test's setup.
+type Step struct {
+	Method, Path string
+	Body         any
+}
+
+// Setup makes the calls in order with the client, failing the test at the first refused one.
+func Setup(tb testing.TB, c *client.Client, steps ...Step) {
+	tb.Helper()
+	for _, st := range steps {
+		if err := c.Do(context.Background(), st.Method, st.Path, nil, st.Body, nil); err != nil {
+			tb.Fatalf("setup %s %s: %v", st.Method, st.Path, err)
+		}
+	}
+}
+
+// Setup makes the calls in order as the super-admin.
+func (s *Server) Setup(steps ...Step) {
+	s.tb.Helper()
+	Setup(s.tb, s.Admin, steps...)
+}
+
+// Post is a POST step of a setup.
+func Post(path string, body any) Step { return Step{Method: "POST", Path: path, Body: body} }
+
+// Put is a PUT step of a setup.
+func Put(path string, body any) Step { return Step{Method: "PUT", Path: path, Body: body} }
