@@ -45,15 +45,9 @@ func (a *App) approvalCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if (digest == "") == (tag == "") {
-				return gatehouse.Invalidf("--digest", "expected exactly one of --digest or --tag")
+			if in.Digest, err = a.pickDigest(cmd.Context(), c, &pl, digest, tag); err != nil {
+				return err
 			}
-			if tag != "" {
-				if digest, err = a.resolveTag(cmd.Context(), c, &pl, tag); err != nil {
-					return err
-				}
-			}
-			in.Digest = digest
 			if in.Labels, err = parseLabels("--label", labels); err != nil {
 				return err
 			}

@@ -56,13 +56,8 @@ func (a *App) deployCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if (digest == "") == (tag == "") {
-				return gatehouse.Invalidf("--digest", "expected exactly one of --digest or --tag")
-			}
-			if tag != "" {
-				if digest, err = a.resolveTag(cmd.Context(), c, &pl, tag); err != nil {
-					return err
-				}
+			if digest, err = a.pickDigest(cmd.Context(), c, &pl, digest, tag); err != nil {
+				return err
 			}
 			var d gatehouse.Deployment
 			if err := c.Do(cmd.Context(), "POST", path(segs...), nil, gatehouse.DeploymentCreate{Environment: env, Digest: digest}, &d); err != nil {
@@ -79,8 +74,15 @@ func (a *App) deployCmd() *cobra.Command {
 	return cmd
 }
 
-// resolveTag finds the digest a tag points at now.
-func (a *App) resolveTag(ctx context.Context, c *client.Client, pl *place, tag string) (string, error) {
+// pickDigest returns the digest of --digest, or of the artifact --tag names; exactly one must
+// be given. A tag is resolved to the digest it points at now.
+func (a *App) pickDigest(ctx context.Context, c *client.Client, pl *place, digest, tag string) (string, error) {
+	if (digest == "") == (tag == "") {
+		return "", gatehouse.Invalidf("--digest", "expected exactly one of --digest or --tag")
+	}
+	if tag == "" {
+		return digest, nil
+	}
 	segs, err := pl.appPath("artifacts")
 	if err != nil {
 		return "", err

@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/mailpit"
@@ -64,16 +63,7 @@ func TestApproveDraftByEmail(t *testing.T) {
 		gatehouse.ConfigWrite{Content: "DB_PASSWORD: " + planted + "\n", Comment: "new database"}, &d))
 	srv.Must(alice.Do(ctx, "POST", fmt.Sprintf("/api/v1/drafts/%d/propose", d.ID), nil, gatehouse.DraftPropose{Comment: "please"}, nil))
 
-	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	msgs, err := mp.WaitFor(wait, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mail, err := mp.Message(ctx, msgs[0].ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mail := mp.Mails(t, 1)[0]
 	if mail.To[0].Address != "bob@example.com" || !strings.HasPrefix(mail.Subject, "Config change proposed: shop/web") ||
 		!strings.Contains(mail.Text, "DB_PASSWORD") || !strings.Contains(mail.Text, "secrets") {
 		t.Fatalf("mail to %v: %q\n%s", mail.To, mail.Subject, mail.Text)
@@ -115,23 +105,13 @@ func TestApproveDraftByEmail(t *testing.T) {
 	if resp, err := browser.Get(link); err != nil || resp.StatusCode != 401 {
 		t.Fatalf("second use: %v %v", resp.StatusCode, err)
 	}
-	msgs, err = mp.WaitFor(wait, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range msgs {
-		full, err := mp.Message(ctx, m.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen = append(seen, full.Subject, full.Text, full.HTML)
+	for _, m := range mp.Mails(t, 2) {
+		seen = append(seen, m.Subject, m.Text, m.HTML)
 		if m.To[0].Address == "alice@example.com" && !strings.HasPrefix(m.Subject, "Config change approved") {
 			t.Fatalf("alice got %q", m.Subject)
 		}
 	}
-	for deadline := time.Now().Add(10 * time.Second); len(h.got()) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-	}
-	if events := strings.Join(h.got(), ","); events != "config.proposed,config.approved" || h.bad != 0 {
+	if events := strings.Join(h.wait(2), ","); events != "config.proposed,config.approved" || h.bad != 0 {
 		t.Fatalf("webhook got %s (%d badly signed)", events, h.bad)
 	}
 	seen = append(seen, h.bodies()...)

@@ -52,6 +52,13 @@ func (h *hooks) bodies() []string {
 	return append([]string(nil), h.body...)
 }
 
+// wait waits up to 10 seconds for n deliveries and returns the events delivered.
+func (h *hooks) wait(n int) []string {
+	for deadline := time.Now().Add(10 * time.Second); len(h.got()) < n && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	}
+	return h.got()
+}
+
 func (h *hooks) got() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -95,16 +102,7 @@ func TestApproveByEmail(t *testing.T) {
 	srv.Must(alice.Do(ctx, "POST", "/api/v1/projects/shop/apps/web/approvals", nil,
 		gatehouse.ApprovalCreate{Environment: "prod", Digest: digest, Comment: "fixes the checkout", Notify: []string{"bob"}}, &req))
 
-	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	msgs, err := mp.WaitFor(wait, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mail, err := mp.Message(ctx, msgs[0].ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mail := mp.Mails(t, 1)[0]
 	if mail.To[0].Address != "bob@example.com" || !strings.HasPrefix(mail.Subject, "Approval requested: shop/web → prod") ||
 		!strings.Contains(mail.Text, "fixes the checkout") || mail.Username != "gatehouse" {
 		t.Fatalf("mail to %v: %q\n%s", mail.To, mail.Subject, mail.Text)
@@ -172,12 +170,8 @@ func TestApproveByEmail(t *testing.T) {
 	if err != nil || resp.StatusCode != 401 {
 		t.Fatalf("second use: %v %v", resp.StatusCode, err)
 	}
-	msgs, err = mp.WaitFor(wait, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var toAlice []string
-	for _, m := range msgs {
+	for _, m := range mp.Mails(t, 3) {
 		if m.To[0].Address == "alice@example.com" {
 			toAlice = append(toAlice, strings.SplitN(m.Subject, ":", 2)[0])
 		}
@@ -185,9 +179,7 @@ func TestApproveByEmail(t *testing.T) {
 	if !strings.Contains(strings.Join(toAlice, ","), "Approved") || !strings.Contains(strings.Join(toAlice, ","), "Deploying") {
 		t.Fatalf("alice got %v", toAlice)
 	}
-	for deadline := time.Now().Add(10 * time.Second); len(h.got()) < 3 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-	}
-	events := strings.Join(h.got(), ",")
+	events := strings.Join(h.wait(3), ",")
 	for _, want := range []string{"approval.requested", "approval.approved", "approval.deployed"} {
 		if !strings.Contains(events, want) {
 			t.Fatalf("webhook got %s, not %s", events, want)

@@ -335,3 +335,22 @@ func selfSigned(dir string) (certPath, keyPath string, err error) {
 		os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600),
 		os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600))
 }
+
+// Mails waits up to 30 seconds for at least n messages and returns them all with their
+// bodies, newest first, failing the test if they do not come.
+func (s *Server) Mails(tb testing.TB, n int) []*Mail {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	list, err := s.WaitFor(ctx, n)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := make([]*Mail, len(list))
+	for i, m := range list {
+		if out[i], err = s.Message(ctx, m.ID); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return out
+}
