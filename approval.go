@@ -96,6 +96,19 @@ type ApprovalCreate struct {
 	Notify      []string          `json:"notify"`
 }
 
+// validateNotify checks the people a request or proposal names to notify.
+func validateNotify(names []string) error {
+	if len(names) > 50 {
+		return Invalidf("notify", "names %d people: expected at most 50", len(names))
+	}
+	for _, n := range names {
+		if err := ValidateUserName("notify", n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Validate checks every field.
 func (in ApprovalCreate) Validate() error {
 	if err := ValidateName("environment", in.Environment); err != nil {
@@ -107,13 +120,8 @@ func (in ApprovalCreate) Validate() error {
 	if err := validateText("comment", in.Comment, 4096); err != nil {
 		return err
 	}
-	if len(in.Notify) > 50 {
-		return Invalidf("notify", "names %d people: expected at most 50", len(in.Notify))
-	}
-	for _, n := range in.Notify {
-		if err := ValidateUserName("notify", n); err != nil {
-			return err
-		}
+	if err := validateNotify(in.Notify); err != nil {
+		return err
 	}
 	return ValidateLabels("labels", in.Labels)
 }

@@ -99,15 +99,7 @@ func (in DraftPropose) Validate() error {
 	if err := validateText("comment", in.Comment, 4096); err != nil {
 		return err
 	}
-	if len(in.Notify) > 50 {
-		return Invalidf("notify", "names %d people: expected at most 50", len(in.Notify))
-	}
-	for _, n := range in.Notify {
-		if err := ValidateUserName("notify", n); err != nil {
-			return err
-		}
-	}
-	return nil
+	return validateNotify(in.Notify)
 }
 
 // DraftFilter selects drafts.

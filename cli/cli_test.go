@@ -54,13 +54,7 @@ func (tm *term) fails(code int, want string, args ...string) {
 	}
 }
 
-const kubeconfig = `apiVersion: v1
-kind: Config
-current-context: main
-contexts: [{name: main, context: {cluster: c1, user: u1}}]
-clusters: [{name: c1, cluster: {server: "https://127.0.0.1:6443"}}]
-users: [{name: u1, user: {token: planted-secret-token-4711}}]
-`
+const kubeconfig = testdb.Kubeconfig
 
 // TestWalkthrough is the first hour of a new user: log in, build a project with a cluster,
 // environments, an app, a pipeline and an artifact; a user without rights is refused; the audit

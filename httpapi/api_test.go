@@ -167,7 +167,7 @@ func TestInternalErrorsRevealNothing(t *testing.T) {
 func TestSecretsNeverLeaveTheServer(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, engine string) {
 		w := newWorld(t, engine)
-		planted := "planted-secret-token-4711"
+		planted := testdb.KubeconfigToken
 		for _, role := range matrixRoles {
 			for _, e := range endpoints {
 				if !strings.HasPrefix(e.pattern, "GET ") {

@@ -20,13 +20,7 @@ import (
 
 const (
 	digest1    = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
-	kubeconfig = `apiVersion: v1
-kind: Config
-current-context: main
-contexts: [{name: main, context: {cluster: c1, user: u1}}]
-clusters: [{name: c1, cluster: {server: "https://127.0.0.1:6443"}}]
-users: [{name: u1, user: {token: planted-secret-token-4711}}]
-`
+	kubeconfig = testdb.Kubeconfig
 )
 
 // Roles of the matrix: everyone bound on project:shop, but super-admin (on "*"), "nobody"

@@ -228,13 +228,16 @@ type errAfterCommit struct{ err error }
 
 func (e errAfterCommit) Error() string { return e.err.Error() }
 
-// voteTx runs a vote in a transaction of its own (see voteIn) and returns the request as the
-// vote left it.
-func (s *ApprovalService) voteTx(ctx context.Context, id int64, cast func(tx *Tx, r approvalRow, j *judgement) error) (*gatehouse.ApprovalRequest, error) {
+// voteTx runs a vote in a transaction of its own (see voteIn) on the request locate names in
+// that transaction, and returns the request as the vote left it.
+func (s *ApprovalService) voteTx(ctx context.Context, locate func(tx *Tx) (int64, error), cast func(tx *Tx, r approvalRow, j *judgement) error) (*gatehouse.ApprovalRequest, error) {
 	var after error
 	var out *gatehouse.ApprovalRequest
 	err := s.db.write(ctx, func(tx *Tx) error {
-		var err error
+		id, err := locate(tx)
+		if err != nil {
+			return err
+		}
 		out, after, err = voteIn(tx, id, cast)
 		return err
 	})
@@ -246,6 +249,9 @@ func (s *ApprovalService) voteTx(ctx context.Context, id int64, cast func(tx *Tx
 	}
 	return out, nil
 }
+
+// request locates a request by its id.
+func request(id int64) func(*Tx) (int64, error) { return func(*Tx) (int64, error) { return id, nil } }
 
 // voteIn locks the request and, when it can still be voted on, calls cast. A request that
 // expired or went stale is ended instead; that change must commit, so why the vote did not
@@ -351,7 +357,7 @@ func (s *ApprovalService) Approve(ctx context.Context, id int64, d gatehouse.Dec
 	if _, err := actor(ctx); err != nil {
 		return nil, err
 	}
-	return s.voteTx(ctx, id, approveCast(d))
+	return s.voteTx(ctx, request(id), approveCast(d))
 }
 
 // approveCast records an approval; meeting every policy approves the request, and on an auto
@@ -401,7 +407,7 @@ func (s *ApprovalService) Reject(ctx context.Context, id int64, d gatehouse.Deci
 	if strings.TrimSpace(d.Comment) == "" {
 		return nil, gatehouse.Invalidf("comment", "is required: a rejection says why")
 	}
-	return s.voteTx(ctx, id, rejectCast(d))
+	return s.voteTx(ctx, request(id), rejectCast(d))
 }
 
 // rejectCast records a rejection, which ends the request.

@@ -57,11 +57,8 @@ func (s *ConfigService) SetConfig(ctx context.Context, ref gatehouse.ConfigRef, 
 	}
 	var out *gatehouse.Config
 	err := s.db.write(ctx, func(tx *Tx) error {
-		who, l, err := resolveConfig(ctx, tx, ref)
+		_, l, err := changeableConfig(ctx, tx, ref)
 		if err != nil {
-			return err
-		}
-		if err := who.Require(gatehouse.ActionManage, ref.Target()); err != nil {
 			return err
 		}
 		if err := tx.setConfig(l, in.Content, in.Comment); err != nil {

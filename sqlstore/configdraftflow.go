@@ -17,11 +17,8 @@ func (s *ConfigService) CreateDraft(ctx context.Context, ref gatehouse.ConfigRef
 	}
 	var id int64
 	err := s.db.write(ctx, func(tx *Tx) error {
-		who, l, err := resolveConfig(ctx, tx, ref)
+		who, l, err := changeableConfig(ctx, tx, ref)
 		if err != nil {
-			return err
-		}
-		if err := who.Require(gatehouse.ActionManage, ref.Target()); err != nil {
 			return err
 		}
 		policies, err := configPolicies(ctx, tx, l)

@@ -43,6 +43,15 @@ func (l liveRef) resource() string {
 	return fmt.Sprintf("config/%s/%s/%s/%s", l.ref.Project, l.ref.App, where, l.ref.Kind)
 }
 
+// changeableConfig is resolveConfig for a change: the caller must hold manage on the resource.
+func changeableConfig(ctx context.Context, q querier, ref gatehouse.ConfigRef) (*gatehouse.Actor, liveRef, error) {
+	who, l, err := resolveConfig(ctx, q, ref)
+	if err != nil {
+		return nil, l, err
+	}
+	return who, l, who.Require(gatehouse.ActionManage, ref.Target())
+}
+
 // resolveConfig reads the app and environment a resource belongs to; an app or environment
 // the caller may not see is not found.
 func resolveConfig(ctx context.Context, q querier, ref gatehouse.ConfigRef) (*gatehouse.Actor, liveRef, error) {

@@ -114,19 +114,7 @@ func wantErr(t *testing.T, err error, kind gatehouse.ErrorKind, fragments ...str
 	}
 }
 
-const kubeconfig = `apiVersion: v1
-kind: Config
-current-context: main
-contexts:
-- name: main
-  context: {cluster: c1, user: u1}
-clusters:
-- name: c1
-  cluster: {server: "https://127.0.0.1:6443"}
-users:
-- name: u1
-  user: {token: planted-secret-token-4711}
-`
+const kubeconfig = testdb.Kubeconfig
 
 // world creates project shop with cluster c1, environments dev/stage/prod and app web.
 func (f *fixture) world() {

@@ -145,25 +145,10 @@ func (s *ApprovalService) RedeemLink(ctx context.Context, token gatehouse.Secret
 	if !approve && strings.TrimSpace(d.Comment) == "" {
 		return nil, gatehouse.Invalidf("comment", "is required: a rejection says why")
 	}
-	var out *gatehouse.ApprovalRequest
-	var after error
-	err := s.db.write(ctx, func(tx *Tx) error {
-		id, err := tx.spendLink(approvalLinks, token)
-		if err != nil {
-			return err
-		}
-		cast := approveCast(d)
-		if !approve {
-			cast = rejectCast(d)
-		}
-		out, after, err = voteIn(tx, id, cast)
-		return err
-	})
-	if err == nil {
-		err = after
+	cast := approveCast(d)
+	if !approve {
+		cast = rejectCast(d)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	// Spending the link and voting commit together: a refused vote leaves it unspent.
+	return s.voteTx(ctx, func(tx *Tx) (int64, error) { return tx.spendLink(approvalLinks, token) }, cast)
 }

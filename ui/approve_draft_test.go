@@ -14,18 +14,11 @@ import (
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/mailpit"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 	"github.com/gatehousehq/gatehouse/internal/wire"
 	"github.com/gatehousehq/gatehouse/notify"
 )
-
-const fakeKubeconfig = `apiVersion: v1
-kind: Config
-current-context: main
-contexts: [{name: main, context: {cluster: c1, user: u1}}]
-clusters: [{name: c1, cluster: {server: "https://127.0.0.1:6443"}}]
-users: [{name: u1, user: {token: t}}]
-`
 
 // TestApproveDraftByEmail: proposing a protected secrets change mails the config approver a
 // single-use link through a real SMTP server; the page behind it shows which keys change but
@@ -45,7 +38,7 @@ func TestApproveDraftByEmail(t *testing.T) {
 	defer hookSrv.Close()
 	srv.Setup(
 		testserver.Post("/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"}),
-		testserver.Post("/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(fakeKubeconfig)}),
+		testserver.Post("/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(testdb.Kubeconfig)}),
 		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop"}),
 		testserver.Post("/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web"}),
 		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:prod",

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
 
@@ -35,7 +36,7 @@ func TestConfigPages(t *testing.T) {
 	srv := testserver.Start(t, "sqlite")
 	srv.Setup(
 		testserver.Post("/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"}),
-		testserver.Post("/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(fakeKubeconfig)}),
+		testserver.Post("/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(testdb.Kubeconfig)}),
 		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "dev", Cluster: "k", Namespace: "shop-dev"}),
 		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop"}),
 		testserver.Post("/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web"}),
@@ -55,7 +56,13 @@ func TestConfigPages(t *testing.T) {
 			t.Fatalf("overview lacks %q:\n%s", want, overview)
 		}
 	}
-	alice.page("/ui/projects/shop/apps/web/config/compare?from=dev&to=prod")
+	if cmp := alice.page("/ui/projects/shop/apps/web/config/compare?from=dev&to=prod"); !strings.Contains(cmp, `<option value="dev" selected>`) ||
+		!strings.Contains(cmp, `<option value="prod" selected>`) || !strings.Contains(cmp, "secrets.DB_PASSWORD") {
+		t.Fatalf("compare page:\n%s", cmp)
+	}
+	if status, _ := alice.get("/ui/projects/shop/apps/web/config/compare?to=prod"); status != 400 {
+		t.Fatalf("compare without from: %d, want 400", status)
+	}
 	alice.page("/ui/projects/shop/apps/web/config/edit?env=dev&kind=secrets")
 	if empty := alice.page("/ui/drafts"); !strings.Contains(empty, "No open drafts") {
 		t.Fatalf("drafts page without drafts:\n%s", empty)

@@ -11,16 +11,9 @@ import (
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/httpapi"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
-
-const haKubeconfig = `apiVersion: v1
-kind: Config
-current-context: main
-contexts: [{name: main, context: {cluster: c1, user: u1}}]
-clusters: [{name: c1, cluster: {server: "https://127.0.0.1:6443"}}]
-users: [{name: u1, user: {token: planted-secret-token-4711}}]
-`
 
 var (
 	haDigest1 = "sha256:" + strings.Repeat("1", 64)
@@ -44,7 +37,7 @@ func haWorld(t *testing.T) *testserver.Server {
 		}
 	}
 	do("POST", "/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"})
-	do("POST", "/api/v1/clusters", gatehouse.ClusterCreate{Name: "c1", Kubeconfig: gatehouse.OutgoingSecret(haKubeconfig)})
+	do("POST", "/api/v1/clusters", gatehouse.ClusterCreate{Name: "c1", Kubeconfig: gatehouse.OutgoingSecret(testdb.Kubeconfig)})
 	for _, e := range []string{"dev", "prod"} {
 		do("POST", "/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: e, Cluster: "c1", Namespace: "shop-" + e})
 	}

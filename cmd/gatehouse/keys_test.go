@@ -11,24 +11,11 @@ import (
 	"testing"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 	"github.com/gatehousehq/gatehouse/keyring"
 	"github.com/gatehousehq/gatehouse/sqlstore"
 )
-
-const keysKubeconfig = `apiVersion: v1
-kind: Config
-current-context: main
-contexts:
-- name: main
-  context: {cluster: c1, user: u1}
-clusters:
-- name: c1
-  cluster: {server: "https://127.0.0.1:6443"}
-users:
-- name: u1
-  user: {token: planted-keys-token-1234}
-`
 
 // openData opens the SQLite store of a data directory with its key files, as serve does.
 func openData(t *testing.T, dir string) *sqlstore.DB {
@@ -81,7 +68,7 @@ func TestKeysRotateStatusRetire(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	db := openData(t, dir)
 	ctx := gatehouse.WithActor(context.Background(), gatehouse.SystemActor())
-	if _, err := sqlstore.NewClusterService(db).CreateCluster(ctx, gatehouse.ClusterCreate{Name: "c1", Kubeconfig: gatehouse.NewSecret(keysKubeconfig)}); err != nil {
+	if _, err := sqlstore.NewClusterService(db).CreateCluster(ctx, gatehouse.ClusterCreate{Name: "c1", Kubeconfig: gatehouse.NewSecret(testdb.Kubeconfig)}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -105,7 +92,7 @@ func TestKeysRotateStatusRetire(t *testing.T) {
 		if code != want {
 			t.Fatalf("keys %v: exit %d, want %d:\n%s", args, code, want, out)
 		}
-		if strings.Contains(out, "planted-keys-token") {
+		if strings.Contains(out, testdb.KubeconfigToken) {
 			t.Fatalf("keys %v prints a secret:\n%s", args, out)
 		}
 		if slices.Contains(args, "json") {
@@ -168,7 +155,7 @@ func TestKeysRotateStatusRetire(t *testing.T) {
 	db = openData(t, dir)
 	defer db.Close()
 	kc, err := db.Kubeconfig(ctx, "c1")
-	if err != nil || kc.Reveal() != keysKubeconfig {
+	if err != nil || kc.Reveal() != testdb.Kubeconfig {
 		t.Fatalf("kubeconfig after rotations: %v", err)
 	}
 	report, err := sqlstore.NewAuditService(db).VerifyAudit(ctx)
