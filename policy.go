@@ -119,6 +119,13 @@ type PolicySpec struct {
 	Rollback            RollbackMode `json:"rollback"`
 }
 
+// Reaches reports whether the policy is of the kind and its scope reaches the target: a
+// policy that gates the target's images (PolicyImage) or protects its configuration.
+func (p *PolicySpec) Reaches(kind PolicyKind, t Target) bool {
+	sc, err := ParseScope("scope", p.Scope)
+	return err == nil && p.Kind == kind && sc.Matches(t)
+}
+
 // Validate checks every field, fills defaults (expiry 72h, rollback needs approval) and
 // returns the parsed scope. Conditions must compile.
 func (in *PolicySpec) Validate() (Scope, error) {

@@ -44,10 +44,7 @@ func matchingPolicies(ctx context.Context, q querier, t gatehouse.Target, kind g
 	if err != nil {
 		return nil, fmt.Errorf("read policies: %w", err)
 	}
-	return keep(all, func(p *gatehouse.Policy) bool {
-		sc, err := gatehouse.ParseScope("scope", p.Scope)
-		return err == nil && p.Kind == kind && sc.Matches(t)
-	}), nil
+	return keep(all, func(p *gatehouse.Policy) bool { return p.Reaches(kind, t) }), nil
 }
 
 // requireManage checks the caller may manage policies on the scope: manage on its project

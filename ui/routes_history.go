@@ -119,8 +119,7 @@ func (a *App) rollbackPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, pol := range policies {
-		sc, err := gatehouse.ParseScope("scope", pol.Scope)
-		if err != nil || pol.Kind == gatehouse.PolicyConfig || !sc.Matches(p.Target.Target()) {
+		if !pol.Reaches(gatehouse.PolicyImage, p.Target.Target()) {
 			continue
 		}
 		for _, rule := range pol.Rules {

@@ -120,8 +120,7 @@ func (a *App) pipeline(w http.ResponseWriter, r *http.Request) error {
 		}
 		target := gatehouse.Target{Project: project, App: app, Env: s.Environment}
 		for _, pol := range policies {
-			sc, err := gatehouse.ParseScope("scope", pol.Scope)
-			if err != nil || pol.Kind == gatehouse.PolicyConfig || !sc.Matches(target) {
+			if !pol.Reaches(gatehouse.PolicyImage, target) {
 				continue
 			}
 			for _, rule := range pol.Rules {
