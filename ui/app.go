@@ -6,6 +6,7 @@ package ui
 
 import (
 	"embed"
+	"encoding/base64"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -128,7 +129,7 @@ type view struct {
 
 // render executes a page template inside the layout.
 func (a *App) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
-	v := view{Title: title, Path: r.URL.Path, Flash: r.URL.Query().Get("flash"), Data: data}
+	v := view{Title: title, Path: r.URL.Path, Flash: a.takeFlash(w, r), Data: data}
 	if who := gatehouse.ActorFrom(r.Context()); who != nil {
 		v.User = who.UserName
 	}
@@ -144,15 +145,30 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, name, t
 	}
 }
 
+// flashCookie carries the message a page shows once after a form. It travels in a cookie
+// only this site sets, not in the address, so a link cannot make a page say anything.
+const flashCookie = "gatehouse_flash"
+
 // back redirects after a successful form to a page, with a message shown once.
-func back(w http.ResponseWriter, r *http.Request, to, flash string) error {
+func (a *App) back(w http.ResponseWriter, r *http.Request, to, flash string) error {
 	if flash != "" {
-		sep := "?"
-		if strings.Contains(to, "?") {
-			sep = "&"
-		}
-		to += sep + "flash=" + url.QueryEscape(flash)
+		http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(flash)), Path: "/ui/",
+			MaxAge: 60, HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
+}
+
+// takeFlash returns the message waiting for this page, if any, and clears it.
+func (a *App) takeFlash(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/ui/", MaxAge: -1, HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
+	msg, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil || len(msg) > 500 {
+		return ""
+	}
+	return string(msg)
 }

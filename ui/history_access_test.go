@@ -174,8 +174,15 @@ func TestAccessPages(t *testing.T) {
 	}
 	haContains(t, "access", body, `value="user:tess"`, "access-manager", `<option value="shop">shop</option>`, `<option value="web">`, `<option value="dev">`)
 	resp, body = m.post("/ui/access/bindings", grant)
-	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/ui/access?flash=") {
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/access" {
 		t.Fatalf("grant: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	// The next page says what happened, once; a link cannot make it say anything.
+	if _, body := m.get("/ui/access"); !strings.Contains(body, "Granted deployer on project:shop/env:dev to user tess.") {
+		t.Fatalf("no message after the grant:\n%s", body)
+	}
+	if _, body := m.get("/ui/access?flash=Your+account+is+locked"); strings.Contains(body, "Granted deployer") || strings.Contains(body, "account is locked") {
+		t.Fatalf("the message showed twice, or came from the address:\n%s", body)
 	}
 	bs := haBindings(t, srv, "tess")
 	if len(bs) != 1 || bs[0].Role != gatehouse.RoleDeployer || bs[0].Scope != "project:shop/env:dev" || bs[0].CreatedBy != "amy" {

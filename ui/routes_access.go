@@ -116,7 +116,7 @@ func (a *App) grant(w http.ResponseWriter, r *http.Request) error {
 	if b.Group != "" {
 		who = "group " + b.Group
 	}
-	return back(w, r, "/ui/access", fmt.Sprintf("Granted %s on %s to %s.", b.Role, b.Scope, who))
+	return a.back(w, r, "/ui/access", fmt.Sprintf("Granted %s on %s to %s.", b.Role, b.Scope, who))
 }
 
 // accessNumber reads the id in a path.
@@ -136,7 +136,7 @@ func (a *App) revokeBinding(w http.ResponseWriter, r *http.Request) error {
 	if err := a.svc.RoleBindings.DeleteRoleBinding(r.Context(), id); err != nil {
 		return err
 	}
-	return back(w, r, "/ui/access", fmt.Sprintf("Revoked role binding %d.", id))
+	return a.back(w, r, "/ui/access", fmt.Sprintf("Revoked role binding %d.", id))
 }
 
 // tokenLifetime is a choice of the token form.
@@ -191,5 +191,5 @@ func (a *App) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	if err := a.svc.Identity.RevokeToken(r.Context(), id); err != nil {
 		return err
 	}
-	return back(w, r, "/ui/access/tokens", fmt.Sprintf("Revoked token %d.", id))
+	return a.back(w, r, "/ui/access/tokens", fmt.Sprintf("Revoked token %d.", id))
 }

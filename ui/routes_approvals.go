@@ -100,5 +100,5 @@ func (a *App) decide(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return back(w, r, fmt.Sprintf("/ui/approvals/%d", id), flash)
+	return a.back(w, r, fmt.Sprintf("/ui/approvals/%d", id), flash)
 }

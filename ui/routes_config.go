@@ -145,12 +145,12 @@ func (a *App) configEdit(w http.ResponseWriter, r *http.Request) error {
 	}
 	in := gatehouse.ConfigWrite{Content: r.PostForm.Get("content"), Comment: strings.TrimSpace(r.PostForm.Get("comment"))}
 	if c.Protected && c.OpenDraft != 0 {
-		return back(w, r, fmt.Sprintf("/ui/drafts/%d", c.OpenDraft), "A draft of "+ref.String()+" is open: edit it here.")
+		return a.back(w, r, fmt.Sprintf("/ui/drafts/%d", c.OpenDraft), "A draft of "+ref.String()+" is open: edit it here.")
 	}
 	if c.Protected {
 		d, err := a.svc.Config.CreateDraft(ctx, ref, in)
 		if err == nil {
-			return back(w, r, fmt.Sprintf("/ui/drafts/%d", d.ID), fmt.Sprintf("Draft %d created. Propose it when it is ready for approval.", d.ID))
+			return a.back(w, r, fmt.Sprintf("/ui/drafts/%d", d.ID), fmt.Sprintf("Draft %d created. Propose it when it is ready for approval.", d.ID))
 		}
 		return a.configRefused(w, r, c, in, err)
 	}
@@ -158,7 +158,7 @@ func (a *App) configEdit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return a.configRefused(w, r, c, in, err)
 	}
-	return back(w, r, "/ui/projects/"+ref.Project+"/apps/"+ref.App+"/config",
+	return a.back(w, r, "/ui/projects/"+ref.Project+"/apps/"+ref.App+"/config",
 		fmt.Sprintf("Saved %s (configuration revision %d).", ref, saved.Revision))
 }
 
@@ -258,7 +258,7 @@ func (a *App) draftEdit(w http.ResponseWriter, r *http.Request) error {
 	d, err := a.svc.Config.EditDraft(r.Context(), id, in)
 	switch gatehouse.KindOf(err) {
 	case "":
-		return back(w, r, fmt.Sprintf("/ui/drafts/%d", id), fmt.Sprintf("Saved version %d.", d.Version))
+		return a.back(w, r, fmt.Sprintf("/ui/drafts/%d", id), fmt.Sprintf("Saved version %d.", d.Version))
 	case gatehouse.KindConflict, gatehouse.KindInvalid:
 		// Keep what they wrote: a newer version came first, or the text needs fixing.
 		status := map[gatehouse.ErrorKind]int{gatehouse.KindConflict: http.StatusConflict, gatehouse.KindInvalid: http.StatusBadRequest}
@@ -284,7 +284,7 @@ func (a *App) draftAction(step draftStep) handler {
 		if err != nil {
 			return err
 		}
-		return back(w, r, fmt.Sprintf("/ui/drafts/%d", id), msg)
+		return a.back(w, r, fmt.Sprintf("/ui/drafts/%d", id), msg)
 	}
 }
 

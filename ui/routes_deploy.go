@@ -78,13 +78,13 @@ func (a *App) deploy(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		return back(w, r, fmt.Sprintf("/ui/approvals/%d", req.ID), "Approval requested.")
+		return a.back(w, r, fmt.Sprintf("/ui/approvals/%d", req.ID), "Approval requested.")
 	}
 	d, err := a.svc.Deployments.Deploy(ctx, project, app, gatehouse.DeploymentCreate{Environment: env, Digest: digest})
 	if err != nil {
 		return err
 	}
-	return back(w, r, fmt.Sprintf("/ui/projects/%s/apps/%s/deployments/%d", project, app, d.ID), "")
+	return a.back(w, r, fmt.Sprintf("/ui/projects/%s/apps/%s/deployments/%d", project, app, d.ID), "")
 }
 
 func (a *App) deploymentOf(r *http.Request) (*gatehouse.Deployment, error) {

@@ -141,5 +141,5 @@ func (a *App) rollback(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	to := fmt.Sprintf("/ui/projects/%s/apps/%s/deployments/%d", url.PathEscape(project), url.PathEscape(app), d.ID)
-	return back(w, r, to, fmt.Sprintf("Rollback to deployment %d queued as deployment %d.", id, d.ID))
+	return a.back(w, r, to, fmt.Sprintf("Rollback to deployment %d queued as deployment %d.", id, d.ID))
 }
