@@ -141,6 +141,22 @@ func (p *Pipeline) Children(stage string) []Stage {
 	return out
 }
 
+// Levels groups the stages by their distance from the source: first those that follow the
+// source, then those that follow them, and so on (the pipeline's graph, column by column).
+// Every stage of a valid pipeline is in exactly one level.
+func (p *Pipeline) Levels() [][]Stage {
+	var out [][]Stage
+	for level := p.Children(""); len(level) > 0; {
+		out = append(out, level)
+		var next []Stage
+		for _, s := range level {
+			next = append(next, p.Children(s.Name)...)
+		}
+		level = next
+	}
+	return out
+}
+
 // StageFor returns the stage that deploys to the environment, or nil.
 func (p *Pipeline) StageFor(env string) *Stage {
 	for i := range p.Stages {

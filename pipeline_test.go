@@ -1,6 +1,7 @@
 package gatehouse_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -69,5 +70,28 @@ func TestPipelineDefaultsAndParent(t *testing.T) {
 	}
 	if p.Parent("dev") != nil || p.Stage("nope") != nil {
 		t.Fatal("dev follows the source; nope does not exist")
+	}
+}
+
+func TestPipelineLevels(t *testing.T) {
+	// Defined out of order, with two branches after dev and one stage after each.
+	p := gatehouse.Pipeline{Stages: []gatehouse.Stage{
+		{Name: "prod-eu", After: "stage-eu"}, {Name: "dev"}, {Name: "stage-eu", After: "dev"}, {Name: "stage-us", After: "dev"},
+		{Name: "prod-us", After: "stage-us"}, {Name: "preview"},
+	}}
+	var got [][]string
+	for _, level := range p.Levels() {
+		var names []string
+		for _, s := range level {
+			names = append(names, s.Name)
+		}
+		got = append(got, names)
+	}
+	want := [][]string{{"dev", "preview"}, {"stage-eu", "stage-us"}, {"prod-eu", "prod-us"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Levels() = %v, want %v", got, want)
+	}
+	if levels := (&gatehouse.Pipeline{}).Levels(); len(levels) != 0 {
+		t.Fatalf("an empty pipeline has levels %v", levels)
 	}
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"net/http"
 	"slices"
 
@@ -86,58 +87,48 @@ func (a *App) pipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	depth := map[string]int{}
-	var stageDepth func(s gatehouse.Stage) int
-	byName := map[string]gatehouse.Stage{}
-	for _, s := range pl.Stages {
-		byName[s.Name] = s
-	}
-	stageDepth = func(s gatehouse.Stage) int {
-		if d, ok := depth[s.Name]; ok {
-			return d
-		}
-		d := 0
-		if prev, ok := byName[s.After]; ok && s.After != "" {
-			depth[s.Name] = 0 // guards a malformed cycle
-			d = stageDepth(prev) + 1
-		}
-		depth[s.Name] = d
-		return d
-	}
 	p := pipelinePage{Project: project, App: app, Artifacts: arts}
-	for _, s := range pl.Stages {
-		v := &stageView{Stage: s}
-		deps, err := a.svc.Deployments.Deployments(ctx, project, app, gatehouse.DeploymentFilter{Environment: s.Environment, Limit: 20})
-		if err != nil {
-			return err
-		}
-		if len(deps) > 0 {
-			v.Current = deps[0]
-		}
-		if i := slices.IndexFunc(deps, func(d *gatehouse.Deployment) bool { return d.State == gatehouse.StateSucceeded }); i >= 0 {
-			v.Live = deps[i]
-			v.Artifact, _ = a.svc.Artifacts.Artifact(ctx, project, app, deps[i].Digest)
-		}
-		target := gatehouse.Target{Project: project, App: app, Env: s.Environment}
-		for _, pol := range policies {
-			if !pol.Reaches(gatehouse.PolicyImage, target) {
-				continue
+	for _, level := range pl.Levels() {
+		var col []*stageView
+		for _, s := range level {
+			v, err := a.stageView(ctx, project, app, s, policies, open)
+			if err != nil {
+				return err
 			}
+			col = append(col, v)
+		}
+		p.Columns = append(p.Columns, col)
+	}
+	a.render(w, r, http.StatusOK, "pipeline.html", project+"/"+app, p)
+	return nil
+}
+
+// stageView reads what runs on a stage and what gates it.
+func (a *App) stageView(ctx context.Context, project, app string, s gatehouse.Stage, policies []*gatehouse.Policy, open []*gatehouse.ApprovalRequest) (*stageView, error) {
+	v := &stageView{Stage: s}
+	deps, err := a.svc.Deployments.Deployments(ctx, project, app, gatehouse.DeploymentFilter{Environment: s.Environment, Limit: 20})
+	if err != nil {
+		return nil, err
+	}
+	if len(deps) > 0 {
+		v.Current = deps[0]
+	}
+	if i := slices.IndexFunc(deps, func(d *gatehouse.Deployment) bool { return d.State == gatehouse.StateSucceeded }); i >= 0 {
+		v.Live = deps[i]
+		v.Artifact, _ = a.svc.Artifacts.Artifact(ctx, project, app, deps[i].Digest)
+	}
+	target := gatehouse.Target{Project: project, App: app, Env: s.Environment}
+	for _, pol := range policies {
+		if pol.Reaches(gatehouse.PolicyImage, target) {
 			for _, rule := range pol.Rules {
 				v.Gate = append(v.Gate, pol.Name+": "+rule.String())
 			}
 		}
-		for _, req := range open {
-			if req.Environment == s.Environment {
-				v.Open = append(v.Open, req)
-			}
-		}
-		d := stageDepth(s)
-		for len(p.Columns) <= d {
-			p.Columns = append(p.Columns, nil)
-		}
-		p.Columns[d] = append(p.Columns[d], v)
 	}
-	a.render(w, r, http.StatusOK, "pipeline.html", project+"/"+app, p)
-	return nil
+	for _, req := range open {
+		if req.Environment == s.Environment {
+			v.Open = append(v.Open, req)
+		}
+	}
+	return v, nil
 }
