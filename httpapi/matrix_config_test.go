@@ -20,9 +20,8 @@ func (w *world) addConfig() {
 	w.sessions["voter"] = w.login("config-voter")
 }
 
-// freshDraft discards api's open drafts, then opens a new one on its prod ConfigMap as the
-// super-admin and moves it to state (draft, proposed or approved); it returns its id.
-func (w *world) freshDraft(state gatehouse.DraftState) int64 {
+// clearDrafts discards api's open drafts, so a new one may open on any of its resources.
+func (w *world) clearDrafts() {
 	w.t.Helper()
 	var open struct{ Items []gatehouse.ConfigDraft }
 	if err := w.srv.Admin.Do(w.t.Context(), "GET", "/api/v1/drafts?app=api", nil, nil, &open); err != nil {
@@ -33,6 +32,13 @@ func (w *world) freshDraft(state gatehouse.DraftState) int64 {
 			w.admin("POST", fmt.Sprintf("/api/v1/drafts/%d/discard", d.ID), map[string]string{"reason": "matrix"})
 		}
 	}
+}
+
+// freshDraft opens a new draft on api's prod ConfigMap as the super-admin, after clearing the
+// way, and moves it to state (draft, proposed or approved); it returns its id.
+func (w *world) freshDraft(state gatehouse.DraftState) int64 {
+	w.t.Helper()
+	w.clearDrafts()
 	var d gatehouse.ConfigDraft
 	if err := w.srv.Admin.Do(w.t.Context(), "POST", apiProd+"/drafts", nil,
 		gatehouse.ConfigWrite{Content: fmt.Sprintf("LOG_LEVEL: debug-%d\n", w.n.Add(1))}, &d); err != nil {
@@ -67,14 +73,7 @@ var configEndpoints = []endpoint{
 		return call{method: "PUT", path: "/api/v1/projects/shop/apps/web/config/values", body: gatehouse.ConfigWrite{Content: fmt.Sprintf("replicas: %d\n", w.n.Add(1))}}
 	}},
 	{"POST /api/v1/projects/{project}/apps/{app}/config/values/drafts", shopAdmins, func(w *world, _ string) call {
-		w.freshDraft(gatehouse.DraftOpen) // only to clear the way: it is on the ConfigMap, not the values
-		var open struct{ Items []gatehouse.ConfigDraft }
-		_ = w.srv.Admin.Do(w.t.Context(), "GET", "/api/v1/drafts?app=api", nil, nil, &open)
-		for _, d := range open.Items {
-			if d.State.Open() && d.Kind == gatehouse.ConfigValues {
-				w.admin("POST", fmt.Sprintf("/api/v1/drafts/%d/discard", d.ID), map[string]string{})
-			}
-		}
+		w.clearDrafts()
 		return call{method: "POST", path: "/api/v1/projects/shop/apps/api/config/values/drafts", body: gatehouse.ConfigWrite{Content: fmt.Sprintf("replicas: %d\n", 2+w.n.Add(1)%5)}}
 	}},
 	{"GET /api/v1/projects/{project}/apps/{app}/environments/{env}/config/{kind}", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/environments/prod/config/secrets", nil)},
@@ -82,8 +81,7 @@ var configEndpoints = []endpoint{
 		return call{method: "PUT", path: "/api/v1/projects/shop/apps/web/environments/dev/config/configmap", body: gatehouse.ConfigWrite{Content: fmt.Sprintf("N: \"%d\"\n", w.n.Add(1))}}
 	}},
 	{"POST /api/v1/projects/{project}/apps/{app}/environments/{env}/config/{kind}/drafts", shopAdmins, func(w *world, _ string) call {
-		id := w.freshDraft(gatehouse.DraftOpen)
-		w.admin("POST", fmt.Sprintf("/api/v1/drafts/%d/discard", id), map[string]string{})
+		w.clearDrafts()
 		return call{method: "POST", path: apiProd + "/drafts", body: gatehouse.ConfigWrite{Content: fmt.Sprintf("N: \"%d\"\n", w.n.Add(1))}}
 	}},
 	{"GET /api/v1/projects/{project}/apps/{app}/config-compare", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/config-compare?from=dev&to=prod", nil)},

@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/httpapi"
 	"github.com/gatehousehq/gatehouse/internal/browser"
 	"github.com/gatehousehq/gatehouse/internal/testbed"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
@@ -146,10 +147,10 @@ func signIn(t *testing.T, ctx context.Context, base, user string) {
 func postAs(t *testing.T, ctx context.Context, base, path, page string) int {
 	t.Helper()
 	csrf := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)[1]
-	sess := browser.Cookie(t, ctx, base, "gatehouse_session")
+	sess := browser.Cookie(t, ctx, base, httpapi.SessionCookie)
 	req, _ := http.NewRequest("POST", base+path, strings.NewReader(url.Values{"csrf_token": {csrf}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.AddCookie(&http.Cookie{Name: "gatehouse_session", Value: sess})
+	req.AddCookie(&http.Cookie{Name: httpapi.SessionCookie, Value: sess})
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
