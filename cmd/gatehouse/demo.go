@@ -249,7 +249,7 @@ func waitDeployed(ctx context.Context, c *client.Client) error {
 }
 
 func printDemo(out io.Writer, url string, cluster *testbed.Cluster, logins []login) {
-	fmt.Fprintf(out, "\nGatehouse demo is running at %s\n\n", url)
+	fmt.Fprintf(out, "\nGatehouse demo is running at %s\nOpen %s/ui/ in a browser and sign in as one of:\n\n", url, url)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "USER\tPASSWORD\tROLE")
 	for _, l := range logins {
@@ -260,7 +260,8 @@ func printDemo(out io.Writer, url string, cluster *testbed.Cluster, logins []log
 Project shop: app shop, pipeline dev (auto) → stage → prod; version 1.0.0 is deployed to dev.
 prod is gated by policy prod-gate: two approvals (bob and carol may approve; alice, who
 requests, and the builder may not).
-Try it (in another terminal, from this checkout):
+In the browser: alice requests approval for prod from the app's pipeline; bob and carol
+approve from their Approvals page; alice deploys. Or from the CLI (in another terminal):
   go build -o gatehouse ./cmd/gatehouse
   ./gatehouse login --server %s --username alice
   ./gatehouse history -p shop -a shop

@@ -2,7 +2,8 @@ package main_test
 
 import (
 	"bufio"
-	"github.com/gatehousehq/gatehouse/internal/testserver"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
 
 // TestDemo runs `gatehouse demo` as the README says, signs in as a demo user with the printed
@@ -53,6 +56,20 @@ func TestDemo(t *testing.T) {
 	banner := text.String()
 	if !strings.Contains(banner, "Gatehouse demo is running at http://"+addr) || !strings.Contains(banner, "version 1.0.0 is deployed to dev") {
 		t.Fatalf("banner:\n%s", banner)
+	}
+	// The web UI the banner points at serves its sign-in page.
+	ui := "http://" + addr + "/ui/"
+	if !strings.Contains(banner, "Open "+ui+" in a browser") {
+		t.Fatalf("the banner does not point at the web UI:\n%s", banner)
+	}
+	resp, err := http.Get(ui + "login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `name="login_token"`) {
+		t.Fatalf("GET %slogin: %d\n%s", ui, resp.StatusCode, page)
 	}
 	m := regexp.MustCompile(`(?m)^alice\s+(\S+)\s+deployer`).FindStringSubmatch(banner)
 	if m == nil {
