@@ -71,6 +71,10 @@ func KeyID(key []byte) string {
 // CurrentID is the id of the key that seals.
 func (k *Keyring) CurrentID() string { return k.current }
 
+// Prefix is how every value the key with this id seals begins, so a store can find the values
+// another key sealed without opening them.
+func Prefix(id string) string { return sealPrefix + id + ":" }
+
 // Seal encrypts plaintext with the current key. additional binds the sealed value to its place
 // (e.g. "cluster:prod"), so a value copied to another row does not open there.
 func (k *Keyring) Seal(plaintext []byte, additional string) string {
@@ -80,7 +84,7 @@ func (k *Keyring) Seal(plaintext []byte, additional string) string {
 		panic("keyring: no randomness: " + err.Error())
 	}
 	out := aead.Seal(nonce, nonce, plaintext, []byte(additional))
-	return sealPrefix + k.current + ":" + base64.RawStdEncoding.EncodeToString(out)
+	return Prefix(k.current) + base64.RawStdEncoding.EncodeToString(out)
 }
 
 // Open decrypts a value made by Seal with the same additional data. It returns ErrOpen for any

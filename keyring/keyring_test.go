@@ -23,7 +23,7 @@ func TestSealOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := ring.Seal([]byte("kubeconfig"), "cluster/a")
-	if strings.Contains(s, "kubeconfig") || keyring.SealedBy(s) != ring.CurrentID() || keyring.SealedBy(sealedByOld) != keyring.KeyID(old) {
+	if strings.Contains(s, "kubeconfig") || !strings.HasPrefix(s, keyring.Prefix(ring.CurrentID())) || keyring.SealedBy(s) != ring.CurrentID() || keyring.SealedBy(sealedByOld) != keyring.KeyID(old) {
 		t.Fatalf("sealed = %q", s)
 	}
 	for _, v := range []string{s, sealedByOld} {

@@ -87,12 +87,8 @@ func (c sealedColumn) where(r sealedRow) string {
 	return fmt.Sprintf("%s.%s of row %d", c.table, col, r.k1)
 }
 
-// sealPrefix is how every value the current key seals begins ("gh1:<key id>:"), learnt from
-// the keyring itself so the store does not restate its format.
-func (db *DB) sealPrefix() string {
-	s := db.secrets.Seal(nil, "")
-	return s[:strings.LastIndexByte(s, ':')+1]
-}
+// sealPrefix is how every value the current key seals begins.
+func (db *DB) sealPrefix() string { return keyring.Prefix(db.secrets.CurrentID()) }
 
 // ResealReport is what a Reseal did and what it left.
 type ResealReport struct {
