@@ -19,15 +19,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gatehousehq/gatehouse/internal/childproc"
 )
 
 // BuildCommand builds the binary; a test that cannot find it fails with a message naming it.
@@ -144,40 +143,12 @@ func start(tb testing.TB, bin, dir string, args []string) (*Server, error) {
 		http:     &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 10 * time.Second},
 	}
 	args = slices.Concat(args, []string{"--smtp", net.JoinHostPort(s.SMTPHost, strconv.Itoa(smtpPort)), "--listen", "127.0.0.1:" + strconv.Itoa(apiPort)})
-	logFile, err := os.Create(s.LogPath)
+	proc, err := childproc.Start(dir, s.LogPath, bin, args)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, logFile, logFile
-	// Its own process group, and SIGKILL if the thread that started it ends: the goroutine
-	// below stays locked to its thread until mailpit exits, so that happens only when the test
-	// binary dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	started, done := make(chan error, 1), make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		defer logFile.Close()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		_ = cmd.Wait()
-		close(done)
-	}()
-	if err := <-started; err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
 	stop := func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-		}
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
+		proc.Stop(5 * time.Second)
 		s.http.CloseIdleConnections()
 	}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -187,7 +158,7 @@ func start(tb testing.TB, bin, dir string, args []string) (*Server, error) {
 		}
 		what := "exited before it was ready"
 		select {
-		case <-done:
+		case <-proc.Done():
 		default:
 			if time.Now().Before(deadline) {
 				continue

@@ -206,7 +206,7 @@ func waitHealthy(ctx context.Context, p *process, url, token string) error {
 		}
 		last = err
 		select {
-		case <-p.done:
+		case <-p.Done():
 			return p.exitError()
 		case <-ctx.Done():
 			return p.failure(fmt.Errorf("not healthy: %w (last answer: %w)", ctx.Err(), last))

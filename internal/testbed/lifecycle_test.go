@@ -42,7 +42,7 @@ func orphanHelper() {
 	}
 	s := started{Dir: c.Dir()}
 	for _, p := range c.procs {
-		s.PIDs = append(s.PIDs, p.pid)
+		s.PIDs = append(s.PIDs, p.PID)
 	}
 	_ = json.NewEncoder(os.Stdout).Encode(s)
 	time.Sleep(time.Hour) // until killed

@@ -33,7 +33,7 @@ func (c *Cluster) addNodes(ctx context.Context, kwok *process, n int) error {
 	defer fail(nil)
 	go func() {
 		select {
-		case <-kwok.done:
+		case <-kwok.Done():
 			fail(kwok.exitError())
 		case <-ctx.Done():
 		}

@@ -6,101 +6,42 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/gatehousehq/gatehouse/internal/childproc"
 )
 
 // stopGrace is how long a process may take to exit after SIGTERM before it gets SIGKILL.
 const stopGrace = 5 * time.Second
 
-// process is a child program of a cluster, running in its own process group, its output
-// going to <cluster dir>/<name>.log.
+// process is a child program of a cluster, its output going to <cluster dir>/<name>.log.
 type process struct {
+	*childproc.Process
 	name    string
 	logPath string
-	pid     int
-	done    chan struct{} // closed when the process has exited and has been reaped
-	waitErr error         // how it exited; set before done is closed
 }
 
-// startProcess starts bin with args. The process gets its own process group, so stop reaches
-// everything it may spawn, and SIGKILL when the thread that started it ends: the starting
-// goroutine stays locked to its OS thread until the process exits, so the signal comes only
-// when this program dies, and no child outlives it.
+// startProcess starts bin with args (see childproc.Start: no child outlives this program).
 func startProcess(dir, name, bin string, args []string) (*process, error) {
 	logPath := filepath.Join(dir, name+".log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	cp, err := childproc.Start(dir, logPath, bin, args)
 	if err != nil {
-		return nil, fmt.Errorf("testbed: %s log: %w", name, err)
+		return nil, fmt.Errorf("testbed: %s: %w", name, err)
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	p := &process{name: name, logPath: logPath, done: make(chan struct{})}
-
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		defer logFile.Close()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		p.pid = cmd.Process.Pid
-		started <- nil
-		p.waitErr = cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
-		return nil, fmt.Errorf("testbed: start %s: %w", name, err)
-	}
-	return p, nil
+	return &process{Process: cp, name: name, logPath: logPath}, nil
 }
 
-// exited reports whether the process has exited.
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop ends the process group: SIGTERM, then SIGKILL if the process has not exited after
-// stopGrace. It returns once the process has exited. It reports whether SIGKILL was needed.
-func (p *process) stop() (killed bool) {
-	if p.exited() {
-		return false
-	}
-	_ = syscall.Kill(-p.pid, syscall.SIGTERM)
-	timer := time.NewTimer(stopGrace)
-	defer timer.Stop()
-	select {
-	case <-p.done:
-		// The leader is gone; anything left in its group goes too.
-		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
-		return false
-	case <-timer.C:
-	}
-	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
-	<-p.done
-	return true
-}
+// stop ends the process group, waiting at most stopGrace before SIGKILL.
+func (p *process) stop() (killed bool) { return p.Stop(stopGrace) }
 
 // exitError is the error of a process that ended while the cluster needed it, with the tail
 // of its log.
 func (p *process) exitError() error {
 	how := "exit status 0"
-	if p.waitErr != nil {
-		how = p.waitErr.Error()
+	if err := p.Err(); err != nil {
+		how = err.Error()
 	}
 	return p.failure(fmt.Errorf("exited (%s)", how))
 }

@@ -156,7 +156,7 @@ func TestClusters(t *testing.T) {
 		for _, c := range clusters {
 			pids := make([]int, 0, len(c.procs))
 			for _, p := range c.procs {
-				pids = append(pids, p.pid)
+				pids = append(pids, p.PID)
 			}
 			start := time.Now()
 			if err := c.Stop(); err != nil {
