@@ -18,6 +18,7 @@ const (
 	KindConflict           ErrorKind = "conflict"            // clashes with current state (duplicate name, in use)
 	KindPreconditionFailed ErrorKind = "precondition_failed" // a rule of the domain is not met yet (gate closed, stale version)
 	KindRateLimited        ErrorKind = "rate_limited"        // too many attempts; wait and retry
+	KindUnavailable        ErrorKind = "unavailable"         // a service Gatehouse relies on cannot be reached; retry later
 	KindInternal           ErrorKind = "internal"            // a fault of the server; details are logged, never shown
 )
 

@@ -76,6 +76,12 @@ type IdentityService interface {
 	// the same message for an unknown user, a wrong password, a disabled user or a service
 	// account, so names cannot be probed.
 	Login(ctx context.Context, c Credentials, ttl time.Duration) (*Session, error)
+	// LoginExternal opens a session for a person a single sign-on provider vouched for: the
+	// user linked to the identity's issuer and subject; at a first sign-in, the one human user
+	// whose e-mail is the identity's verified address (linked from then on); else, when
+	// allowed, a new user. Errors: unauthenticated when no user matches, or the user is
+	// disabled or a service account; forbidden when the e-mail domain is not admitted.
+	LoginExternal(ctx context.Context, in ExternalLogin, ttl time.Duration) (*Session, error)
 	// LoginToken checks a password like Login and returns a new personal token instead (the CLI's
 	// login). Errors: as Login; invalid token input.
 	LoginToken(ctx context.Context, c Credentials, in TokenCreate) (*NewToken, error)

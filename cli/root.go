@@ -86,11 +86,13 @@ var exitCodes = map[gatehouse.ErrorKind]int{
 	gatehouse.KindConflict:           6,
 	gatehouse.KindPreconditionFailed: 7,
 	gatehouse.KindRateLimited:        8,
+	gatehouse.KindUnavailable:        11,
 }
 
 // ExitCode maps an error to the process exit code: 0 for nil, then by kind (1 internal or
 // unknown, 2 invalid input, 3 unauthenticated, 4 forbidden, 5 not found, 6 conflict,
-// 7 precondition failed, 8 rate limited, 9 audit trail broken, 10 deployment failed).
+// 7 precondition failed, 8 rate limited, 9 audit trail broken, 10 deployment failed, 11 a service
+// Gatehouse relies on is unavailable).
 func ExitCode(err error) int {
 	if err == nil {
 		return 0

@@ -19,6 +19,7 @@ var statusOf = map[gatehouse.ErrorKind]int{
 	gatehouse.KindConflict:           http.StatusConflict,
 	gatehouse.KindPreconditionFailed: http.StatusPreconditionFailed,
 	gatehouse.KindRateLimited:        http.StatusTooManyRequests,
+	gatehouse.KindUnavailable:        http.StatusServiceUnavailable,
 	gatehouse.KindInternal:           http.StatusInternalServerError,
 }
 

@@ -70,10 +70,25 @@ func (s *Server) SignIn(w http.ResponseWriter, r *http.Request, c gatehouse.Cred
 	if err != nil {
 		return nil, err
 	}
-	sess := out.(*gatehouse.Session)
+	return s.setSessionCookie(w, out.(*gatehouse.Session)), nil
+}
+
+// SignInExternal starts a browser session for a person a single sign-on provider vouched
+// for, behind the same limiter as SignIn (keyed by the provider's subject).
+func (s *Server) SignInExternal(w http.ResponseWriter, r *http.Request, in gatehouse.ExternalLogin) (*gatehouse.Session, error) {
+	out, err := s.login(r, gatehouse.Credentials{Name: "sso:" + in.Identity.Subject}, func() (any, error) {
+		return s.svc.Identity.LoginExternal(r.Context(), in, s.cfg.SessionTTL)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.setSessionCookie(w, out.(*gatehouse.Session)), nil
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, sess *gatehouse.Session) *gatehouse.Session {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.Token.Reveal(), Path: "/", Expires: sess.ExpiresAt,
 		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
-	return sess, nil
+	return sess
 }
 
 // SignOut ends the request's browser session and clears its cookie. Errors: not found when

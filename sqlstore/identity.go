@@ -73,16 +73,23 @@ func (s *IdentityService) Login(ctx context.Context, c gatehouse.Credentials, tt
 	if err != nil {
 		return nil, err
 	}
-	sess := &gatehouse.Session{Token: gatehouse.NewSecret(randomText(sessionPrefix)), CSRF: randomText(""), User: u.Name}
+	var sess *gatehouse.Session
 	err = s.db.write(gatehouse.WithActor(ctx, &gatehouse.Actor{UserID: u.ID, UserName: u.Name, Kind: u.Kind, Via: gatehouse.AuthSession}), func(tx *Tx) error {
-		sess.ExpiresAt = tx.now.Add(ttl)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5)`, hashText(sess.Token.Reveal()), u.ID, sess.CSRF, micro(tx.now), micro(sess.ExpiresAt)); err != nil {
-			return fmt.Errorf("insert session: %w", err)
-		}
-		return tx.audit(change{action: "auth.login", resource: "user/" + u.Name, details: map[string]string{"method": "session"}})
+		sess, err = tx.openSession(u, ttl, map[string]string{"method": "session"})
+		return err
 	})
 	return sess, err
+}
+
+// openSession starts a session of u and audits the sign-in with details.
+func (tx *Tx) openSession(u *gatehouse.User, ttl time.Duration, details map[string]string) (*gatehouse.Session, error) {
+	sess := &gatehouse.Session{Token: gatehouse.NewSecret(randomText(sessionPrefix)), CSRF: randomText(""), User: u.Name,
+		ExpiresAt: tx.now.Add(ttl)}
+	if _, err := tx.ExecContext(tx.ctx, `INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5)`, hashText(sess.Token.Reveal()), u.ID, sess.CSRF, micro(tx.now), micro(sess.ExpiresAt)); err != nil {
+		return nil, fmt.Errorf("insert session: %w", err)
+	}
+	return sess, tx.audit(change{action: "auth.login", resource: "user/" + u.Name, details: details})
 }
 
 // LoginToken implements gatehouse.IdentityService.

@@ -56,7 +56,7 @@ func (tx *Tx) insertUser(in gatehouse.UserCreate) (*gatehouse.User, error) {
 	u := &gatehouse.User{Name: in.Name, DisplayName: in.DisplayName, Email: in.Email, Kind: in.Kind, Groups: []string{},
 		CreatedAt: tx.now, UpdatedAt: tx.now}
 	var hash sql.NullString
-	if in.Kind == gatehouse.HumanUser {
+	if in.Kind == gatehouse.HumanUser && !in.Password.IsZero() { // people from single sign-on have none
 		hash = sql.NullString{String: hashPassword(in.Password.Reveal()), Valid: true}
 	}
 	err := tx.QueryRowContext(tx.ctx, `INSERT INTO users (name, display_name, email, kind, password_hash, disabled, created_at, updated_at)

@@ -29,6 +29,7 @@ var pages = template.Must(template.New("").Funcs(funcs).ParseFS(templateFiles, "
 // form shares the API's login rate limiter.
 type Sessions interface {
 	SignIn(w http.ResponseWriter, r *http.Request, c gatehouse.Credentials) (*gatehouse.Session, error)
+	SignInExternal(w http.ResponseWriter, r *http.Request, in gatehouse.ExternalLogin) (*gatehouse.Session, error)
 	SignOut(w http.ResponseWriter, r *http.Request) error
 }
 
@@ -42,6 +43,7 @@ type App struct {
 	session  SessionOf
 	secure   bool
 	log      *slog.Logger
+	sso      SingleSignOn // nil without single sign-on
 }
 
 // New builds the web UI over the services.
@@ -68,6 +70,8 @@ func (a *App) Routes() []Route {
 		{"GET /ui/login", http.HandlerFunc(a.loginPage)},
 		{"POST /ui/login", http.HandlerFunc(a.login)},
 		{"POST /ui/logout", a.user(a.logout)},
+		{"GET /ui/sso/start", http.HandlerFunc(a.ssoStart)},
+		{"GET /ui/sso/callback", http.HandlerFunc(a.ssoCallback)},
 	}
 	for _, group := range [][]Route{a.homeRoutes(), a.approvalRoutes(), a.deployRoutes(), a.configRoutes(), a.historyRoutes(), a.auditRoutes(), a.accessRoutes()} {
 		out = append(out, group...)

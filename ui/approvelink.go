@@ -14,7 +14,8 @@ import (
 // statusOf maps error kinds to statuses for pages, as the API does.
 var statusOf = map[gatehouse.ErrorKind]int{
 	gatehouse.KindInvalid: 400, gatehouse.KindUnauthenticated: 401, gatehouse.KindForbidden: 403, gatehouse.KindNotFound: 404,
-	gatehouse.KindConflict: 409, gatehouse.KindPreconditionFailed: 412, gatehouse.KindRateLimited: 429, gatehouse.KindInternal: 500,
+	gatehouse.KindConflict: 409, gatehouse.KindPreconditionFailed: 412, gatehouse.KindRateLimited: 429, gatehouse.KindUnavailable: 503,
+	gatehouse.KindInternal: 500,
 }
 
 type page struct {
@@ -118,8 +119,9 @@ func decision(r *http.Request) (bool, gatehouse.Decision, error) {
 	return d == "approve", gatehouse.Decision{Comment: r.PostForm.Get("comment")}, nil
 }
 
+// randomToken is 256 random bits in 43 URL-safe characters (long enough for a PKCE verifier).
 func randomToken() string {
-	b := make([]byte, 24)
+	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }

@@ -15,6 +15,7 @@ const loginCSRF = "gatehouse_login_csrf"
 type loginPage struct {
 	Next, Name, Error, Token string
 	Expired                  bool
+	SSO                      string // the single sign-on button's label; "" without one
 }
 
 func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -27,6 +28,9 @@ func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (a *App) showLogin(w http.ResponseWriter, r *http.Request, status int, p loginPage) {
 	p.Token = randomToken()
+	if a.sso != nil {
+		p.SSO = a.sso.Name()
+	}
 	http.SetCookie(w, &http.Cookie{Name: loginCSRF, Value: p.Token, Path: "/ui/login", HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteStrictMode})
 	a.render(w, r, status, "login.html", "Sign in", p)
 }

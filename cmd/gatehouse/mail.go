@@ -35,21 +35,35 @@ func (m mailSettings) mailer() (notify.Mailer, error) {
 	if m.host == "" {
 		return nil, nil
 	}
-	pw := os.Getenv("GATEHOUSE_SMTP_PASSWORD")
-	if m.passwordFile != "" {
-		b, err := os.ReadFile(m.passwordFile)
-		if err != nil {
-			return nil, gatehouse.Invalidf("--smtp-password-file", "cannot read %s", m.passwordFile)
-		}
-		pw = strings.TrimSpace(string(b))
-	}
-	s, err := notify.NewSMTP(notify.SMTPConfig{Host: m.host, Port: m.port, Username: m.username, Password: gatehouse.NewSecret(pw),
-		TLS: m.tls, From: m.from, SkipVerify: m.skipVerify, Timeout: m.timeout})
+	pw, err := secretSetting("GATEHOUSE_SMTP_PASSWORD", "smtp-password-file", m.passwordFile)
 	if err != nil {
-		if e, ok := err.(*gatehouse.Error); ok && e.Field != "" && !strings.HasPrefix(e.Field, "--") {
-			e.Field = "--" + e.Field
-		}
 		return nil, err
 	}
+	s, err := notify.NewSMTP(notify.SMTPConfig{Host: m.host, Port: m.port, Username: m.username, Password: pw,
+		TLS: m.tls, From: m.from, SkipVerify: m.skipVerify, Timeout: m.timeout})
+	if err != nil {
+		return nil, asFlagError(err)
+	}
 	return s, nil
+}
+
+// secretSetting reads a secret from the file the flag names, or else from the environment
+// variable, so it never appears on a command line.
+func secretSetting(env, flag, file string) (gatehouse.Secret, error) {
+	if file == "" {
+		return gatehouse.NewSecret(os.Getenv(env)), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return gatehouse.Secret{}, gatehouse.Invalidf("--"+flag, "cannot read %s", file)
+	}
+	return gatehouse.NewSecret(strings.TrimSpace(string(b))), nil
+}
+
+// asFlagError names a setting's field as its flag ("smtp-port" → "--smtp-port").
+func asFlagError(err error) error {
+	if e, ok := err.(*gatehouse.Error); ok && e.Field != "" && !strings.HasPrefix(e.Field, "--") {
+		e.Field = "--" + e.Field
+	}
+	return err
 }

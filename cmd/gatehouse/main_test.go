@@ -93,6 +93,11 @@ func TestServeRefusesBadSettings(t *testing.T) {
 		{nil, []string{"--trusted-proxy", "10.0.0.0/33"}, "--trusted-proxy"},
 		{nil, []string{"--tls-cert", "x.pem"}, "--tls-cert and --tls-key go together"},
 		{nil, []string{"--config", cfg}, `"colour" is not a setting`},
+		{nil, []string{"--listen", "127.0.0.1:0", "--sso-issuer", "http://id.example.com"}, "--sso-issuer"},
+		{nil, []string{"--listen", "127.0.0.1:0", "--sso-issuer", "https://id.example.com"}, "--sso-client-id"},
+		{nil, []string{"--listen", "127.0.0.1:0", "--sso-issuer", "https://id.example.com", "--sso-client-id", "g"}, "--sso-client-secret-file"},
+		{[]string{"GATEHOUSE_SSO_CLIENT_SECRET=s"}, []string{"--listen", "127.0.0.1:0", "--sso-issuer", "https://id.example.com", "--sso-client-id", "g",
+			"--sso-email-domain", "@bank.example"}, "--sso-email-domain"},
 	}
 	for _, c := range cases {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -43,6 +43,7 @@ type settings struct {
 	deployLease    time.Duration
 	externalURL    string
 	mail           mailSettings
+	sso            ssoSettings
 	logFormat      string
 	logLevel       string
 	configFile     string
@@ -93,6 +94,7 @@ func bindServeFlags(f *pflag.FlagSet, s *settings) {
 	f.DurationVar(&s.deployLease, "deploy-lease", 30*time.Second, "how long a deployment's worker may go silent before another server resumes it")
 	f.StringVar(&s.externalURL, "external-url", "", "the server's address as people reach it, for links in e-mails (default: http(s)://LISTEN)")
 	bindMailFlags(f, &s.mail)
+	bindSSOFlags(f, &s.sso)
 	f.StringVar(&s.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&s.configFile, "config", "", "config file (YAML: flag names as keys)")
@@ -248,6 +250,10 @@ func serve(ctx context.Context, s settings, out, logOut io.Writer) error {
 			external = "https://" + s.listen
 		}
 	}
+	signOn, err := s.sso.provider(external)
+	if err != nil {
+		return err
+	}
 	runner, err := wire.Worker(ctx, db, wire.WorkerOptions{DataDir: s.dataDir, Workers: s.workers, Lease: s.deployLease, Logger: log,
 		Mailer: mailer, ExternalURL: external})
 	if err != nil {
@@ -263,7 +269,7 @@ func serve(ctx context.Context, s settings, out, logOut io.Writer) error {
 			log.Warn("stop workers", "err", err)
 		}
 	}()
-	srv := &http.Server{Handler: wire.API(db, cfg, log), ReadHeaderTimeout: 10 * time.Second,
+	srv := &http.Server{Handler: wire.API(db, cfg, log, signOn), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	scheme := "http"
 	if s.tlsCert != "" {

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/wire"
 	"github.com/gatehousehq/gatehouse/sqlstore"
+	"github.com/gatehousehq/gatehouse/ui"
 )
 
 // Password is every test user's password.
@@ -60,6 +61,13 @@ func (b *LogBuffer) logger() *slog.Logger {
 // Start starts a server on a fresh database of the engine; cfg adjusts the API settings.
 func Start(tb testing.TB, engine string, cfg ...func(*httpapi.Config)) *Server {
 	tb.Helper()
+	return StartSSO(tb, engine, nil, cfg...)
+}
+
+// StartSSO starts a server like Start that offers single sign-on through the provider signOn
+// returns for the server's URL (none when signOn is nil).
+func StartSSO(tb testing.TB, engine string, signOn func(url string) ui.SingleSignOn, cfg ...func(*httpapi.Config)) *Server {
+	tb.Helper()
 	db := testdb.Open(tb, engine)
 	if _, _, err := db.Bootstrap(context.Background(), "admin", gatehouse.NewSecret(Password)); err != nil {
 		tb.Fatalf("bootstrap: %v", err)
@@ -70,8 +78,14 @@ func Start(tb testing.TB, engine string, cfg ...func(*httpapi.Config)) *Server {
 		f(&c)
 	}
 	logs := &LogBuffer{}
-	api := wire.API(db, c, logs.logger())
-	hs := httptest.NewServer(api)
+	hs := httptest.NewUnstartedServer(nil)
+	var sso ui.SingleSignOn
+	if signOn != nil {
+		sso = signOn("http://" + hs.Listener.Addr().String())
+	}
+	api := wire.API(db, c, logs.logger(), sso)
+	hs.Config.Handler = api
+	hs.Start()
 	tb.Cleanup(hs.Close)
 	s := &Server{URL: hs.URL, DB: db, API: api, Log: logs, tb: tb}
 	s.Admin = s.Login("admin")

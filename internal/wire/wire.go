@@ -59,13 +59,17 @@ func Worker(ctx context.Context, db *sqlstore.DB, o WorkerOptions) (*worker.Runn
 	return r, nil
 }
 
-// API builds the HTTP server: the REST API with the pages mounted beside it.
-func API(db *sqlstore.DB, cfg httpapi.Config, log *slog.Logger) *httpapi.Server {
+// API builds the HTTP server: the REST API with the pages mounted beside it, and sign-in
+// through signOn beside passwords unless it is nil.
+func API(db *sqlstore.DB, cfg httpapi.Config, log *slog.Logger, signOn ui.SingleSignOn) *httpapi.Server {
 	s := httpapi.New(Services(db), cfg, log)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	pages := ui.New(Services(db), s, httpapi.SessionOf, cfg.SecureCookies, log)
+	if signOn != nil {
+		pages.WithSSO(signOn)
+	}
 	for _, rt := range pages.Routes() {
 		s.Handle(rt.Pattern, rt.Handler)
 	}
