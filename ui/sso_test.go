@@ -81,40 +81,38 @@ var carol = idp.Person{ID: "sub-carol", Username: "Carol.Smith", Password: idpPa
 // name, linked to the provider's subject, a member of the existing groups the claim names;
 // the next sign-in is the same user, and a group the claim no longer names is left.
 func TestSSOSignInCreatesLinksAndSyncs(t *testing.T) {
-	for _, engine := range testdb.Engines {
-		t.Run(engine, func(t *testing.T) {
-			w := startSSO(t, engine, func(c *sso.Config) { c.SyncGroups = true }, carol)
-			w.srv.Setup(testserver.Post("/api/v1/groups", gatehouse.GroupCreate{Name: "approvers"}),
-				testserver.Post("/api/v1/groups", gatehouse.GroupCreate{Name: "auditors"}))
-			w.srv.Setup(testserver.Put("/api/v1/groups/auditors/members/admin", nil))
+	testdb.ForEach(t, func(t *testing.T, engine string) {
+		w := startSSO(t, engine, func(c *sso.Config) { c.SyncGroups = true }, carol)
+		w.srv.Setup(testserver.Post("/api/v1/groups", gatehouse.GroupCreate{Name: "approvers"}),
+			testserver.Post("/api/v1/groups", gatehouse.GroupCreate{Name: "auditors"}))
+		w.srv.Setup(testserver.Put("/api/v1/groups/auditors/members/admin", nil))
 
-			status, page := w.signOn(t, "Carol.Smith")
-			if status != http.StatusOK || !strings.Contains(page, `carol.smith`) || !strings.Contains(page, "Approvals") {
-				t.Fatalf("after single sign-on: %d\n%s", status, page)
-			}
-			u := w.user(t, "carol.smith")
-			if u.Email != "carol@example.com" || u.DisplayName != "Carol Smith" || strings.Join(u.Groups, ",") != "approvers" {
-				t.Fatalf("created user: %+v", u)
-			}
-			if ev := w.audit(t, "user.link_identity"); len(ev) != 1 || !strings.Contains(string(ev[0].Details), `"how":"create"`) || ev[0].Actor != "carol.smith" {
-				t.Fatalf("link audit: %+v", ev)
-			}
+		status, page := w.signOn(t, "Carol.Smith")
+		if status != http.StatusOK || !strings.Contains(page, `carol.smith`) || !strings.Contains(page, "Approvals") {
+			t.Fatalf("after single sign-on: %d\n%s", status, page)
+		}
+		u := w.user(t, "carol.smith")
+		if u.Email != "carol@example.com" || u.DisplayName != "Carol Smith" || strings.Join(u.Groups, ",") != "approvers" {
+			t.Fatalf("created user: %+v", u)
+		}
+		if ev := w.audit(t, "user.link_identity"); len(ev) != 1 || !strings.Contains(string(ev[0].Details), `"how":"create"`) || ev[0].Actor != "carol.smith" {
+			t.Fatalf("link audit: %+v", ev)
+		}
 
-			w.idp.SetGroups(carol.ID, []string{})
-			if status, page := w.signOn(t, "Carol.Smith"); status != http.StatusOK || !strings.Contains(page, "carol.smith") {
-				t.Fatalf("second sign-on: %d\n%s", status, page)
-			}
-			if u := w.user(t, "carol.smith"); len(u.Groups) != 0 {
-				t.Fatalf("groups after the claim dropped them: %v", u.Groups)
-			}
-			if n := len(w.audit(t, "user.link_identity")); n != 1 {
-				t.Fatalf("%d identity links after two sign-ins of one person, want 1", n)
-			}
-			if ev := w.audit(t, "auth.login"); !strings.Contains(string(ev[len(ev)-1].Details), `"method":"sso"`) {
-				t.Fatalf("sign-in audit: %+v", ev[len(ev)-1])
-			}
-		})
-	}
+		w.idp.SetGroups(carol.ID, []string{})
+		if status, page := w.signOn(t, "Carol.Smith"); status != http.StatusOK || !strings.Contains(page, "carol.smith") {
+			t.Fatalf("second sign-on: %d\n%s", status, page)
+		}
+		if u := w.user(t, "carol.smith"); len(u.Groups) != 0 {
+			t.Fatalf("groups after the claim dropped them: %v", u.Groups)
+		}
+		if n := len(w.audit(t, "user.link_identity")); n != 1 {
+			t.Fatalf("%d identity links after two sign-ins of one person, want 1", n)
+		}
+		if ev := w.audit(t, "auth.login"); !strings.Contains(string(ev[len(ev)-1].Details), `"method":"sso"`) {
+			t.Fatalf("sign-in audit: %+v", ev[len(ev)-1])
+		}
+	})
 }
 
 // TestSSOLinksVerifiedEmailOnly: a provider account with the verified address of an existing

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,7 +34,14 @@ type Server struct {
 	Admin *client.Client // the super-admin, by token
 	Log   *LogBuffer     // every line the server and its workers logged, at debug level
 	tb    testing.TB
+	ahead atomic.Int64 // how far the store's clock runs ahead of real time, in nanoseconds
 }
+
+// Advance moves the store's clock forward by d (sessions and tokens expire, time passes for
+// the audit trail), instead of waiting.
+func (s *Server) Advance(d time.Duration) { s.ahead.Add(int64(d)) }
+
+func (s *Server) now() time.Time { return time.Now().Add(time.Duration(s.ahead.Load())) }
 
 // LogBuffer collects log lines; it is safe for concurrent use.
 type LogBuffer struct {
@@ -68,7 +76,8 @@ func Start(tb testing.TB, engine string, cfg ...func(*httpapi.Config)) *Server {
 // returns for the server's URL (none when signOn is nil).
 func StartSSO(tb testing.TB, engine string, signOn func(url string) ui.SingleSignOn, cfg ...func(*httpapi.Config)) *Server {
 	tb.Helper()
-	db := testdb.Open(tb, engine)
+	s := &Server{tb: tb}
+	db := testdb.Open(tb, engine, func(o *sqlstore.Options) { o.Now = s.now })
 	if _, _, err := db.Bootstrap(context.Background(), "admin", gatehouse.NewSecret(Password)); err != nil {
 		tb.Fatalf("bootstrap: %v", err)
 	}
@@ -87,7 +96,7 @@ func StartSSO(tb testing.TB, engine string, signOn func(url string) ui.SingleSig
 	hs.Config.Handler = api
 	hs.Start()
 	tb.Cleanup(hs.Close)
-	s := &Server{URL: hs.URL, DB: db, API: api, Log: logs, tb: tb}
+	s.URL, s.DB, s.API, s.Log = hs.URL, db, api, logs
 	s.Admin = s.Login("admin")
 	return s
 }
