@@ -1,0 +1,35 @@
+package ui_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gatehousehq/gatehouse/internal/browser"
+)
+
+// TestBrowserSingleSignOn: in a real browser, the sign-in page offers the provider; its
+// button leads to the provider's login form, and after it the person is signed in to
+// Gatehouse on the page they first asked for.
+func TestBrowserSingleSignOn(t *testing.T) {
+	w := startSSO(t, "sqlite", nil, carol)
+	b := browser.New(t)
+	browser.Do(t, b, "open a page",
+		chromedp.Navigate(w.srv.URL+"/ui/approvals"),
+		chromedp.WaitVisible(chromedp.CSS(`#sso`)))
+	browser.Screenshot(t, b, "login-sso")
+	browser.Do(t, b, "single sign-on",
+		chromedp.Click(chromedp.CSS(`#sso`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=username]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), carol.Username),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), idpPassword),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form.who`)))
+	if loc := browser.Get(t, b, "location", chromedp.Location()); !strings.HasSuffix(loc, "/ui/approvals") {
+		t.Fatalf("after single sign-on the browser is at %s", loc)
+	}
+	if who := browser.Get(t, b, "who", chromedp.Text(chromedp.CSS(`form.who`))); !strings.Contains(who, "carol.smith") {
+		t.Fatalf("signed in as %q", who)
+	}
+}
