@@ -1,0 +1,100 @@
+package ui_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/browser"
+	"github.com/gatehousehq/gatehouse/internal/testserver"
+)
+
+// a11yWorld is haWorld (project shop with dev and prod, app web, two artifacts, two
+// deployments to dev) plus what the other pages show: an image policy and a config policy on
+// prod, a group, alice's open approval request for prod and her proposed draft of the prod
+// configmap. It returns the request's and the draft's IDs.
+func a11yWorld(t *testing.T) (srv *testserver.Server, request, draft int64) {
+	t.Helper()
+	srv = haWorld(t)
+	srv.Setup(
+		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-gate", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}),
+		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:prod",
+			Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}),
+		testserver.Post("/api/v1/groups", gatehouse.GroupCreate{Name: "sre", Description: "Site reliability", Members: []string{"admin"}}),
+	)
+	alice := srv.Person("alice", "admin@project:shop", "deployer@project:shop")
+	ctx := context.Background()
+	var req gatehouse.ApprovalRequest
+	srv.Must(alice.Do(ctx, "POST", "/api/v1/projects/shop/apps/web/approvals", nil,
+		gatehouse.ApprovalCreate{Environment: "prod", Digest: haDigest2, Comment: "release 2", Labels: map[string]string{"ticket": "OPS-1"}}, &req))
+	var d gatehouse.ConfigDraft
+	srv.Must(alice.Do(ctx, "POST", "/api/v1/projects/shop/apps/web/environments/prod/config/configmap/drafts", nil,
+		gatehouse.ConfigWrite{Content: "LOG_LEVEL: info\n", Comment: "quieter logs"}, &d))
+	srv.Must(alice.Do(ctx, "POST", fmt.Sprintf("/api/v1/drafts/%d/propose", d.ID), nil, gatehouse.DraftPropose{Comment: "please"}, nil))
+	return srv, req.ID, d.ID
+}
+
+// TestAccessibility audits the web UI's pages in a real browser, signed out (the sign-in
+// page, also after a refused sign-in) and as the super-admin (every other page): form
+// controls have labels, links, buttons and table headers have names, the tab order is the
+// document's, text has enough contrast, Tab reaches every control in the header and <main>
+// and shows where the focus is, and each page has a language, one <main> and an <h1> (see
+// browser.StaticProblems and browser.KeyboardWalk). Every page's problems are listed;
+// screenshots of the pages TestBrowserApproveDeployRollback does not take are saved.
+func TestAccessibility(t *testing.T) {
+	srv, request, draft := a11yWorld(t)
+	b := browser.New(t)
+	const app = "/ui/projects/shop/apps/web"
+
+	visit := func(name, path, screenshot string) {
+		t.Helper()
+		browser.Do(t, b, "open "+name, chromedp.Navigate(srv.URL+path), chromedp.WaitVisible(chromedp.CSS(`main`)))
+		if screenshot != "" {
+			browser.Screenshot(t, b, screenshot)
+		}
+		browser.CheckAccessible(t, b, name)
+	}
+
+	visit("login", "/ui/login", "login")
+	browser.Do(t, b, "sign in with a wrong password",
+		chromedp.SendKeys(chromedp.CSS(`#username`), "admin"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "not the password"),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash.bad`)))
+	browser.CheckAccessible(t, b, "login, refused")
+	signIn(t, b, srv.URL, "admin")
+	for _, p := range []struct{ name, path, screenshot string }{
+		{"home", "/ui/", ""},
+		{"pipeline", app, ""},
+		{"deploy preview", fmt.Sprintf("%s/deploy?env=prod&digest=%s", app, haDigest2), ""},
+		{"deployment", app + "/deployments/2", ""},
+		{"approvals inbox", "/ui/approvals", ""},
+		{"approval review", fmt.Sprintf("/ui/approvals/%d", request), ""},
+		{"config", app + "/config", "config"},
+		{"config edit", app + "/config/edit?env=dev&kind=configmap", "config-edit"},
+		{"config edit secrets", app + "/config/edit?env=dev&kind=secrets", ""},
+		{"config compare", app + "/config/compare?from=dev&to=prod", ""},
+		{"drafts", "/ui/drafts", "drafts"},
+		{"draft", fmt.Sprintf("/ui/drafts/%d", draft), "draft"},
+		{"history", app + "/history", ""},
+		{"history compare", app + "/history/compare?from=1&to=2", ""},
+		{"rollback", app + "/deployments/1/rollback", ""},
+		{"error", "/ui/projects/shop/apps/nothing", ""},
+		{"audit", "/ui/audit", "audit"},
+		{"access", "/ui/access", "access"},
+		{"access tokens", "/ui/access/tokens", ""},
+	} {
+		visit(p.name, p.path, p.screenshot)
+	}
+
+	// A new token shows once, in a read-only field of its own.
+	browser.Do(t, b, "create a token",
+		chromedp.SendKeys(chromedp.CSS(`#name`), "laptop"),
+		chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#new-token`)))
+	browser.CheckAccessible(t, b, "access tokens, new token")
+	visit("access tokens with two", "/ui/access/tokens", "access-tokens")
+}
