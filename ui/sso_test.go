@@ -142,27 +142,40 @@ func TestSSOLinksVerifiedEmailOnly(t *testing.T) {
 	}
 }
 
-// TestSSORefusals: a domain outside the allowed ones, a callback without the attempt's
-// cookie, and a provider error each land on the sign-in page saying why, with no session.
+// TestSSORefusals: a domain outside the allowed ones, a callback with a forged state, the
+// provider's refusal and an unknown code each land on the sign-in page saying why, with no
+// session.
 func TestSSORefusals(t *testing.T) {
 	w := startSSO(t, "sqlite", func(c *sso.Config) { c.EmailDomains = []string{"bank.example"} }, carol)
 	status, page := w.signOn(t, "Carol.Smith")
 	if status != http.StatusForbidden || !strings.Contains(page, "bank.example only") {
 		t.Fatalf("foreign domain: %d\n%s", status, page)
 	}
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	for query, want := range map[string]string{
-		"code=x&state=forged":           "expired or was started in another browser",
-		"error=access_denied&state=any": "expired or was started in another browser",
+	// Each attempt starts for real (the cookie is set, the state known); the callback then
+	// brings a forged state, the provider's refusal, or a code the provider never issued.
+	for _, c := range []struct{ query, want string }{
+		{"code=x&state=forged", "expired or was started in another browser"},
+		{"error=access_denied&state=STATE", "the identity provider did not sign you in (access_denied)"},
+		{"code=never-issued&state=STATE", "the provider did not accept the sign-in"},
 	} {
-		resp, err := c.Get(w.srv.URL + "/ui/sso/callback?" + query)
+		jar, _ := cookiejar.New(nil)
+		client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.Get(w.srv.URL + "/ui/sso/start")
+		if err != nil {
+			t.Fatal(err)
+		}
+		readBody(t, resp)
+		to, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil || to.Query().Get("state") == "" || to.Query().Get("code_challenge_method") != "S256" || to.Query().Get("nonce") == "" {
+			t.Fatalf("start sends the browser to %q: want state, nonce and an S256 code challenge", resp.Header.Get("Location"))
+		}
+		resp, err = client.Get(w.srv.URL + "/ui/sso/callback?" + strings.ReplaceAll(c.query, "STATE", to.Query().Get("state")))
 		if err != nil {
 			t.Fatal(err)
 		}
 		body := readBody(t, resp)
-		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, want) || !strings.Contains(body, `id="username"`) {
-			t.Fatalf("callback %s: %d\n%s", query, resp.StatusCode, body)
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, c.want) || !strings.Contains(body, `id="username"`) || strings.Contains(body, "oauth2") {
+			t.Fatalf("callback %s: %d\n%s", c.query, resp.StatusCode, body)
 		}
 	}
 	if n := len(w.audit(t, "auth.login")); n != 0 { // the admin signed in for a token
