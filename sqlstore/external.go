@@ -24,10 +24,23 @@ func (s *IdentityService) LoginExternal(ctx context.Context, in gatehouse.Extern
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
+	for attempt := 1; ; attempt++ {
+		sess, err := s.loginExternal(ctx, in, ttl)
+		// A first sign-in of the same person in another tab may link or create the user, or
+		// another person may take the name, first: the next attempt finds what that one made
+		// (each round, one of the racing sign-ins wins).
+		if !(isUniqueViolation(err) || gatehouse.KindOf(err) == gatehouse.KindConflict) || attempt == 10 {
+			return sess, err
+		}
+	}
+}
+
+func (s *IdentityService) loginExternal(ctx context.Context, in gatehouse.ExternalLogin, ttl time.Duration) (*gatehouse.Session, error) {
 	id := in.Identity
 	var sess *gatehouse.Session
 	var refused string
 	err := s.db.write(ctx, func(tx *Tx) error {
+		refused = ""
 		u, err := tx.externalUser(in)
 		if err != nil {
 			return err
