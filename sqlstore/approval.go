@@ -65,7 +65,12 @@ func findApproval(ctx context.Context, q querier, id int64, lock string) (approv
 	if err != nil {
 		return r, notFoundOr(err, "approval request %d not found", id)
 	}
-	votes, err := queryAll(ctx, q, scanVote, `SELECT voter, approve, comment, via, at FROM approval_votes WHERE approval_id = $1 ORDER BY at, voter`, id)
+	return withVotes(ctx, q, r)
+}
+
+// withVotes adds the request's votes, in the order they were cast.
+func withVotes(ctx context.Context, q querier, r approvalRow) (approvalRow, error) {
+	votes, err := queryAll(ctx, q, scanVote, `SELECT voter, approve, comment, via, at FROM approval_votes WHERE approval_id = $1 ORDER BY at, voter`, r.ID)
 	if err != nil {
 		return r, fmt.Errorf("approval votes: %w", err)
 	}
@@ -216,11 +221,18 @@ func (j judgement) missing() []string {
 // judge evaluates a request's approvals now: current policies, current eligibility. A
 // request whose policies changed since it was raised is stale.
 func judge(ctx context.Context, q querier, r approvalRow) (judgement, error) {
-	var j judgement
-	var err error
-	if j.policies, err = matchingPolicies(ctx, q, r.Target(), gatehouse.PolicyImage); err != nil {
-		return j, err
+	all, err := allPolicies(ctx, q)
+	if err != nil {
+		return judgement{}, err
 	}
+	return judgeAmong(ctx, q, r, all)
+}
+
+// judgeAmong is judge with every policy already read (all), so a list judges its requests
+// with one read of the policies.
+func judgeAmong(ctx context.Context, q querier, r approvalRow, all []*gatehouse.Policy) (judgement, error) {
+	j := judgement{policies: reaching(all, r.Target(), gatehouse.PolicyImage)}
+	var err error
 	var art struct{ builder, author string }
 	if err := q.QueryRowContext(ctx, `SELECT builder, commit_author FROM artifacts WHERE app_id = $1 AND digest = $2`, r.appID, r.Digest).
 		Scan(&art.builder, &art.author); err != nil {

@@ -185,21 +185,26 @@ func (s *ApprovalService) Approvals(ctx context.Context, f gatehouse.ApprovalFil
 	if err != nil {
 		return nil, fmt.Errorf("list approvals: %w", err)
 	}
+	policies, err := allPolicies(ctx, s.db.r)
+	if err != nil {
+		return nil, err
+	}
+	me := map[gatehouse.Target]gatehouse.Voter{} // what the rules need of the caller, per target
 	out := []*gatehouse.ApprovalRequest{}
 	for _, r := range rows {
 		if !who.CanSee(r.Target()) {
 			continue
 		}
-		full, err := findApproval(ctx, s.db.r, r.ID, "")
+		full, err := withVotes(ctx, s.db.r, r)
 		if err != nil {
 			return nil, err
 		}
-		j, err := judge(ctx, s.db.r, full)
+		j, err := judgeAmong(ctx, s.db.r, full, policies)
 		if err != nil {
 			return nil, err
 		}
 		full.Verdicts = j.verdicts
-		if f.ForMe && !s.canVote(ctx, who, full, j) {
+		if f.ForMe && !s.canVote(ctx, who, full, j, me) {
 			continue
 		}
 		out = append(out, full.ApprovalRequest)
@@ -207,17 +212,23 @@ func (s *ApprovalService) Approvals(ctx context.Context, f gatehouse.ApprovalFil
 	return out, nil
 }
 
-// canVote reports whether the caller could vote on the request now, and would count.
-func (s *ApprovalService) canVote(ctx context.Context, who *gatehouse.Actor, r approvalRow, j judgement) bool {
+// canVote reports whether the caller could vote on the request now, and would count. me
+// keeps what the rules need of the caller per target, read once per list.
+func (s *ApprovalService) canVote(ctx context.Context, who *gatehouse.Actor, r approvalRow, j judgement, me map[gatehouse.Target]gatehouse.Voter) bool {
 	if slices.ContainsFunc(r.Votes, func(v gatehouse.Vote) bool { return v.Voter == who.UserName }) || j.stale != "" {
 		return false
 	}
-	voters, err := loadVoters(ctx, s.db.r, []string{who.UserName}, r.Target(), gatehouse.PolicyImage)
-	if err != nil {
-		return false
+	voter, ok := me[r.Target()]
+	if !ok {
+		voters, err := loadVoters(ctx, s.db.r, []string{who.UserName}, r.Target(), gatehouse.PolicyImage)
+		if err != nil {
+			return false
+		}
+		voter = voters[who.UserName]
+		me[r.Target()] = voter
 	}
 	return slices.ContainsFunc(j.policies, func(p *gatehouse.Policy) bool {
-		ok, _ := p.MayCount(voters[who.UserName], j.facts)
+		ok, _ := p.MayCount(voter, j.facts)
 		return ok
 	})
 }

@@ -40,11 +40,25 @@ const policySelect = `SELECT id, name, description, scope, spec, version, update
 
 // matchingPolicies returns the policies of the kind whose scope reaches the target, by name.
 func matchingPolicies(ctx context.Context, q querier, t gatehouse.Target, kind gatehouse.PolicyKind) ([]*gatehouse.Policy, error) {
+	all, err := allPolicies(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return reaching(all, t, kind), nil
+}
+
+// allPolicies reads every policy, by name.
+func allPolicies(ctx context.Context, q querier) ([]*gatehouse.Policy, error) {
 	all, err := queryAll(ctx, q, scanPolicy, policySelect+` ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("read policies: %w", err)
 	}
-	return keep(all, func(p *gatehouse.Policy) bool { return p.Reaches(kind, t) }), nil
+	return all, nil
+}
+
+// reaching keeps the policies of the kind whose scope reaches the target.
+func reaching(all []*gatehouse.Policy, t gatehouse.Target, kind gatehouse.PolicyKind) []*gatehouse.Policy {
+	return keep(all, func(p *gatehouse.Policy) bool { return p.Reaches(kind, t) })
 }
 
 // requireManage checks the caller may manage policies on the scope: manage on its project
