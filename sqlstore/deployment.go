@@ -240,12 +240,22 @@ func (s *DeploymentService) Deploy(ctx context.Context, project, app string, in 
 }
 
 // maskedDeployment returns a copy fit to show: secret values masked.
-func maskedDeployment(d *gatehouse.Deployment) *gatehouse.Deployment {
+func maskedDeployment(d *gatehouse.Deployment) *gatehouse.Deployment { return valueMasker{}.mask(d) }
+
+// valueMasker masks deployments' values, each distinct text once (parsing is the cost).
+type valueMasker map[string]string
+
+func (m valueMasker) mask(d *gatehouse.Deployment) *gatehouse.Deployment {
 	if d == nil {
 		return nil
 	}
+	v, ok := m[d.Values]
+	if !ok {
+		v = gatehouse.MaskValues(d.Values)
+		m[d.Values] = v
+	}
 	c := *d
-	c.Values = gatehouse.MaskValues(d.Values)
+	c.Values = v
 	return &c
 }
 
@@ -298,8 +308,9 @@ func (s *DeploymentService) Deployments(ctx context.Context, project, app string
 		return nil, fmt.Errorf("list deployments: %w", err)
 	}
 	out := keep(all, func(d *gatehouse.Deployment) bool { return who.CanSee(d.Target()) })
+	masker := valueMasker{} // deployments of an app mostly share their values
 	for i := range out {
-		out[i] = maskedDeployment(out[i])
+		out[i] = masker.mask(out[i])
 	}
 	return out, nil
 }
