@@ -133,7 +133,8 @@ func (in DeploymentCreate) Validate() error {
 // DeploymentFilter selects deployments of an app.
 type DeploymentFilter struct {
 	Environment string
-	Limit       int // default 50, at most 1000
+	Limit       int   // default 50, at most 1000
+	Before      int64 // only deployments older than this one (the next page); 0 for the newest
 }
 
 // DeploymentDiff compares two deployments of an app: artifact and values.

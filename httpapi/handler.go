@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/gatehousehq/gatehouse"
@@ -76,4 +77,19 @@ func withSession(ctx context.Context, s *gatehouse.Session) context.Context {
 func sessionFrom(ctx context.Context) *gatehouse.Session {
 	s, _ := ctx.Value(sessionKey{}).(*gatehouse.Session)
 	return s
+}
+
+// numberParam reads a whole-number query parameter into dst, leaving dst as it is when the
+// parameter is absent. Errors name the parameter.
+func numberParam[T int | int64](q url.Values, name string, dst *T) error {
+	v := q.Get(name)
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return gatehouse.Invalidf(name, "%q is not a number: expected a whole number, 0 or more", v)
+	}
+	*dst = T(n)
+	return nil
 }

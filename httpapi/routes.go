@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -172,12 +171,8 @@ func (s *Server) coreRoutes() []route {
 		{pattern: "GET /api/v1/projects/{project}/apps/{app}/artifacts", handler: noBody(s, 200, func(r *http.Request) (any, error) {
 			q := r.URL.Query()
 			f := gatehouse.ArtifactFilter{Tag: q.Get("tag"), IncludeRetracted: q.Get("retracted") == "true"}
-			if l := q.Get("limit"); l != "" {
-				n, err := strconv.Atoi(l)
-				if err != nil {
-					return nil, gatehouse.Invalidf("limit", "%q is not a number", l)
-				}
-				f.Limit = n
+			if err := numberParam(q, "limit", &f.Limit); err != nil {
+				return nil, err
 			}
 			return items(sv.Artifacts.Artifacts(r.Context(), p(r), app(r), f))
 		})},

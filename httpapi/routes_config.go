@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -57,12 +56,8 @@ func (s *Server) configRoutes() []route {
 			q := r.URL.Query()
 			f := gatehouse.DraftFilter{Project: q.Get("project"), App: q.Get("app"), Environment: q.Get("environment"),
 				State: gatehouse.DraftState(q.Get("state")), ForMe: q.Get("mine") == "true"}
-			if l := q.Get("limit"); l != "" {
-				n, err := strconv.Atoi(l)
-				if err != nil {
-					return nil, gatehouse.Invalidf("limit", "%q is not a number", l)
-				}
-				f.Limit = n
+			if err := numberParam(q, "limit", &f.Limit); err != nil {
+				return nil, err
 			}
 			return items(sv.Config.ConfigDrafts(r.Context(), f))
 		})},

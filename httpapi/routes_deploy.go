@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -27,12 +26,11 @@ func (s *Server) deployRoutes() []route {
 		{pattern: "GET " + base + "/deployments", handler: noBody(s, 200, func(r *http.Request) (any, error) {
 			q := r.URL.Query()
 			f := gatehouse.DeploymentFilter{Environment: q.Get("environment")}
-			if l := q.Get("limit"); l != "" {
-				n, err := strconv.Atoi(l)
-				if err != nil {
-					return nil, gatehouse.Invalidf("limit", "%q is not a number", l)
-				}
-				f.Limit = n
+			if err := numberParam(q, "limit", &f.Limit); err != nil {
+				return nil, err
+			}
+			if err := numberParam(q, "before", &f.Before); err != nil {
+				return nil, err
 			}
 			return items(sv.Deployments.Deployments(r.Context(), p(r), app(r), f))
 		})},

@@ -298,8 +298,12 @@ func (s *DeploymentService) Deployments(ctx context.Context, project, app string
 	}
 	q, args := deploymentSelect+` WHERE d.app_id = $1`, []any{a.ID}
 	if f.Environment != "" {
-		q += ` AND e.name = $2`
 		args = append(args, f.Environment)
+		q += fmt.Sprintf(` AND e.name = $%d`, len(args))
+	}
+	if f.Before > 0 {
+		args = append(args, f.Before)
+		q += fmt.Sprintf(` AND d.id < $%d`, len(args))
 	}
 	args = append(args, f.Limit)
 	q += fmt.Sprintf(` ORDER BY d.id DESC LIMIT $%d`, len(args))

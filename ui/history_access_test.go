@@ -236,3 +236,45 @@ func TestAccessPages(t *testing.T) {
 		t.Errorf("a grant without csrf_token made bindings: %+v", bs)
 	}
 }
+
+// TestHistoryPaging: the history lists the newest deployments a page at a time, with a link
+// to the older ones (none on the last page) and back to the newest; a bad cursor is refused
+// naming it, by the page and by the API.
+func TestHistoryPaging(t *testing.T) {
+	srv := haWorld(t) // deployments 1 and 2
+	const app = "/ui/projects/shop/apps/web"
+	steps := []testserver.Step{}
+	for range 58 {
+		steps = append(steps, testserver.Post("/api/v1/projects/shop/apps/web/deployments", gatehouse.DeploymentCreate{Environment: "dev", Digest: haDigest1}))
+	}
+	srv.Setup(steps...) // 60 in all
+	b := signInPages(t, srv, "admin", nil)
+	rows := regexp.MustCompile(`name="to" value="(\d+)"`)
+
+	first := b.page(app + "/history?env=dev")
+	ids := rows.FindAllStringSubmatch(first, -1)
+	if len(ids) != 50 || ids[0][1] != "60" || ids[49][1] != "11" {
+		t.Fatalf("first page lists %d deployments (%v … %v)", len(ids), ids[0], ids[len(ids)-1])
+	}
+	older := app + "/history?env=dev&amp;before=11"
+	if !strings.Contains(first, `href="`+older+`"`) || strings.Contains(first, "Newest deployments") {
+		t.Fatalf("first page's links:\n%s", first)
+	}
+	second := b.page(strings.ReplaceAll(older, "&amp;", "&"))
+	ids = rows.FindAllStringSubmatch(second, -1)
+	if len(ids) != 10 || ids[0][1] != "10" || ids[9][1] != "1" || strings.Contains(second, "Older deployments") || !strings.Contains(second, "Newest deployments") {
+		t.Fatalf("second page lists %d deployments, links:\n%s", len(ids), second)
+	}
+	if status, body := b.get(app + "/history?before=soon"); status != http.StatusBadRequest || !strings.Contains(body, "before") {
+		t.Errorf("bad cursor on the page: %d\n%s", status, body)
+	}
+	err := srv.Admin.Do(context.Background(), "GET", "/api/v1/projects/shop/apps/web/deployments", url.Values{"before": {"-1"}}, nil, nil)
+	if gatehouse.KindOf(err) != gatehouse.KindInvalid || !strings.Contains(err.Error(), "before") {
+		t.Errorf("bad cursor on the API: %v", err)
+	}
+	var page httpapi.List[gatehouse.Deployment]
+	srv.Must(srv.Admin.Do(context.Background(), "GET", "/api/v1/projects/shop/apps/web/deployments", url.Values{"before": {"3"}}, nil, &page))
+	if len(page.Items) != 2 || page.Items[0].ID != 2 {
+		t.Errorf("API page before 3: %+v", page.Items)
+	}
+}

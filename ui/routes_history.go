@@ -19,22 +19,37 @@ func (a *App) historyRoutes() []Route {
 	}
 }
 
-// historyLimit is how many deployments the history page lists.
-const historyLimit = 200
+// historyLimit is how many deployments a page of the history lists.
+const historyLimit = 50
 
 type historyPage struct {
 	Project, App, Env string
 	Environments      []*gatehouse.Environment
 	Deployments       []*gatehouse.Deployment
 	From, To          int64 // preselected for comparing: the two newest
+	Older             int64 // where the next page starts (0: no older deployments)
+	Paged             bool  // this is not the newest page
 }
 
 func (a *App) history(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := historyPage{Project: r.PathValue("project"), App: r.PathValue("app"), Env: r.URL.Query().Get("env")}
-	var err error
-	if p.Deployments, err = a.svc.Deployments.Deployments(ctx, p.Project, p.App, gatehouse.DeploymentFilter{Environment: p.Env, Limit: historyLimit}); err != nil {
+	var before int64
+	if v := r.URL.Query().Get("before"); v != "" {
+		var err error
+		if before, err = deploymentNumber("before", v); err != nil {
+			return err
+		}
+		p.Paged = true
+	}
+	// One more than a page tells whether older deployments exist.
+	all, err := a.svc.Deployments.Deployments(ctx, p.Project, p.App, gatehouse.DeploymentFilter{Environment: p.Env, Limit: historyLimit + 1, Before: before})
+	if err != nil {
 		return err
+	}
+	p.Deployments = all[:min(len(all), historyLimit)]
+	if len(all) > historyLimit {
+		p.Older = p.Deployments[historyLimit-1].ID
 	}
 	if p.Environments, err = a.svc.Environments.Environments(ctx, p.Project); err != nil {
 		return err
