@@ -53,6 +53,11 @@ func TestDeployCommands(t *testing.T) {
 	if hist[0]["state"] != "rolled-back" || hist[1]["state"] != "succeeded" {
 		t.Fatalf("history states %v, %v", hist[0]["state"], hist[1]["state"])
 	}
+	var older []map[string]any
+	if err := json.Unmarshal([]byte(tm.ok("", "history", "-p", "shop", "-a", "web", "--env", "prod", "--before", itoa(second), "-o", "json")), &older); err != nil ||
+		len(older) != 1 || int(older[0]["id"].(float64)) != first {
+		t.Fatalf("history --before %d: %v %v", second, older, err)
+	}
 	out = tm.ok("", "deployment", "diff", itoa(first), itoa(second), "-p", "shop", "-a", "web")
 	if !strings.Contains(out, "~ image: registry.example.com/web@"+good) || !strings.Contains(out, "~ image.digest:") {
 		t.Fatalf("diff:\n%s", out)
