@@ -35,6 +35,23 @@ type RuleProgress struct {
 	Voters []string `json:"voters"`
 }
 
+// GateOpen reports whether a change may pass its gate: at least one policy judged it and
+// every verdict is met. With no verdicts nothing was judged, so nothing opens.
+func GateOpen(vs []Verdict) bool {
+	return len(vs) > 0 && !slices.ContainsFunc(vs, func(v Verdict) bool { return !v.Met })
+}
+
+// GateMissing lists what the unmet verdicts still need, each as "policy NAME: what".
+func GateMissing(vs []Verdict) []string {
+	var out []string
+	for _, v := range vs {
+		for _, m := range v.Missing {
+			out = append(out, fmt.Sprintf("policy %s: %s", v.Policy, m))
+		}
+	}
+	return out
+}
+
 // Verdict is a policy's judgement of a request's approvals.
 type Verdict struct {
 	Policy  string         `json:"policy"`

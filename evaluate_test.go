@@ -293,3 +293,20 @@ func TestConditions(t *testing.T) {
 		t.Fatalf("non-bool condition: %v", err)
 	}
 }
+
+// TestGateOpen: a gate opens only when some policy judged the change and all are met; what
+// is missing names its policy.
+func TestGateOpen(t *testing.T) {
+	met, unmet := gatehouse.Verdict{Policy: "a", Met: true}, gatehouse.Verdict{Policy: "b", Missing: []string{"1 more approval", "group sre"}}
+	for _, c := range []struct {
+		vs   []gatehouse.Verdict
+		open bool
+	}{{nil, false}, {[]gatehouse.Verdict{met}, true}, {[]gatehouse.Verdict{met, unmet}, false}, {[]gatehouse.Verdict{unmet}, false}} {
+		if gatehouse.GateOpen(c.vs) != c.open {
+			t.Errorf("GateOpen(%v) = %v", c.vs, !c.open)
+		}
+	}
+	if got := strings.Join(gatehouse.GateMissing([]gatehouse.Verdict{met, unmet}), "; "); got != "policy b: 1 more approval; policy b: group sre" {
+		t.Errorf("GateMissing: %q", got)
+	}
+}

@@ -12,6 +12,11 @@ import (
 	"github.com/gatehousehq/gatehouse"
 )
 
+// verdictLine is one policy's verdict on a line: whether it is met and what is missing.
+func verdictLine(v gatehouse.Verdict) string {
+	return strings.TrimSpace(fmt.Sprintf("Policy %s v%d: met=%v %s", v.Policy, v.Version, v.Met, strings.Join(v.Missing, "; ")))
+}
+
 func progressText(r *gatehouse.ApprovalRequest) string {
 	var parts []string
 	for _, v := range r.Verdicts {
@@ -136,7 +141,7 @@ func (a *App) approvalCmd() *cobra.Command {
 				fmt.Fprintf(a.Out, "Reason: %s\n", r.Reason)
 			}
 			for _, v := range r.Verdicts {
-				fmt.Fprintf(a.Out, "Policy %s v%d: met=%v %s\n", v.Policy, v.Version, v.Met, strings.Join(v.Missing, "; "))
+				fmt.Fprintln(a.Out, verdictLine(v))
 			}
 			for _, v := range r.Votes {
 				verb := "approved"

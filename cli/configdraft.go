@@ -211,7 +211,7 @@ func printDraft(w io.Writer, d *gatehouse.ConfigDraft) {
 		}
 	}
 	for _, v := range d.Verdicts {
-		fmt.Fprintln(w, strings.TrimSpace(fmt.Sprintf("Policy %s v%d: met=%v %s", v.Policy, v.Version, v.Met, strings.Join(v.Missing, "; "))))
+		fmt.Fprintln(w, verdictLine(v))
 	}
 	if p := progressText(&gatehouse.ApprovalRequest{Verdicts: d.Verdicts}); p != "" {
 		fmt.Fprintf(w, "Progress: %s\n", p)

@@ -199,24 +199,8 @@ type judgement struct {
 	stale    string // why the request no longer matches the policies, or ""
 }
 
-func (j judgement) met() bool {
-	for _, v := range j.verdicts {
-		if !v.Met {
-			return false
-		}
-	}
-	return len(j.verdicts) > 0
-}
-
-func (j judgement) missing() []string {
-	var out []string
-	for _, v := range j.verdicts {
-		for _, m := range v.Missing {
-			out = append(out, fmt.Sprintf("policy %s: %s", v.Policy, m))
-		}
-	}
-	return out
-}
+func (j judgement) met() bool         { return gatehouse.GateOpen(j.verdicts) }
+func (j judgement) missing() []string { return gatehouse.GateMissing(j.verdicts) }
 
 // judge evaluates a request's approvals now: current policies, current eligibility. A
 // request whose policies changed since it was raised is stale.

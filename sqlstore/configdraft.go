@@ -125,19 +125,8 @@ type draftJudgement struct {
 	verdicts []gatehouse.Verdict
 }
 
-func (j draftJudgement) met() bool {
-	return len(j.verdicts) > 0 && !slices.ContainsFunc(j.verdicts, func(v gatehouse.Verdict) bool { return !v.Met })
-}
-
-func (j draftJudgement) missing() []string {
-	var out []string
-	for _, v := range j.verdicts {
-		for _, m := range v.Missing {
-			out = append(out, fmt.Sprintf("policy %s: %s", v.Policy, m))
-		}
-	}
-	return out
-}
+func (j draftJudgement) met() bool         { return gatehouse.GateOpen(j.verdicts) }
+func (j draftJudgement) missing() []string { return gatehouse.GateMissing(j.verdicts) }
 
 // judgeDraft evaluates the votes on a draft's latest version now: current policies with
 // their risk rules applied to the change, current eligibility, and its authors barred.

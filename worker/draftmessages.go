@@ -36,11 +36,7 @@ func renderDraft(event string, d *gatehouse.ConfigDraft, link string) content {
 	case gatehouse.EventConfigProposed:
 		c.Subject = fmt.Sprintf("Config change proposed: %s (draft %d)", where, d.ID)
 		c.Action = "Review and approve or reject"
-		for _, v := range d.Verdicts {
-			for _, rp := range v.Rules {
-				facts = append(facts, fmt.Sprintf("Policy %s: %s (%d/%d)", v.Policy, rp.Rule, rp.Have, rp.Need))
-			}
-		}
+		facts = append(facts, ruleProgress(d.Verdicts)...)
 	case gatehouse.EventConfigApproved:
 		c.Subject = fmt.Sprintf("Config change approved: %s (draft %d)", where, d.ID)
 		facts = append(facts, "Approved by: "+strings.Join(d.Approvers(), ", "))

@@ -28,6 +28,17 @@ func shortDigest(d string) string {
 
 // render words an approval event. link is the approve link for "requested" mails to
 // approvers, or the request's page otherwise.
+// ruleProgress is each policy rule's progress, one line each, for a message's facts.
+func ruleProgress(vs []gatehouse.Verdict) []string {
+	var out []string
+	for _, v := range vs {
+		for _, rp := range v.Rules {
+			out = append(out, fmt.Sprintf("Policy %s: %s (%d/%d)", v.Policy, rp.Rule, rp.Have, rp.Need))
+		}
+	}
+	return out
+}
+
 func render(event string, r *gatehouse.ApprovalRequest, link string) content {
 	where := fmt.Sprintf("%s/%s → %s", r.Project, r.App, r.Environment)
 	c := content{Link: link, Action: "Open the request"}
@@ -42,11 +53,7 @@ func render(event string, r *gatehouse.ApprovalRequest, link string) content {
 	case gatehouse.EventApprovalRequested:
 		c.Subject = fmt.Sprintf("Approval requested: %s (%s)", where, shortDigest(r.Digest))
 		c.Action = "Review and approve or reject"
-		for _, v := range r.Verdicts {
-			for _, rp := range v.Rules {
-				facts = append(facts, fmt.Sprintf("Policy %s: %s (%d/%d)", v.Policy, rp.Rule, rp.Have, rp.Need))
-			}
-		}
+		facts = append(facts, ruleProgress(r.Verdicts)...)
 	case gatehouse.EventApprovalApproved:
 		c.Subject = fmt.Sprintf("Approved: %s (%s)", where, shortDigest(r.Digest))
 		facts = append(facts, "Approved by: "+strings.Join(r.Approvers(), ", "))
