@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,7 +37,7 @@ func BenchmarkPages(b *testing.B) {
 			} {
 				b.Run(page.name, func(b *testing.B) {
 					var lat latencies
-					var size int
+					var size atomic.Int64
 					b.SetParallelism(4) // 4 × GOMAXPROCS(2) = 8 clients
 					b.ResetTimer()
 					start := time.Now()
@@ -55,11 +56,11 @@ func BenchmarkPages(b *testing.B) {
 								return
 							}
 							lat.add(time.Since(t0))
-							size = len(body)
+							size.Store(int64(len(body)))
 						}
 					})
 					lat.report(b, "pages", time.Since(start))
-					b.ReportMetric(float64(size)/1024, "KiB/page")
+					b.ReportMetric(float64(size.Load())/1024, "KiB/page")
 				})
 			}
 		})
