@@ -42,15 +42,7 @@ func newGated(t *testing.T, engine string) *gated {
 	_, err = g.policies.CreatePolicy(f.admin, g.policy)
 	f.must(err)
 	// dan's CI pushes a second artifact (dan is its builder).
-	_, err = f.users.CreateUser(f.admin, gatehouse.UserCreate{Name: "ci", Kind: gatehouse.ServiceAccount})
-	f.must(err)
-	_, err = f.bindings.CreateRoleBinding(f.admin, gatehouse.RoleBindingCreate{User: "ci", Role: gatehouse.RoleDeployer, Scope: "project:shop"})
-	f.must(err)
-	tok, err := f.identity.CreateToken(f.admin, "ci", gatehouse.TokenCreate{Name: "ci"})
-	f.must(err)
-	ciActor, err := f.identity.AuthenticateToken(context.Background(), gatehouse.NewSecret(tok.Secret))
-	f.must(err)
-	_, err = f.arts.CreateArtifact(gatehouse.WithActor(context.Background(), ciActor), "shop", "web",
+	_, err = f.arts.CreateArtifact(f.serviceAccount("ci", "deployer@project:shop"), "shop", "web",
 		gatehouse.ArtifactCreate{Image: "r.example.com/web:v2@" + g.digestB, Builder: "dan"})
 	f.must(err)
 	return g

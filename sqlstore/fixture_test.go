@@ -85,13 +85,34 @@ func (f *fixture) person(name string, bindings ...string) context.Context {
 	if _, err := f.users.CreateUser(f.admin, gatehouse.UserCreate{Name: name, Password: gatehouse.NewSecret(password)}); err != nil {
 		f.t.Fatalf("create user %s: %v", name, err)
 	}
+	f.bind(name, bindings...)
+	return f.login(name)
+}
+
+// serviceAccount creates a service account holding the bindings and returns the context of
+// a request authenticated by its API token.
+func (f *fixture) serviceAccount(name string, bindings ...string) context.Context {
+	f.t.Helper()
+	if _, err := f.users.CreateUser(f.admin, gatehouse.UserCreate{Name: name, Kind: gatehouse.ServiceAccount}); err != nil {
+		f.t.Fatalf("create service account %s: %v", name, err)
+	}
+	f.bind(name, bindings...)
+	tok, err := f.identity.CreateToken(f.admin, name, gatehouse.TokenCreate{Name: "pipeline"})
+	f.must(err)
+	a, err := f.identity.AuthenticateToken(context.Background(), gatehouse.NewSecret(tok.Secret))
+	f.must(err)
+	return gatehouse.WithActor(context.Background(), a)
+}
+
+// bind gives a user the bindings ("role@scope").
+func (f *fixture) bind(name string, bindings ...string) {
+	f.t.Helper()
 	for _, b := range bindings {
 		role, scope, _ := strings.Cut(b, "@")
 		if _, err := f.bindings.CreateRoleBinding(f.admin, gatehouse.RoleBindingCreate{User: name, Role: gatehouse.Role(role), Scope: scope}); err != nil {
 			f.t.Fatalf("bind %s %s: %v", name, b, err)
 		}
 	}
-	return f.login(name)
 }
 
 func (f *fixture) must(err error) {

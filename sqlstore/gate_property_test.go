@@ -39,15 +39,7 @@ func TestGateProperty(t *testing.T) {
 			f.must(err)
 			return gatehouse.WithActor(context.Background(), a)
 		}
-		_, err = f.users.CreateUser(f.admin, gatehouse.UserCreate{Name: "ci", Kind: gatehouse.ServiceAccount})
-		f.must(err)
-		_, err = f.bindings.CreateRoleBinding(f.admin, gatehouse.RoleBindingCreate{User: "ci", Role: gatehouse.RoleDeployer, Scope: "*"})
-		f.must(err)
-		tok, err := f.identity.CreateToken(f.admin, "ci", gatehouse.TokenCreate{Name: "ci"})
-		f.must(err)
-		ciActor, err := f.identity.AuthenticateToken(context.Background(), gatehouse.NewSecret(tok.Secret))
-		f.must(err)
-		ci := gatehouse.WithActor(context.Background(), ciActor)
+		ci := f.serviceAccount("ci", "deployer@*")
 		approvals, policies, deps := sqlstore.NewApprovalService(f.db), sqlstore.NewPolicyService(f.db), sqlstore.NewDeploymentService(f.db)
 		r := rand.New(rand.NewPCG(42, uint64(len(engine))))
 		pick := func() string { return people[r.IntN(len(people))] }

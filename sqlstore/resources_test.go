@@ -221,15 +221,7 @@ func TestServiceAccountDeclaresBuilder(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, engine string) {
 		f := newFixture(t, engine)
 		f.world()
-		_, err := f.users.CreateUser(f.admin, gatehouse.UserCreate{Name: "ci", Kind: gatehouse.ServiceAccount})
-		f.must(err)
-		_, err = f.bindings.CreateRoleBinding(f.admin, gatehouse.RoleBindingCreate{User: "ci", Role: gatehouse.RoleDeployer, Scope: "project:shop/app:web"})
-		f.must(err)
-		tok, err := f.identity.CreateToken(f.admin, "ci", gatehouse.TokenCreate{Name: "pipeline"})
-		f.must(err)
-		a, err := f.identity.AuthenticateToken(f.admin, gatehouse.NewSecret(tok.Secret))
-		f.must(err)
-		ci := gatehouse.WithActor(f.admin, a)
+		ci := f.serviceAccount("ci", "deployer@project:shop/app:web")
 		art, err := f.arts.CreateArtifact(ci, "shop", "web", gatehouse.ArtifactCreate{Image: "r.example.com/web@" + digest1, Builder: "dora"})
 		f.must(err)
 		if art.Builder != "dora" || art.CreatedBy != "ci" {
