@@ -24,27 +24,19 @@ func BenchmarkAPICreateRead(b *testing.B) {
 			srv.Must(srv.Admin.Do(ctx, "POST", "/api/v1/projects", nil, gatehouse.ProjectCreate{Name: "bench"}, nil))
 			srv.Admin.HTTP.Transport = &http.Transport{MaxIdleConnsPerHost: 64}
 			var n atomic.Int64
-			var lat latencies
-			b.SetParallelism(8)
-			b.ResetTimer()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					name := fmt.Sprintf("app-%d", n.Add(1))
-					t0 := time.Now()
+			saturate(b, 8, "create+read", func() (time.Duration, error) {
+				name := fmt.Sprintf("app-%d", n.Add(1))
+				return timed(func() error {
 					if err := srv.Admin.Do(ctx, "POST", "/api/v1/projects/bench/apps", nil, gatehouse.AppCreate{Name: name, Values: "replicas: 2\n"}, nil); err != nil {
-						b.Error(err)
-						return
+						return err
 					}
 					var app gatehouse.App
 					if err := srv.Admin.Do(ctx, "GET", "/api/v1/projects/bench/apps/"+name, nil, nil, &app); err != nil || app.Name != name {
-						b.Errorf("read back %s: %v", name, err)
-						return
+						return fmt.Errorf("read back %s: %v (got %q)", name, err, app.Name)
 					}
-					lat.add(time.Since(t0))
-				}
+					return nil
+				})
 			})
-			lat.report(b, "create+read", time.Since(start))
 		})
 	}
 }

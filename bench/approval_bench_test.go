@@ -81,21 +81,7 @@ func BenchmarkVotes(b *testing.B) {
 		b.Run(engine, func(b *testing.B) {
 			w := newVoteWorld(b, engine, b.N/votesPerRequest+1)
 			var seen sync.Map
-			var lat latencies
-			b.SetParallelism(8)
-			b.ResetTimer()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					d, err := w.vote(&seen)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					lat.add(d)
-				}
-			})
-			lat.report(b, "votes", time.Since(start))
+			saturate(b, 8, "votes", func() (time.Duration, error) { return w.vote(&seen) })
 		})
 	}
 }

@@ -34,3 +34,31 @@ func (l *latencies) report(b *testing.B, ops string, elapsed time.Duration) {
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(float64(len(l.d))/elapsed.Seconds(), ops+"/s")
 }
+
+// saturate runs op b.N times from parallelism × GOMAXPROCS clients at once and reports the
+// latency percentiles op measured and the operations per second, named ops. An error fails
+// the benchmark and stops that client.
+func saturate(b *testing.B, parallelism int, ops string, op func() (time.Duration, error)) {
+	var lat latencies
+	b.SetParallelism(parallelism)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			d, err := op()
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			lat.add(d)
+		}
+	})
+	lat.report(b, ops, time.Since(start))
+}
+
+// timed runs f and says how long it took.
+func timed(f func() error) (time.Duration, error) {
+	t0 := time.Now()
+	err := f()
+	return time.Since(t0), err
+}

@@ -36,30 +36,22 @@ func BenchmarkPages(b *testing.B) {
 				{"audit", "/ui/audit"},
 			} {
 				b.Run(page.name, func(b *testing.B) {
-					var lat latencies
 					var size atomic.Int64
-					b.SetParallelism(4) // 4 × GOMAXPROCS(2) = 8 clients
-					b.ResetTimer()
-					start := time.Now()
-					b.RunParallel(func(pb *testing.PB) {
-						for pb.Next() {
-							t0 := time.Now()
+					saturate(b, 4, "pages", func() (time.Duration, error) { // 4 × GOMAXPROCS(2) = 8 clients
+						return timed(func() error {
 							resp, err := c.Get(srv.URL + page.path)
 							if err != nil {
-								b.Error(err)
-								return
+								return err
 							}
 							body, _ := io.ReadAll(resp.Body)
 							resp.Body.Close()
 							if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "</main>") {
-								b.Errorf("%s: %d", page.path, resp.StatusCode)
-								return
+								return fmt.Errorf("%s: %d", page.path, resp.StatusCode)
 							}
-							lat.add(time.Since(t0))
 							size.Store(int64(len(body)))
-						}
+							return nil
+						})
 					})
-					lat.report(b, "pages", time.Since(start))
 					b.ReportMetric(float64(size.Load())/1024, "KiB/page")
 				})
 			}
