@@ -3,7 +3,6 @@ package sqlstore_test
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -120,25 +119,17 @@ func TestAuditChainUnderConcurrentWriters(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, engine string) {
 		f := newFixture(t, engine)
 		f.world()
-		var wg sync.WaitGroup
-		errs := make(chan error, 64)
-		for w := 0; w < 8; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; i < 8; i++ {
-					_, err := f.projects.CreateProject(f.admin, gatehouse.ProjectCreate{Name: fmt.Sprintf("p-%d-%d", w, i)})
-					if err != nil {
-						errs <- err
-						return
-					}
+		for _, err := range concurrently(8, func(w int) error {
+			for i := 0; i < 8; i++ {
+				if _, err := f.projects.CreateProject(f.admin, gatehouse.ProjectCreate{Name: fmt.Sprintf("p-%d-%d", w, i)}); err != nil {
+					return err
 				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
+			}
+			return nil
+		}) {
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 		rep := f.verify()
 		if !rep.OK || f.countRows(`SELECT COUNT(*) FROM audit_events WHERE action = 'project.create'`) != 65 {

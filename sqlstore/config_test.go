@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -261,27 +260,20 @@ func TestConcurrentDraftEditsOneWins(t *testing.T) {
 		w.protect(gatehouse.PolicySpec{})
 		d, err := w.config.CreateDraft(w.ed, ref("prod", gatehouse.ConfigMapData), gatehouse.ConfigWrite{Content: "A: \"1\"\n"})
 		w.must(err)
-		var wg sync.WaitGroup
-		var mu sync.Mutex
 		wins, conflicts := 0, 0
-		for i := 0; i < 20; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, err := w.config.EditDraft(w.erin, d.ID, gatehouse.ConfigWrite{Content: "A: \"" + strings.Repeat("x", i+1) + "\"\n", BaseVersion: 1})
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					wins++
-				case gatehouse.KindOf(err) == gatehouse.KindConflict && strings.Contains(err.Error(), "draft changed, reload"):
-					conflicts++
-				default:
-					t.Errorf("edit: %v", err)
-				}
-			}()
+		for _, err := range concurrently(20, func(i int) error {
+			_, err := w.config.EditDraft(w.erin, d.ID, gatehouse.ConfigWrite{Content: "A: \"" + strings.Repeat("x", i+1) + "\"\n", BaseVersion: 1})
+			return err
+		}) {
+			switch {
+			case err == nil:
+				wins++
+			case gatehouse.KindOf(err) == gatehouse.KindConflict && strings.Contains(err.Error(), "draft changed, reload"):
+				conflicts++
+			default:
+				t.Errorf("edit: %v", err)
+			}
 		}
-		wg.Wait()
 		got, err := w.config.ConfigDraft(w.admin, d.ID)
 		w.must(err)
 		if wins != 1 || conflicts != 19 || got.Version != 2 || len(got.Versions) != 2 {

@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,26 +17,19 @@ func TestLoginExternalConcurrentFirstSignIns(t *testing.T) {
 		f := newFixture(t, engine)
 		ctx := context.Background()
 		const n = 16
-		var wg sync.WaitGroup
 		users := make([]string, n)
-		errs := make([]error, n)
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sub := "same-person"
-				if i%2 == 1 {
-					sub = "other-" + string(rune('a'+i)) // a different person wanting the same name
-				}
-				s, err := f.identity.LoginExternal(ctx, gatehouse.ExternalLogin{CreateUsers: true, Identity: gatehouse.ExternalIdentity{
-					Issuer: "https://id.example", Subject: sub, Username: "pat", Email: "pat@example.com"}}, time.Hour)
-				if err == nil {
-					users[i] = s.User
-				}
-				errs[i] = err
-			}()
-		}
-		wg.Wait()
+		errs := concurrently(n, func(i int) error {
+			sub := "same-person"
+			if i%2 == 1 {
+				sub = "other-" + string(rune('a'+i)) // a different person wanting the same name
+			}
+			s, err := f.identity.LoginExternal(ctx, gatehouse.ExternalLogin{CreateUsers: true, Identity: gatehouse.ExternalIdentity{
+				Issuer: "https://id.example", Subject: sub, Username: "pat", Email: "pat@example.com"}}, time.Hour)
+			if err == nil {
+				users[i] = s.User
+			}
+			return err
+		})
 		names := map[string]bool{}
 		for i, err := range errs {
 			if err != nil {

@@ -173,3 +173,18 @@ func (f *fixture) exec(query string, args ...any) {
 func openDSN(t *testing.T, dsn string, keys testdb.Keys) (*sqlstore.DB, error) {
 	return sqlstore.Open(t.Context(), sqlstore.Options{DSN: dsn, Secrets: keys.Secrets, AuditKey: keys.AuditKey})
 }
+
+// concurrently runs f(0) … f(n-1) at once and returns each one's error, by index.
+func concurrently(n int, f func(i int) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(i)
+		}()
+	}
+	wg.Wait()
+	return errs
+}

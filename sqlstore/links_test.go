@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,26 +43,19 @@ func TestApproveLinkIsSingleUse(t *testing.T) {
 		if _, err := g.approvals.LinkReview(ctx, token); err != nil {
 			t.Fatalf("reading the review spent the link: %v", err)
 		}
-		var wg sync.WaitGroup
-		var mu sync.Mutex
 		wins, refusals := 0, 0
-		for i := 0; i < 100; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, err := g.approvals.RedeemLink(ctx, token, true, gatehouse.Decision{Comment: "from mail"})
-				mu.Lock()
-				defer mu.Unlock()
-				if err == nil {
-					wins++
-				} else if gatehouse.KindOf(err) == gatehouse.KindUnauthenticated {
-					refusals++
-				} else {
-					t.Errorf("redemption: %v", err)
-				}
-			}()
+		for _, err := range concurrently(100, func(int) error {
+			_, err := g.approvals.RedeemLink(ctx, token, true, gatehouse.Decision{Comment: "from mail"})
+			return err
+		}) {
+			if err == nil {
+				wins++
+			} else if gatehouse.KindOf(err) == gatehouse.KindUnauthenticated {
+				refusals++
+			} else {
+				t.Errorf("redemption: %v", err)
+			}
 		}
-		wg.Wait()
 		got, err := g.approvals.Approval(g.admin, r.ID)
 		g.must(err)
 		if wins != 1 || refusals != 99 || len(got.Votes) != 1 || got.Votes[0].Voter != "carol" || got.Votes[0].Via != gatehouse.AuthLink {
