@@ -35,6 +35,10 @@ type Actor struct {
 	Kind     UserKind
 	Via      AuthMethod
 	TokenID  int64 // set when Via is AuthToken
+	// Person is who is accountable for what the actor does, for every separation-of-duties
+	// rule: a person themselves, or, for a service account's token, the person who made the
+	// token ("" when nobody is known: the system, or a token from before makers were kept).
+	Person string
 	// Interactive means a person proved themselves just now: a browser session, a token made by
 	// signing in with a password (the CLI's login) or an approve link from their mailbox.
 	// Only interactive people approve; API tokens made for scripts never do.
@@ -46,6 +50,14 @@ type Actor struct {
 // SystemActor is Gatehouse acting on its own behalf, with every right but approving.
 func SystemActor() *Actor {
 	return &Actor{UserName: "system", Kind: SystemUser, Via: AuthSystem, Grants: []Grant{{Role: RoleSuperAdmin, Scope: GlobalScope}}}
+}
+
+// Who names the actor with the person it counts as, when that is someone else: "ci (alice)".
+func (a *Actor) Who() string {
+	if a.Person == "" || a.Person == a.UserName {
+		return a.UserName
+	}
+	return a.UserName + " (" + a.Person + ")"
 }
 
 // Can reports whether the actor may perform the action on the target.

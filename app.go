@@ -27,6 +27,9 @@ type Chart struct {
 	URL     string      `json:"url,omitempty"`     // repository or oci
 	Name    string      `json:"name,omitempty"`    // repository
 	Version string      `json:"version,omitempty"` // repository or oci; empty means newest
+	// Digest is "sha256:<64 hex>" of the chart as pinned when it was recorded: the worker
+	// refuses a chart whose digest differs.
+	Digest string `json:"digest,omitempty"`
 }
 
 // Validate checks the fields the source needs and refuses those it does not use.

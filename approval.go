@@ -5,38 +5,17 @@ import (
 	"time"
 )
 
-// ApprovalState is where an approval request is in its life: pending until its policies are
-// met (approved), then consumed by the one deployment it buys; or cancelled (by its
-// requester), rejected (by an approver), expired, or stale (a policy changed or the artifact
-// was retracted).
-type ApprovalState string
-
-// The approval states.
-const (
-	ApprovalPending   ApprovalState = "pending"
-	ApprovalApproved  ApprovalState = "approved"
-	ApprovalConsumed  ApprovalState = "consumed"
-	ApprovalCancelled ApprovalState = "cancelled"
-	ApprovalRejected  ApprovalState = "rejected"
-	ApprovalExpired   ApprovalState = "expired"
-	ApprovalStale     ApprovalState = "stale"
-)
-
-// ApprovalStates lists every approval state.
-var ApprovalStates = []ApprovalState{ApprovalPending, ApprovalApproved, ApprovalConsumed, ApprovalCancelled, ApprovalRejected, ApprovalExpired, ApprovalStale}
-
-// Open reports whether the request can still be voted on or used.
-func (s ApprovalState) Open() bool { return s == ApprovalPending || s == ApprovalApproved }
-
 // PolicyRef names a policy at the version that judges a request.
 type PolicyRef struct {
 	Name    string `json:"name"`
 	Version int64  `json:"version"`
 }
 
-// Vote is one person's decision on a request. Via says how they proved who they are.
+// Vote is one person's decision on a ballot (for a draft: on one version). Via says how they
+// proved who they are.
 type Vote struct {
 	Voter    string     `json:"voter"`
+	Version  int64      `json:"version,omitempty"`
 	Approve  bool       `json:"approve"`
 	Comment  string     `json:"comment,omitempty"`
 	Via      AuthMethod `json:"via"`
@@ -47,26 +26,29 @@ type Vote struct {
 // ApprovalRequest asks for an artifact, by digest, to be approved for a stage under the
 // policies that gate it, at their current versions.
 type ApprovalRequest struct {
-	ID          int64             `json:"id"`
-	Project     string            `json:"project"`
-	App         string            `json:"app"`
-	Environment string            `json:"environment"`
-	Stage       string            `json:"stage"`
-	Image       string            `json:"image"`
-	Digest      string            `json:"digest"`
-	Policies    []PolicyRef       `json:"policies"`
-	Requester   string            `json:"requester"`
-	Comment     string            `json:"comment"`
-	Labels      map[string]string `json:"labels"`
-	Notify      []string          `json:"notify"`
-	State       ApprovalState     `json:"state"`
-	Reason      string            `json:"reason,omitempty"`
-	Votes       []Vote            `json:"votes"`
-	Verdicts    []Verdict         `json:"verdicts"`
-	Deployment  int64             `json:"deployment,omitempty"`
-	CreatedAt   time.Time         `json:"created_at"`
-	ExpiresAt   *time.Time        `json:"expires_at,omitempty"`
-	DecidedAt   *time.Time        `json:"decided_at,omitempty"`
+	ID          int64       `json:"id"`
+	Project     string      `json:"project"`
+	App         string      `json:"app"`
+	Environment string      `json:"environment"`
+	Stage       string      `json:"stage"`
+	Image       string      `json:"image"`
+	Digest      string      `json:"digest"`
+	Policies    []PolicyRef `json:"policies"`
+	Requester   string      `json:"requester"`
+	// RequesterPerson is who the request counts as raised by: the requester, or for a service
+	// account's token, the person who made the token.
+	RequesterPerson string            `json:"requester_person,omitempty"`
+	Comment         string            `json:"comment"`
+	Labels          map[string]string `json:"labels"`
+	Notify          []string          `json:"notify"`
+	State           ApprovalState     `json:"state"`
+	Reason          string            `json:"reason,omitempty"`
+	Votes           []Vote            `json:"votes"`
+	Verdicts        []Verdict         `json:"verdicts"`
+	Deployment      int64             `json:"deployment,omitempty"`
+	CreatedAt       time.Time         `json:"created_at"`
+	ExpiresAt       *time.Time        `json:"expires_at,omitempty"`
+	DecidedAt       *time.Time        `json:"decided_at,omitempty"`
 }
 
 // Target is the access target of the request: its app and environment.
@@ -126,9 +108,11 @@ func (in ApprovalCreate) Validate() error {
 	return ValidateLabels("labels", in.Labels)
 }
 
-// Decision is a vote's input: a comment (a reason, for a rejection).
+// Decision is a vote's input: a comment (a reason, for a rejection) and, for a draft, the
+// version the voter reviewed; a vote for a version that is no longer the latest is refused.
 type Decision struct {
 	Comment string `json:"comment"`
+	Version int64  `json:"version,omitempty"`
 }
 
 // ApprovalFilter selects approval requests.

@@ -15,21 +15,25 @@ import (
 // movable pointers: adding a tag that another artifact of the app holds moves it here. An
 // artifact is never deleted, only retracted, so the trail of what was deployed stays whole.
 type Artifact struct {
-	ID           int64             `json:"id"`
-	Project      string            `json:"project"`
-	App          string            `json:"app"`
-	Repository   string            `json:"repository"`
-	Digest       string            `json:"digest"`
-	Tags         []string          `json:"tags"`
-	Commit       string            `json:"commit,omitempty"`
-	CommitTime   *time.Time        `json:"commit_time,omitempty"`
-	CommitAuthor string            `json:"commit_author,omitempty"`
-	Builder      string            `json:"builder"`
-	Labels       map[string]string `json:"labels"`
-	CreatedBy    string            `json:"created_by"`
-	CreatedAt    time.Time         `json:"created_at"`
-	RetractedAt  *time.Time        `json:"retracted_at,omitempty"`
-	RetractedBy  string            `json:"retracted_by,omitempty"`
+	ID           int64      `json:"id"`
+	Project      string     `json:"project"`
+	App          string     `json:"app"`
+	Repository   string     `json:"repository"`
+	Digest       string     `json:"digest"`
+	Tags         []string   `json:"tags"`
+	Commit       string     `json:"commit,omitempty"`
+	CommitTime   *time.Time `json:"commit_time,omitempty"`
+	CommitAuthor string     `json:"commit_author,omitempty"`
+	Builder      string     `json:"builder"`
+	// Pusher is the person who pushed the artifact: its creator, or for a service account's
+	// token, the person who made the token. A builder a service account names is only claimed:
+	// it adds a person that separation of duties excludes, it never clears the pusher.
+	Pusher      string            `json:"pusher,omitempty"`
+	Labels      map[string]string `json:"labels"`
+	CreatedBy   string            `json:"created_by"`
+	CreatedAt   time.Time         `json:"created_at"`
+	RetractedAt *time.Time        `json:"retracted_at,omitempty"`
+	RetractedBy string            `json:"retracted_by,omitempty"`
 }
 
 // Reference is the image reference by digest, the only form Gatehouse deploys.

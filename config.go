@@ -1,6 +1,7 @@
 package gatehouse
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -50,32 +51,36 @@ func (r ConfigRef) Validate() error {
 }
 
 // Target is the access target of the resource: the app, or the app in the environment.
-func (r ConfigRef) Target() Target { return Target{Project: r.Project, App: r.App, Env: r.Environment} }
+func (r ConfigRef) Target() Target { return r.Draft().Target() }
 
 // String names the resource for people: "shop/web base values", "shop/web prod secrets".
-func (r ConfigRef) String() string {
-	where := r.Environment
-	if where == "" {
-		where = "base"
-	}
-	return fmt.Sprintf("%s/%s %s %s", r.Project, r.App, where, r.Kind)
+func (r ConfigRef) String() string { return r.Draft().String() }
+
+// Draft names the resource as the subject of a draft.
+func (r ConfigRef) Draft() DraftRef {
+	return DraftRef{Kind: DraftKind(r.Kind), Project: r.Project, App: r.App, Environment: r.Environment}
 }
 
-// Config is one configuration resource as it is live now. Content is YAML: Helm values, or a
-// mapping of key to text for a configmap or secrets, whose values are shown as Masked. Writing
-// Masked back as a secret's value keeps its current value.
-type Config struct {
-	ConfigRef
+// Live is a draft's subject as it is now: a configuration resource, a setting or a policy.
+// Content is YAML: Helm values, a mapping of key to text for a configmap or secrets (whose
+// values are shown as Masked; writing Masked back as a secret's value keeps its current
+// value), or the setting's or policy's fields.
+type Live struct {
+	DraftRef
 	Content string `json:"content"`
-	// Revision is the app's configuration revision (every change to any of its resources bumps
-	// it; deployments record the revision they used).
-	Revision int64 `json:"revision"`
-	// Protected means changes go through drafts: config policies reach the environment.
-	Protected bool     `json:"protected"`
-	Policies  []string `json:"policies"`
-	// OpenDraft is the open draft of this resource, if any.
+	// Revision is the app's configuration revision, for configuration resources (every change
+	// to any of its resources bumps it; deployments record the revision they used).
+	Revision int64 `json:"revision,omitempty"`
+	// Protected means changes go through drafts: policies reach what it decides.
+	Protected bool `json:"protected"`
+	// Policies judge changes of it.
+	Policies []string `json:"policies"`
+	// OpenDraft is the open draft of it, if any.
 	OpenDraft int64 `json:"open_draft,omitempty"`
 }
+
+// Config is a configuration resource as it is live now.
+type Config = Live
 
 // ConfigChange is a configuration change's semantic diff (by path, secret values masked), its
 // line views and its risk labels.
@@ -260,4 +265,21 @@ func DiffSettings(a, b map[string]string, mask bool) []ValueChange {
 		out = []ValueChange{}
 	}
 	return out
+}
+
+// ConfigService reads and changes apps' configuration. Reading needs view; writing needs
+// manage on the resource's target. On an environment that config policies protect, content
+// changes only through drafts (DraftService).
+type ConfigService interface {
+	// Config returns a resource as it is live now (secret values masked). Errors: invalid
+	// kind; not found.
+	Config(ctx context.Context, ref ConfigRef) (*Config, error)
+	// SetConfig replaces a resource's content and bumps the app's configuration revision.
+	// Errors: invalid content (naming the line or path, never a secret value); not found;
+	// forbidden; precondition failed on a protected environment (start a draft instead).
+	SetConfig(ctx context.Context, ref ConfigRef, in ConfigWrite) (*Config, error)
+	// CompareConfig compares the effective configuration of two environments (values merged
+	// with the base, the configmap, and which secret keys are set). Errors: invalid names;
+	// not found.
+	CompareConfig(ctx context.Context, project, app, from, to string) (*ConfigChange, error)
 }

@@ -170,11 +170,17 @@ type DeploymentService interface {
 	Preview(ctx context.Context, project, app string, in DeploymentCreate) (*DeploymentPreview, error)
 }
 
-// DeploymentPreview is what a deployment would change in an environment.
+// DeploymentPreview is what a deployment would change in an environment: the image, the
+// values (secret values masked), and the chart (pinned version and digest) and hooks it
+// would run, with how they differ from what the previous deployment ran.
 type DeploymentPreview struct {
 	Previous    *Deployment   `json:"previous,omitempty"`
 	ImageChange *ValueChange  `json:"image_change,omitempty"`
 	Changes     []ValueChange `json:"changes"`
+	Chart       Chart         `json:"chart"`
+	Hooks       Hooks         `json:"hooks"`
+	// Settings are the changes of chart and hooks since the previous deployment.
+	Settings []ValueChange `json:"settings"`
 }
 
 // ReleaseName is the Helm release of an app: the app's name, unique within a namespace.

@@ -17,13 +17,17 @@ type Voter struct {
 	Groups   []string
 }
 
-// ApprovalFacts are the people a policy's separation of duties is about.
+// ApprovalFacts are the people a policy's separation of duties is about. They are people,
+// never accounts: whatever is done through a service account's token is done by the person
+// who made the token.
 type ApprovalFacts struct {
-	Requester    string
-	Builder      string
+	// Requester is the person who raised the approval request.
+	Requester string
+	// Builders are the people who built the image: the person who pushed it, and the builder
+	// the push named (as claimed by CI: it adds a person, it never clears one).
+	Builders     []string
 	CommitAuthor string // a user name or e-mail address
-	// Authors wrote a version of a configuration draft: they never approve it, whatever the
-	// policy says.
+	// Authors wrote a version of a draft: they never approve it, whatever the policy says.
 	Authors []string
 }
 
@@ -74,10 +78,15 @@ func (p *Policy) MayCount(v Voter, f ApprovalFacts) (bool, string) {
 		return false, v.Name + " wrote a version of the draft"
 	case !p.RequesterMayApprove && v.Name == f.Requester:
 		return false, v.Name + " requested it"
-	case !p.BuilderMayApprove && (v.Name == f.Builder || (f.CommitAuthor != "" && (v.Name == f.CommitAuthor || v.Email == f.CommitAuthor))):
+	case !p.BuilderMayApprove && (slices.Contains(f.Builders, v.Name) || f.wroteCommit(v)):
 		return false, v.Name + " built it or wrote its commit"
 	}
 	return true, ""
+}
+
+// wroteCommit reports whether the voter is the commit author, by user name or e-mail address.
+func (f ApprovalFacts) wroteCommit(v Voter) bool {
+	return f.CommitAuthor != "" && (v.Name == f.CommitAuthor || (v.Email != "" && strings.EqualFold(v.Email, f.CommitAuthor)))
 }
 
 // ForChange returns the policy as it applies to a configuration change: its rules plus those

@@ -25,7 +25,7 @@ func voters(specs ...string) map[string]gatehouse.Voter {
 
 func TestEvaluateRules(t *testing.T) {
 	people := voters("ann:sre", "ben:sre,security", "cat:security", "dan", "eve:sre")
-	facts := gatehouse.ApprovalFacts{Requester: "dan", Builder: "eve"}
+	facts := gatehouse.ApprovalFacts{Requester: "dan", Builders: []string{"eve"}}
 	p := func(rules ...gatehouse.Rule) *gatehouse.Policy {
 		return &gatehouse.Policy{Version: 3, PolicySpec: gatehouse.PolicySpec{Name: "p", Rules: rules}}
 	}
@@ -194,7 +194,7 @@ func TestEvaluateProperty(t *testing.T) {
 				p.Rules = append(p.Rules, gatehouse.Rule{Kind: gatehouse.RuleUsers, Users: []string{names[r.IntN(6)]}})
 			}
 		}
-		f := gatehouse.ApprovalFacts{Requester: names[r.IntN(6)], Builder: names[r.IntN(6)]}
+		f := gatehouse.ApprovalFacts{Requester: names[r.IntN(6)], Builders: []string{names[r.IntN(6)]}}
 		if r.IntN(3) == 0 {
 			f.CommitAuthor = names[r.IntN(6)] + "@example.com"
 		}

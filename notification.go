@@ -18,24 +18,25 @@ const (
 	EventApprovalDeployed  = "approval.deployed"
 )
 
-// Configuration draft events. Approvers hear of proposals; authors hear of every outcome.
+// Draft events (every kind: configuration, settings, policies, rollbacks). Approvers hear of
+// proposals; authors hear of every outcome.
 const (
-	EventConfigProposed  = "config.proposed"
-	EventConfigApproved  = "config.approved"
-	EventConfigRejected  = "config.rejected"
-	EventConfigPublished = "config.published"
-	EventConfigDiscarded = "config.discarded"
+	EventDraftProposed  = "draft.proposed"
+	EventDraftApproved  = "draft.approved"
+	EventDraftRejected  = "draft.rejected"
+	EventDraftPublished = "draft.published"
+	EventDraftDiscarded = "draft.discarded"
 )
 
 // ApprovalEvents lists every approval event.
 var ApprovalEvents = []string{EventApprovalRequested, EventApprovalApproved, EventApprovalRejected, EventApprovalCancelled,
 	EventApprovalExpired, EventApprovalStale, EventApprovalDeployed}
 
-// ConfigEvents lists every configuration draft event.
-var ConfigEvents = []string{EventConfigProposed, EventConfigApproved, EventConfigRejected, EventConfigPublished, EventConfigDiscarded}
+// DraftEvents lists every draft event.
+var DraftEvents = []string{EventDraftProposed, EventDraftApproved, EventDraftRejected, EventDraftPublished, EventDraftDiscarded}
 
 // Events lists every event a webhook may subscribe to.
-var Events = append(append([]string(nil), ApprovalEvents...), ConfigEvents...)
+var Events = append(append([]string(nil), ApprovalEvents...), DraftEvents...)
 
 // Notification is one message to deliver: to a user by e-mail, or to a project webhook. It
 // names what happened (to an approval request or a configuration draft) and where to read it
@@ -93,7 +94,7 @@ func (in *WebhookCreate) Validate() (string, error) {
 	}
 	for _, e := range in.Events {
 		if !slices.Contains(Events, e) {
-			return "", Invalidf("events", "%q is not an event: expected approval.requested, approval.approved, config.proposed, …", e)
+			return "", Invalidf("events", "%q is not an event: expected approval.requested, approval.approved, draft.proposed, …", e)
 		}
 	}
 	return u.Host, nil

@@ -76,20 +76,31 @@ type PolicyKind string
 const (
 	PolicyImage  PolicyKind = "image"
 	PolicyConfig PolicyKind = "config"
+	// PolicyLockout is never stored: it is the kind of the rule that judges a policy change
+	// once the policy's own approvers are all gone (see LockoutPolicy). Its approvers are
+	// people who manage the policy's scope.
+	PolicyLockout PolicyKind = "lockout"
 )
 
 // ApproveAction is the action whose holders approve under policies of the kind.
 func (k PolicyKind) ApproveAction() Action {
-	if k == PolicyConfig {
+	switch k {
+	case PolicyConfig:
 		return ActionApproveConfig
+	case PolicyLockout:
+		return ActionManage
 	}
 	return ActionApproveImage
 }
 
-// ApproverRole is the role whose holders approve under policies of the kind.
+// ApproverRole is the role whose holders approve under policies of the kind (for messages;
+// for the lock-out rule, admin stands for every role that manages).
 func (k PolicyKind) ApproverRole() Role {
-	if k == PolicyConfig {
+	switch k {
+	case PolicyConfig:
 		return RoleConfigApprover
+	case PolicyLockout:
+		return RoleAdmin
 	}
 	return RoleImageApprover
 }
@@ -117,6 +128,10 @@ type PolicySpec struct {
 	Expiry              string       `json:"expiry"`
 	Conditions          []string     `json:"conditions"`
 	Rollback            RollbackMode `json:"rollback"`
+	// ConfigRollback, for a config policy, says whether a rollback that would apply other
+	// configuration than the live one needs this policy's approval (the default) or goes
+	// through pre-approved.
+	ConfigRollback RollbackMode `json:"config_rollback,omitempty"`
 }
 
 // Reaches reports whether the policy is of the kind and its scope reaches the target: a
@@ -190,6 +205,15 @@ func (in *PolicySpec) Validate() (Scope, error) {
 	case RollbackNeedsApproval, RollbackPreApproved:
 	default:
 		return Scope{}, Invalidf("rollback", "%q is not a rollback mode: expected approval or pre-approved", in.Rollback)
+	}
+	switch {
+	case in.ConfigRollback == "" && in.Kind == PolicyConfig:
+		in.ConfigRollback = RollbackNeedsApproval
+	case in.ConfigRollback == "":
+	case in.Kind != PolicyConfig:
+		return Scope{}, Invalidf("config_rollback", "only config policies judge the configuration of rollbacks: expected it empty")
+	case in.ConfigRollback != RollbackNeedsApproval && in.ConfigRollback != RollbackPreApproved:
+		return Scope{}, Invalidf("config_rollback", "%q is not a rollback mode: expected approval or pre-approved", in.ConfigRollback)
 	}
 	if _, err := CompileConditions("conditions", in.Conditions); err != nil {
 		return Scope{}, err

@@ -14,6 +14,7 @@ type Services struct {
 	Policies     PolicyService
 	Approvals    ApprovalService
 	Config       ConfigService
+	Drafts       DraftService
 	Webhooks     WebhookService
 	Users        UserService
 	Groups       GroupService

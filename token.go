@@ -8,10 +8,13 @@ import (
 // Token is an API token of a user or service account. The token text is shown once, at
 // creation; the server keeps only its hash.
 type Token struct {
-	ID         int64      `json:"id"`
-	Name       string     `json:"name"`
-	User       string     `json:"user"`
-	Prefix     string     `json:"prefix"`
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	User   string `json:"user"`
+	Prefix string `json:"prefix"`
+	// MadeBy is the person who made the token: whatever is done through it counts as theirs
+	// for every separation-of-duties rule ("" for a service account's token of unknown origin).
+	MadeBy     string     `json:"made_by,omitempty"`
 	ExpiresAt  time.Time  `json:"expires_at"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`

@@ -122,7 +122,7 @@ An environment that a config policy protects refuses this (exit 7): use gatehous
 			if err := a.call(cmd, "PUT", segs, nil, in, &cfg); err != nil {
 				return err
 			}
-			return a.say(cfg, "Set %s: configuration revision %d.", cfg.ConfigRef, cfg.Revision)
+			return a.say(cfg, "Set %s: configuration revision %d.", cfg.DraftRef, cfg.Revision)
 		},
 	}
 	t.bind(set)
@@ -152,7 +152,7 @@ An environment that a config policy protects refuses this (exit 7): use gatehous
   gatehouse config diff 12 --side-by-side`,
 		Args: exactArgs(1, "DRAFT-ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var d gatehouse.ConfigDraft
+			var d gatehouse.Draft
 			if err := a.call(cmd, "GET", []string{"drafts", args[0]}, nil, nil, &d); err != nil {
 				return err
 			}

@@ -14,7 +14,7 @@ import (
 
 var draftHeader = []string{"id", "app", "env", "kind", "state", "version", "progress", "authors", "updated"}
 
-func draftRow(d *gatehouse.ConfigDraft) []string {
+func draftRow(d *gatehouse.Draft) []string {
 	env := d.Environment
 	if env == "" {
 		env = "base"
@@ -23,18 +23,18 @@ func draftRow(d *gatehouse.ConfigDraft) []string {
 		progressText(&gatehouse.ApprovalRequest{Verdicts: d.Verdicts}), strings.Join(d.Authors, ","), when(d.UpdatedAt)}
 }
 
-func draftNoun(a *App) noun[gatehouse.ConfigDraft] {
-	return noun[gatehouse.ConfigDraft]{a: a, name: "config draft", header: draftHeader, row: draftRow, base: fixed("drafts")}
+func draftNoun(a *App) noun[gatehouse.Draft] {
+	return noun[gatehouse.Draft]{a: a, name: "config draft", header: draftHeader, row: draftRow, base: fixed("drafts")}
 }
 
 // draft fetches one draft.
-func (a *App) draft(cmd *cobra.Command, id string) (*gatehouse.ConfigDraft, error) {
-	var d gatehouse.ConfigDraft
+func (a *App) draft(cmd *cobra.Command, id string) (*gatehouse.Draft, error) {
+	var d gatehouse.Draft
 	return &d, a.call(cmd, "GET", []string{"drafts", id}, nil, nil, &d)
 }
 
 // draftCmd is `config draft`: create, edit, show, list and comment on drafts.
-func (a *App) draftCmd(n noun[gatehouse.ConfigDraft], t *configTarget, w *configWrite) *cobra.Command {
+func (a *App) draftCmd(n noun[gatehouse.Draft], t *configTarget, w *configWrite) *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create [--env ENV] [--kind K] --file FILE",
 		Short: "Open a draft of a protected configuration resource",
@@ -114,7 +114,7 @@ overwrites another. Without it, the draft's current version is fetched and used.
 		create, edit, show, a.draftListCmd(n, t.pl), comment)
 }
 
-func (a *App) draftListCmd(n noun[gatehouse.ConfigDraft], pl *place) *cobra.Command {
+func (a *App) draftListCmd(n noun[gatehouse.Draft], pl *place) *cobra.Command {
 	var f gatehouse.DraftFilter
 	list := n.list(func() url.Values {
 		q := url.Values{}
@@ -148,7 +148,7 @@ func (a *App) draftListCmd(n noun[gatehouse.ConfigDraft], pl *place) *cobra.Comm
 }
 
 // draftFlowCmds are the steps of a draft's life: propose, approve, reject, publish, discard.
-func (a *App) draftFlowCmds(n noun[gatehouse.ConfigDraft]) []*cobra.Command {
+func (a *App) draftFlowCmds(n noun[gatehouse.Draft]) []*cobra.Command {
 	step := func(verb, short, example string, body func() (any, error)) *cobra.Command {
 		return &cobra.Command{
 			Use:     verb + " DRAFT-ID",
@@ -172,14 +172,23 @@ func (a *App) draftFlowCmds(n noun[gatehouse.ConfigDraft]) []*cobra.Command {
 	propose.Flags().StringVarP(&prop.Comment, "comment", "m", "", "what the change is for")
 	var d gatehouse.Decision
 	approve := step("approve", "Approve a draft's latest version (not if you wrote a version of it)",
-		"  gatehouse config approve 12 -m \"looks right\"", func() (any, error) { return d, nil })
+		"  gatehouse config approve 12 --version 3 -m \"looks right\"", func() (any, error) { return d, nil })
 	reject := step("reject", "Send a proposed draft back to its authors, saying why",
-		"  gatehouse config reject 12 -m \"LOG_LEVEL must stay INFO in prod\"", func() (any, error) {
+		"  gatehouse config reject 12 --version 3 -m \"LOG_LEVEL must stay INFO in prod\"", func() (any, error) {
 			if strings.TrimSpace(d.Comment) == "" {
 				return nil, gatehouse.Invalidf("--comment", "is required: a rejection says why")
 			}
 			return d, nil
 		})
+	for _, c := range []*cobra.Command{approve, reject} {
+		c.Flags().Int64Var(&d.Version, "version", 0, "the draft version you reviewed (required: a vote counts for that version only)")
+		c.PreRunE = func(cmd *cobra.Command, args []string) error {
+			if d.Version < 1 {
+				return gatehouse.Invalidf("--version", "is required: the draft version you reviewed (see gatehouse config draft show %s)", args[0])
+			}
+			return nil
+		}
+	}
 	approve.Flags().StringVarP(&d.Comment, "comment", "m", "", "comment")
 	reject.Flags().StringVarP(&d.Comment, "comment", "m", "", "why (required)")
 	publish := step("publish", "Apply an approved draft to the live configuration",
@@ -193,13 +202,19 @@ func (a *App) draftFlowCmds(n noun[gatehouse.ConfigDraft]) []*cobra.Command {
 
 // printDraft writes a draft for people: who and where, policies and votes, versions,
 // comments, then its change against the live resource.
-func printDraft(w io.Writer, d *gatehouse.ConfigDraft) {
-	fmt.Fprintf(w, "Config draft %d: %s, %s, version %d\nOpened by %s at %s; authors: %s\n",
-		d.ID, d.ConfigRef, d.State, d.Version, d.Author, when(d.CreatedAt), strings.Join(d.Authors, ", "))
+func printDraft(w io.Writer, d *gatehouse.Draft) {
+	fmt.Fprintf(w, "Draft %d: %s, %s, version %d\nOpened by %s at %s; authors: %s\n",
+		d.ID, d.DraftRef, d.State, d.Version, d.Author, when(d.CreatedAt), strings.Join(d.Authors, ", "))
+	if d.Lockout {
+		fmt.Fprintln(w, "Judged by the lock-out rule: nobody who could meet the policy's own rules is left")
+	}
 	if d.Reason != "" {
 		fmt.Fprintf(w, "Reason: %s\n", d.Reason)
 	}
-	if d.PublishedRevision != 0 {
+	switch {
+	case d.PublishedRevision != 0 && d.Kind == gatehouse.DraftRollback:
+		fmt.Fprintf(w, "Published: the rollback is deployment %d\n", d.PublishedRevision)
+	case d.PublishedRevision != 0:
 		fmt.Fprintf(w, "Published as configuration revision %d\n", d.PublishedRevision)
 	}
 	if len(d.Notify) > 0 {

@@ -97,12 +97,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	}
 	// A protected secret goes through a draft with two versions, an approval and a publish.
-	var d gatehouse.ConfigDraft
+	var d gatehouse.Draft
 	must(do(alice, "POST", app+"/environments/prod/config/secrets/drafts", gatehouse.ConfigWrite{Content: "DB_PASSWORD: " + planted[1] + "\n"}, &d))
 	must(do(alice, "POST", fmt.Sprintf("/api/v1/drafts/%d/versions", d.ID), gatehouse.ConfigWrite{Content: "DB_PASSWORD: " + planted[2] + "\nUSER: web\n", BaseVersion: 1}, &d))
 	must(do(alice, "POST", fmt.Sprintf("/api/v1/drafts/%d/comments", d.ID), map[string]string{"text": "rotated"}, nil))
 	must(do(alice, "POST", fmt.Sprintf("/api/v1/drafts/%d/propose", d.ID), gatehouse.DraftPropose{}, nil))
-	must(do(bob, "POST", fmt.Sprintf("/api/v1/drafts/%d/approve", d.ID), gatehouse.Decision{}, nil))
+	must(do(bob, "POST", fmt.Sprintf("/api/v1/drafts/%d/approve", d.ID), gatehouse.Decision{Version: d.Version}, nil))
 	must(do(alice, "POST", fmt.Sprintf("/api/v1/drafts/%d/publish", d.ID), nil, nil))
 
 	// Deploy both environments to the real cluster, twice on dev, and read everything back.
@@ -244,7 +244,7 @@ func dumpDatabase(t *testing.T, srv *testserver.Server) string {
 		}
 		rows.Close()
 	}
-	if !strings.Contains(out.String(), "config_drafts:") {
+	if !strings.Contains(out.String(), "draft_versions:") {
 		t.Fatalf("the dump lacks the drafts:\n%.500s", out.String())
 	}
 	return out.String()

@@ -23,7 +23,7 @@ func (w *world) addConfig() {
 // clearDrafts discards api's open drafts, so a new one may open on any of its resources.
 func (w *world) clearDrafts() {
 	w.t.Helper()
-	var open struct{ Items []gatehouse.ConfigDraft }
+	var open struct{ Items []gatehouse.Draft }
 	if err := w.srv.Admin.Do(w.t.Context(), "GET", "/api/v1/drafts?app=api", nil, nil, &open); err != nil {
 		w.t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func (w *world) clearDrafts() {
 func (w *world) freshDraft(state gatehouse.DraftState) int64 {
 	w.t.Helper()
 	w.clearDrafts()
-	var d gatehouse.ConfigDraft
+	var d gatehouse.Draft
 	if err := w.srv.Admin.Do(w.t.Context(), "POST", apiProd+"/drafts", nil,
 		gatehouse.ConfigWrite{Content: fmt.Sprintf("LOG_LEVEL: debug-%d\n", w.n.Add(1))}, &d); err != nil {
 		w.t.Fatal(err)
@@ -49,7 +49,7 @@ func (w *world) freshDraft(state gatehouse.DraftState) int64 {
 	}
 	w.admin("POST", fmt.Sprintf("/api/v1/drafts/%d/propose", d.ID), gatehouse.DraftPropose{})
 	if state == gatehouse.DraftApproved {
-		resp, body := w.raw(w.sessions["voter"], "POST", fmt.Sprintf("/api/v1/drafts/%d/approve", d.ID), gatehouse.Decision{})
+		resp, body := w.raw(w.sessions["voter"], "POST", fmt.Sprintf("/api/v1/drafts/%d/approve", d.ID), gatehouse.Decision{Version: d.Version})
 		if resp.StatusCode != 200 {
 			w.t.Fatalf("approve draft %d: %d %s", d.ID, resp.StatusCode, body)
 		}
@@ -86,6 +86,13 @@ var configEndpoints = []endpoint{
 	}},
 	{"GET /api/v1/projects/{project}/apps/{app}/config-compare", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/config-compare?from=dev&to=prod", nil)},
 	{"GET /api/v1/drafts", signedIn, staticCall("GET", "/api/v1/drafts", nil)},
+	{"POST /api/v1/drafts", shopAdmins, func(w *world, _ string) call {
+		w.clearDrafts()
+		return call{method: "POST", path: "/api/v1/drafts", body: gatehouse.DraftCreate{
+			DraftRef:    gatehouse.DraftRef{Kind: gatehouse.DraftConfigMap, Project: "shop", App: "api", Environment: "prod"},
+			ConfigWrite: gatehouse.ConfigWrite{Content: fmt.Sprintf("N: \"%d\"\n", w.n.Add(1))}}}
+	}},
+	{"GET /api/v1/live", inShop, staticCall("GET", "/api/v1/live?kind=environment&project=shop&environment=prod", nil)},
 	{"GET /api/v1/drafts/{id}", inShop, func(w *world, _ string) call {
 		return call{method: "GET", path: fmt.Sprintf("/api/v1/drafts/%d", w.freshDraft(gatehouse.DraftOpen))}
 	}},
@@ -95,8 +102,8 @@ var configEndpoints = []endpoint{
 	}},
 	{"POST /api/v1/drafts/{id}/comments", inShop, onDraft(gatehouse.DraftOpen, "comments", map[string]string{"text": "looks fine"})},
 	{"POST /api/v1/drafts/{id}/propose", shopAdmins, onDraft(gatehouse.DraftOpen, "propose", gatehouse.DraftPropose{})},
-	{"POST /api/v1/drafts/{id}/approve", []string{"config-approver"}, onDraft(gatehouse.DraftProposed, "approve", gatehouse.Decision{})},
-	{"POST /api/v1/drafts/{id}/reject", []string{"config-approver"}, onDraft(gatehouse.DraftProposed, "reject", gatehouse.Decision{Comment: "no"})},
+	{"POST /api/v1/drafts/{id}/approve", []string{"config-approver"}, onDraft(gatehouse.DraftProposed, "approve", gatehouse.Decision{Version: 1})},
+	{"POST /api/v1/drafts/{id}/reject", []string{"config-approver"}, onDraft(gatehouse.DraftProposed, "reject", gatehouse.Decision{Comment: "no", Version: 1})},
 	{"POST /api/v1/drafts/{id}/publish", shopAdmins, onDraft(gatehouse.DraftApproved, "publish", nil)},
 	{"POST /api/v1/drafts/{id}/discard", shopAdmins, onDraft(gatehouse.DraftOpen, "discard", map[string]string{"reason": "not needed"})},
 }

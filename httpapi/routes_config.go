@@ -24,7 +24,11 @@ func (s *Server) configRoutes() []route {
 		return sv.Config.SetConfig(r.Context(), configRef(r), in)
 	})
 	draft := withBody(s, 201, func(r *http.Request, in gatehouse.ConfigWrite) (any, error) {
-		return sv.Config.CreateDraft(r.Context(), configRef(r), in)
+		ref := configRef(r)
+		if err := ref.Validate(); err != nil {
+			return nil, err
+		}
+		return sv.Drafts.CreateDraft(r.Context(), gatehouse.DraftCreate{DraftRef: ref.Draft(), ConfigWrite: in})
 	})
 	onDraft := func(fn func(r *http.Request, id int64) (any, error)) func(r *http.Request) (any, error) {
 		return func(r *http.Request) (any, error) {
@@ -35,7 +39,7 @@ func (s *Server) configRoutes() []route {
 			return fn(r, id)
 		}
 	}
-	vote := func(fn func(r *http.Request, id int64, d gatehouse.Decision) (*gatehouse.ConfigDraft, error)) http.Handler {
+	vote := func(fn func(r *http.Request, id int64, d gatehouse.Decision) (*gatehouse.Draft, error)) http.Handler {
 		return withBody(s, 200, func(r *http.Request, d gatehouse.Decision) (any, error) {
 			return onDraft(func(r *http.Request, id int64) (any, error) { return fn(r, id, d) })(r)
 		})
@@ -55,36 +59,44 @@ func (s *Server) configRoutes() []route {
 		{pattern: "GET /api/v1/drafts", handler: noBody(s, 200, func(r *http.Request) (any, error) {
 			q := r.URL.Query()
 			f := gatehouse.DraftFilter{Project: q.Get("project"), App: q.Get("app"), Environment: q.Get("environment"),
-				State: gatehouse.DraftState(q.Get("state")), ForMe: q.Get("mine") == "true"}
+				Kind: gatehouse.DraftKind(q.Get("kind")), State: gatehouse.DraftState(q.Get("state")), ForMe: q.Get("mine") == "true"}
 			if err := numberParam(q, "limit", &f.Limit); err != nil {
 				return nil, err
 			}
-			return items(sv.Config.ConfigDrafts(r.Context(), f))
+			return items(sv.Drafts.Drafts(r.Context(), f))
+		})},
+		{pattern: "POST /api/v1/drafts", handler: withBody(s, 201, func(r *http.Request, in gatehouse.DraftCreate) (any, error) {
+			return sv.Drafts.CreateDraft(r.Context(), in)
+		})},
+		{pattern: "GET /api/v1/live", handler: noBody(s, 200, func(r *http.Request) (any, error) {
+			q := r.URL.Query()
+			return sv.Drafts.Live(r.Context(), gatehouse.DraftRef{Kind: gatehouse.DraftKind(q.Get("kind")), Project: q.Get("project"),
+				App: q.Get("app"), Environment: q.Get("environment"), Policy: q.Get("policy")})
 		})},
 		{pattern: "GET /api/v1/drafts/{id}", handler: noBody(s, 200, onDraft(func(r *http.Request, id int64) (any, error) {
-			return sv.Config.ConfigDraft(r.Context(), id)
+			return sv.Drafts.Draft(r.Context(), id)
 		}))},
 		{pattern: "POST /api/v1/drafts/{id}/versions", handler: withBody(s, 200, func(r *http.Request, in gatehouse.ConfigWrite) (any, error) {
-			return onDraft(func(r *http.Request, id int64) (any, error) { return sv.Config.EditDraft(r.Context(), id, in) })(r)
+			return onDraft(func(r *http.Request, id int64) (any, error) { return sv.Drafts.EditDraft(r.Context(), id, in) })(r)
 		})},
 		{pattern: "POST /api/v1/drafts/{id}/comments", handler: withBody(s, 200, func(r *http.Request, in gatehouse.DraftNote) (any, error) {
-			return onDraft(func(r *http.Request, id int64) (any, error) { return sv.Config.CommentDraft(r.Context(), id, in.Text) })(r)
+			return onDraft(func(r *http.Request, id int64) (any, error) { return sv.Drafts.CommentDraft(r.Context(), id, in.Text) })(r)
 		})},
 		{pattern: "POST /api/v1/drafts/{id}/propose", handler: withBody(s, 200, func(r *http.Request, in gatehouse.DraftPropose) (any, error) {
-			return onDraft(func(r *http.Request, id int64) (any, error) { return sv.Config.ProposeDraft(r.Context(), id, in) })(r)
+			return onDraft(func(r *http.Request, id int64) (any, error) { return sv.Drafts.ProposeDraft(r.Context(), id, in) })(r)
 		})},
-		{pattern: "POST /api/v1/drafts/{id}/approve", handler: vote(func(r *http.Request, id int64, d gatehouse.Decision) (*gatehouse.ConfigDraft, error) {
-			return sv.Config.ApproveDraft(r.Context(), id, d)
+		{pattern: "POST /api/v1/drafts/{id}/approve", handler: vote(func(r *http.Request, id int64, d gatehouse.Decision) (*gatehouse.Draft, error) {
+			return sv.Drafts.ApproveDraft(r.Context(), id, d)
 		})},
-		{pattern: "POST /api/v1/drafts/{id}/reject", handler: vote(func(r *http.Request, id int64, d gatehouse.Decision) (*gatehouse.ConfigDraft, error) {
-			return sv.Config.RejectDraft(r.Context(), id, d)
+		{pattern: "POST /api/v1/drafts/{id}/reject", handler: vote(func(r *http.Request, id int64, d gatehouse.Decision) (*gatehouse.Draft, error) {
+			return sv.Drafts.RejectDraft(r.Context(), id, d)
 		})},
 		{pattern: "POST /api/v1/drafts/{id}/publish", handler: noBody(s, 200, onDraft(func(r *http.Request, id int64) (any, error) {
-			return sv.Config.PublishDraft(r.Context(), id)
+			return sv.Drafts.PublishDraft(r.Context(), id)
 		}))},
 		{pattern: "POST /api/v1/drafts/{id}/discard", handler: withBody(s, 200, func(r *http.Request, in gatehouse.DraftNote) (any, error) {
 			return onDraft(func(r *http.Request, id int64) (any, error) {
-				return sv.Config.DiscardDraft(r.Context(), id, in.Reason)
+				return sv.Drafts.DiscardDraft(r.Context(), id, in.Reason)
 			})(r)
 		})},
 	}

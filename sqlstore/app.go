@@ -84,6 +84,9 @@ func (s *AppService) CreateApp(ctx context.Context, project string, in gatehouse
 		if err := in.Validate(); err != nil {
 			return err
 		}
+		if in.Chart, err = tx.db.pinChart(ctx, "chart", in.Chart); err != nil {
+			return err
+		}
 		chart, hooks, err := encodeChartHooks(in.Chart, in.Hooks)
 		if err != nil {
 			return err
@@ -131,7 +134,9 @@ func (s *AppService) Apps(ctx context.Context, project string) ([]*gatehouse.App
 	return out, nil
 }
 
-// UpdateApp implements gatehouse.AppService.
+// UpdateApp implements gatehouse.AppService. The chart and hooks are gated settings where
+// policies reach the app (see chartKind, hooksKind), as the base values are: there they
+// change through drafts, and the update is refused whole.
 func (s *AppService) UpdateApp(ctx context.Context, project, name string, in gatehouse.AppUpdate) (*gatehouse.App, error) {
 	var after *gatehouse.App
 	err := s.db.write(ctx, func(tx *Tx) error {
@@ -145,38 +150,45 @@ func (s *AppService) UpdateApp(ctx context.Context, project, name string, in gat
 		if err := in.Validate(); err != nil {
 			return err
 		}
-		app := *before
-		if in.Description != nil {
-			app.Description = *in.Description
-		}
-		if in.Chart != nil {
-			app.Chart = *in.Chart
-		}
-		if in.Values != nil {
-			if err := tx.setConfig(liveRef{ref: gatehouse.ConfigRef{Project: project, App: name, Kind: gatehouse.ConfigValues}, app: before},
-				*in.Values, ""); err != nil {
-				return err
+		settings := []struct {
+			kind gatehouse.DraftKind
+			set  bool
+			v    any
+		}{{gatehouse.DraftChart, in.Chart != nil, in.Chart}, {gatehouse.DraftHooks, in.Hooks != nil, in.Hooks}}
+		for _, st := range settings {
+			if !st.set {
+				continue
 			}
-			fresh, err := findApp(ctx, tx, project, name)
+			sub, err := resolveSubject(ctx, tx, gatehouse.DraftRef{Kind: st.kind, Project: project, App: name})
 			if err != nil {
 				return err
 			}
-			app.Values, app.ConfigRevision = fresh.Values, fresh.ConfigRevision
+			if _, err := tx.changeDirectly(sub, renderSetting(st.v), ""); err != nil {
+				return err
+			}
 		}
-		if in.Hooks != nil {
-			app.Hooks = *in.Hooks
+		if in.Values != nil {
+			l := liveRef{ref: gatehouse.ConfigRef{Project: project, App: name, Kind: gatehouse.ConfigValues}, app: before}
+			if err := tx.setConfig(l, *in.Values, ""); err != nil {
+				return err
+			}
 		}
-		app.UpdatedAt = tx.now
-		chart, hooks, err := encodeChartHooks(app.Chart, app.Hooks)
+		app, err := findApp(ctx, tx, project, name)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE apps SET description = $1, chart = $2, hooks = $3, updated_at = $4 WHERE id = $5`,
-			app.Description, chart, hooks, micro(tx.now), app.ID); err != nil {
-			return fmt.Errorf("update app: %w", err)
+		if in.Description != nil && *in.Description != app.Description {
+			was := *app
+			app.Description, app.UpdatedAt = *in.Description, tx.now
+			if _, err := tx.ExecContext(ctx, `UPDATE apps SET description = $1, updated_at = $2 WHERE id = $3`, app.Description, micro(tx.now), app.ID); err != nil {
+				return fmt.Errorf("update app: %w", err)
+			}
+			if err := tx.audit(change{action: "app.update", resource: appResource(app), target: app.Target(), before: masked(&was), after: masked(app)}); err != nil {
+				return err
+			}
 		}
-		after = &app
-		return tx.audit(change{action: "app.update", resource: appResource(&app), target: app.Target(), before: masked(before), after: masked(after)})
+		after = app
+		return nil
 	})
 	return masked(after), err
 }
@@ -197,6 +209,9 @@ func (s *AppService) DeleteApp(ctx context.Context, project, name string) error 
 		}
 		if deployments > 0 {
 			return gatehouse.Conflictf("app %q has %d deployments: apps with a deployment history are kept", name, deployments)
+		}
+		if err := tx.dropBallots(`app_id = $1`, app.ID); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM apps WHERE id = $1`, app.ID); err != nil {
 			return fmt.Errorf("delete app: %w", err)

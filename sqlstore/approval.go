@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -17,14 +16,54 @@ type ApprovalService struct{ db *DB }
 // NewApprovalService returns the approval service of db.
 func NewApprovalService(db *DB) *ApprovalService { return &ApprovalService{db: db} }
 
-const approvalSelect = `SELECT a.id, p.name, ap.name, e.name, a.stage, a.image, a.digest, a.policies, a.requester, a.comment,
-	a.labels, a.notify, a.state, a.reason, a.deployment_id, a.created_at, a.expires_at, a.decided_at, a.app_id, a.environment_id
+const approvalSelect = `SELECT a.id, p.name, ap.name, e.name, a.stage, a.image, a.digest, a.policies, a.requester, a.requester_person,
+	a.comment, a.labels, a.notify, a.state, a.reason, a.deployment_id, a.created_at, a.expires_at, a.decided_at, a.app_id, a.environment_id
 	FROM approvals a JOIN apps ap ON ap.id = a.app_id JOIN projects p ON p.id = ap.project_id JOIN environments e ON e.id = a.environment_id`
 
-// approvalRow is a request with the ids the store needs.
+// approvalRow is a request with the ids the store needs. It is a ballot of the request flow.
 type approvalRow struct {
 	*gatehouse.ApprovalRequest
 	appID, envID int64
+}
+
+func (r approvalRow) flow() gatehouse.BallotFlow   { return gatehouse.FlowRequest }
+func (r approvalRow) id() int64                    { return r.ID }
+func (r approvalRow) state() gatehouse.BallotState { return r.State }
+func (r approvalRow) version() int64               { return 1 }
+func (r approvalRow) votes() []gatehouse.Vote      { return r.Votes }
+func (r approvalRow) target() gatehouse.Target     { return r.Target() }
+func (r approvalRow) addVote(v gatehouse.Vote)     { r.Votes = append(r.Votes, v) }
+func (r approvalRow) standing(tx *Tx) (gatehouse.Standing, error) {
+	return requestStanding(tx.ctx, tx, r, nil)
+}
+
+func (r approvalRow) setState(to gatehouse.BallotState, reason string) {
+	r.State, r.Reason = to, reason
+}
+
+// approved tells the requester, and on an auto stage starts the deployment at once.
+func (r approvalRow) approved(tx *Tx) error {
+	if err := tx.notify(gatehouse.EventApprovalApproved, r.ApprovalRequest, []string{r.Requester}); err != nil {
+		return err
+	}
+	if err := tx.deployIfAuto(r); err != nil {
+		return err
+	}
+	// An auto stage consumed the request just now: show that.
+	var deployment sql.NullInt64
+	if err := tx.QueryRowContext(tx.ctx, `SELECT state, deployment_id FROM approvals WHERE id = $1`, r.ID).Scan(&r.State, &deployment); err != nil {
+		return fmt.Errorf("reread approval: %w", err)
+	}
+	r.Deployment = deployment.Int64
+	return nil
+}
+
+// rejected ends the request.
+func (r approvalRow) rejected(tx *Tx, d gatehouse.Decision) error {
+	if err := tx.moveBallot(r, gatehouse.ApprovalRejected, d.Comment, map[string]any{"by": gatehouse.ActorFrom(tx.ctx).UserName, "digest": r.Digest}); err != nil {
+		return err
+	}
+	return tx.notify(gatehouse.EventApprovalRejected, r.ApprovalRequest, []string{r.Requester})
 }
 
 func scanApproval(row scanner) (approvalRow, error) {
@@ -33,7 +72,7 @@ func scanApproval(row scanner) (approvalRow, error) {
 	var policies, labels, notify string
 	var deployment, expires, decided sql.NullInt64
 	var created int64
-	if err := row.Scan(&a.ID, &a.Project, &a.App, &a.Environment, &a.Stage, &a.Image, &a.Digest, &policies, &a.Requester,
+	if err := row.Scan(&a.ID, &a.Project, &a.App, &a.Environment, &a.Stage, &a.Image, &a.Digest, &policies, &a.Requester, &a.RequesterPerson,
 		&a.Comment, &labels, &notify, &a.State, &a.Reason, &deployment, &created, &expires, &decided, &r.appID, &r.envID); err != nil {
 		return r, err
 	}
@@ -51,15 +90,7 @@ func scanApproval(row scanner) (approvalRow, error) {
 	return r, nil
 }
 
-func scanVote(row scanner) (gatehouse.Vote, error) {
-	var v gatehouse.Vote
-	var at int64
-	err := row.Scan(&v.Voter, &v.Approve, &v.Comment, &v.Via, &at)
-	v.Time = fromMicro(at)
-	return v, err
-}
-
-// findApproval reads a request with its votes; forUpdate locks it on PostgreSQL.
+// findApproval reads a request with its votes; lock locks it on PostgreSQL.
 func findApproval(ctx context.Context, q querier, id int64, lock string) (approvalRow, error) {
 	r, err := scanApproval(q.QueryRowContext(ctx, approvalSelect+` WHERE a.id = $1`+lock, id))
 	if err != nil {
@@ -70,174 +101,50 @@ func findApproval(ctx context.Context, q querier, id int64, lock string) (approv
 
 // withVotes adds the request's votes, in the order they were cast.
 func withVotes(ctx context.Context, q querier, r approvalRow) (approvalRow, error) {
-	votes, err := queryAll(ctx, q, scanVote, `SELECT voter, approve, comment, via, at FROM approval_votes WHERE approval_id = $1 ORDER BY at, voter`, r.ID)
+	votes, err := votesOf(ctx, q, gatehouse.FlowRequest, r.ID, 1)
 	if err != nil {
-		return r, fmt.Errorf("approval votes: %w", err)
+		return r, err
 	}
-	r.Votes = append(r.Votes, votes...)
+	r.Votes = votes
 	return r, nil
 }
 
-// loadVoters reads what the rules need of each named person, as of now, in three queries
-// whatever their number: eligible means a person, enabled, holding the approve action of the
-// policy kind (approve-image, approve-config) on the target. Names of no user come back
-// ineligible.
-func loadVoters(ctx context.Context, q querier, names []string, t gatehouse.Target, kind gatehouse.PolicyKind) (map[string]gatehouse.Voter, error) {
-	out := map[string]gatehouse.Voter{}
-	if len(names) == 0 {
-		return out, nil
-	}
-	type person struct {
-		id       int64
-		name     string
-		email    string
-		kind     gatehouse.UserKind
-		disabled bool
-		groups   []string
-		groupIDs []int64
-	}
-	users, err := queryAll(ctx, q, func(r scanner) (*person, error) {
-		var p person
-		return &p, r.Scan(&p.id, &p.name, &p.email, &p.kind, &p.disabled)
-	}, `SELECT id, name, email, kind, disabled FROM users WHERE name IN (`+placeholders(1, len(names))+`)`, anys(names)...)
-	if err != nil {
-		return nil, fmt.Errorf("voters: %w", err)
-	}
-	byID := map[int64]*person{}
-	var ids []any
-	for _, u := range users {
-		byID[u.id] = u
-		ids = append(ids, u.id)
-	}
-	byGroup := map[int64][]*person{}
-	if len(ids) > 0 {
-		type membership struct {
-			user, group int64
-			name        string
-		}
-		ms, err := queryAll(ctx, q, func(r scanner) (membership, error) {
-			var m membership
-			return m, r.Scan(&m.user, &m.group, &m.name)
-		}, `SELECT m.user_id, g.id, g.name FROM group_members m JOIN user_groups g ON g.id = m.group_id
-			WHERE m.user_id IN (`+placeholders(1, len(ids))+`) ORDER BY g.name`, ids...)
-		if err != nil {
-			return nil, fmt.Errorf("voter groups: %w", err)
-		}
-		for _, m := range ms {
-			u := byID[m.user]
-			u.groups, u.groupIDs = append(u.groups, m.name), append(u.groupIDs, m.group)
-			byGroup[m.group] = append(byGroup[m.group], u)
-		}
-		type binding struct {
-			grant   gatehouse.Grant
-			kind    string
-			subject int64
-		}
-		bs, err := queryAll(ctx, q, func(r scanner) (binding, error) {
-			var b binding
-			var scope string
-			if err := r.Scan(&b.grant.Role, &scope, &b.kind, &b.subject); err != nil {
-				return b, err
-			}
-			sc, err := gatehouse.ParseScope("scope", scope)
-			b.grant.Scope = sc
-			return b, err
-		}, `SELECT role, scope, subject_kind, subject_id FROM role_bindings WHERE role = $1`, kind.ApproverRole())
-		if err != nil {
-			return nil, fmt.Errorf("voter roles: %w", err)
-		}
-		grants := map[*person][]gatehouse.Grant{}
-		for _, b := range bs {
-			switch {
-			case b.kind == "user" && byID[b.subject] != nil:
-				grants[byID[b.subject]] = append(grants[byID[b.subject]], b.grant)
-			case b.kind == "group":
-				for _, u := range byGroup[b.subject] {
-					grants[u] = append(grants[u], b.grant)
-				}
-			}
-		}
-		for _, u := range users {
-			out[u.name] = gatehouse.Voter{Name: u.name, Email: u.email, Groups: u.groups,
-				Eligible: u.kind == gatehouse.HumanUser && !u.disabled && gatehouse.Can(grants[u], kind.ApproveAction(), t)}
+// requestStanding is who judges a request now: every image policy that reaches its stage,
+// counting image approvers of the stage; the facts are people (the requester, whoever pushed
+// or built the image, its commit author). A request whose policies changed since it was
+// raised is stale. all holds every policy when the caller read them already (nil: read now).
+func requestStanding(ctx context.Context, q querier, r approvalRow, all []*gatehouse.Policy) (gatehouse.Standing, error) {
+	if all == nil {
+		var err error
+		if all, err = allPolicies(ctx, q); err != nil {
+			return gatehouse.Standing{}, err
 		}
 	}
+	var st gatehouse.Standing
+	for _, p := range reaching(all, r.Target(), gatehouse.PolicyImage) {
+		st.Judges = append(st.Judges, gatehouse.Judge{Policy: p, Target: r.Target()})
+	}
+	var builder, author, pusher string
+	if err := q.QueryRowContext(ctx, `SELECT builder, commit_author, pusher FROM artifacts WHERE app_id = $1 AND digest = $2`, r.appID, r.Digest).
+		Scan(&builder, &author, &pusher); err != nil {
+		return st, fmt.Errorf("approval artifact: %w", err)
+	}
+	st.Facts = gatehouse.ApprovalFacts{Requester: r.RequesterPerson, Builders: people(pusher, builder), CommitAuthor: author}
+	if current := refs(st.Policies()); !slices.Equal(current, r.Policies) {
+		st.Stale = fmt.Sprintf("the policies gating %s changed (judged by %s, now %s): request approval again", r.Environment, refText(r.Policies), refText(current))
+	}
+	return st, nil
+}
+
+// people lists the non-empty names, each once.
+func people(names ...string) []string {
+	var out []string
 	for _, n := range names {
-		if _, ok := out[n]; !ok {
-			out[n] = gatehouse.Voter{Name: n}
+		if n != "" && !slices.Contains(out, n) {
+			out = append(out, n)
 		}
-	}
-	return out, nil
-}
-
-// placeholders returns "$from, $from+1, …" for n parameters.
-func placeholders(from, n int) string {
-	var b strings.Builder
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "$%d", from+i)
-	}
-	return b.String()
-}
-
-func anys[T any](xs []T) []any {
-	out := make([]any, len(xs))
-	for i, x := range xs {
-		out[i] = x
 	}
 	return out
-}
-
-// judgement is the current verdict on a request under the policies that gate its stage now.
-type judgement struct {
-	policies []*gatehouse.Policy
-	verdicts []gatehouse.Verdict
-	facts    gatehouse.ApprovalFacts
-	voters   map[string]gatehouse.Voter
-	stale    string // why the request no longer matches the policies, or ""
-}
-
-func (j judgement) met() bool         { return gatehouse.GateOpen(j.verdicts) }
-func (j judgement) missing() []string { return gatehouse.GateMissing(j.verdicts) }
-
-// judge evaluates a request's approvals now: current policies, current eligibility. A
-// request whose policies changed since it was raised is stale.
-func judge(ctx context.Context, q querier, r approvalRow) (judgement, error) {
-	all, err := allPolicies(ctx, q)
-	if err != nil {
-		return judgement{}, err
-	}
-	return judgeAmong(ctx, q, r, all)
-}
-
-// judgeAmong is judge with every policy already read (all), so a list judges its requests
-// with one read of the policies.
-func judgeAmong(ctx context.Context, q querier, r approvalRow, all []*gatehouse.Policy) (judgement, error) {
-	j := judgement{policies: reaching(all, r.Target(), gatehouse.PolicyImage)}
-	var err error
-	var art struct{ builder, author string }
-	if err := q.QueryRowContext(ctx, `SELECT builder, commit_author FROM artifacts WHERE app_id = $1 AND digest = $2`, r.appID, r.Digest).
-		Scan(&art.builder, &art.author); err != nil {
-		return j, fmt.Errorf("approval artifact: %w", err)
-	}
-	j.facts = gatehouse.ApprovalFacts{Requester: r.Requester, Builder: art.builder, CommitAuthor: art.author}
-	var names []string
-	for _, v := range r.Votes {
-		names = append(names, v.Voter)
-	}
-	if j.voters, err = loadVoters(ctx, q, names, r.Target(), gatehouse.PolicyImage); err != nil {
-		return j, err
-	}
-	current := refs(j.policies)
-	if !slices.Equal(current, r.Policies) {
-		j.stale = fmt.Sprintf("the policies gating %s changed (judged by %s, now %s): request approval again", r.Environment, refText(r.Policies), refText(current))
-	}
-	for _, p := range j.policies {
-		j.verdicts = append(j.verdicts, p.Evaluate(j.facts, r.Approvers(), j.voters))
-	}
-	return j, nil
 }
 
 func refs(ps []*gatehouse.Policy) []gatehouse.PolicyRef {
@@ -262,28 +169,13 @@ func refText(rs []gatehouse.PolicyRef) string {
 	return s
 }
 
-// setApproval moves a request to a state, records the reason and the moment, and audits it.
+// setApproval moves a request to a state (see moveBallot), naming its digest in the trail.
 func (tx *Tx) setApproval(r approvalRow, to gatehouse.ApprovalState, reason string, details map[string]any) error {
-	from := r.State
-	var decided sql.NullInt64
-	if to != gatehouse.ApprovalPending {
-		decided = sql.NullInt64{Int64: micro(tx.now), Valid: true}
-	}
-	if _, err := tx.ExecContext(tx.ctx, `UPDATE approvals SET state = $1, reason = $2, decided_at = $3 WHERE id = $4`,
-		to, reason, decided, r.ID); err != nil {
-		return fmt.Errorf("approval state: %w", err)
-	}
-	r.State, r.Reason = to, reason
-	if decided.Valid {
-		t := tx.now
-		r.DecidedAt = &t
-	}
 	if details == nil {
 		details = map[string]any{}
 	}
-	details["digest"], details["reason"] = r.Digest, reason
-	return tx.audit(change{action: "approval." + string(to), resource: fmt.Sprintf("approval/%d", r.ID), target: r.Target(),
-		before: map[string]any{"state": from}, after: map[string]any{"state": to}, details: details})
+	details["digest"] = r.Digest
+	return tx.moveBallot(r, to, reason, details)
 }
 
 // staleApprovals marks stale every open request that affected says is touched, and tells
@@ -314,7 +206,8 @@ func (tx *Tx) notify(event string, r *gatehouse.ApprovalRequest, users []string)
 }
 
 // deliver queues n (an event about an approval request or a draft) as an e-mail to each user
-// and as a message to each of the project's webhooks that wants the event.
+// and as a message to each of the project's webhooks that wants the event ("" for a draft
+// of no project, a global policy's: no webhook hears of it).
 func (tx *Tx) deliver(project string, n gatehouse.Notification, users []string) error {
 	q := tx.db.queue
 	if q == nil {
@@ -327,14 +220,15 @@ func (tx *Tx) deliver(project string, n gatehouse.Notification, users []string) 
 			return fmt.Errorf("queue notification: %w", err)
 		}
 	}
-	hooks, err := queryAll(tx.ctx, tx, func(row scanner) (struct {
+	if project == "" {
+		return nil
+	}
+	type hook struct {
 		id     int64
 		events string
-	}, error) {
-		var h struct {
-			id     int64
-			events string
-		}
+	}
+	hooks, err := queryAll(tx.ctx, tx, func(row scanner) (hook, error) {
+		var h hook
 		return h, row.Scan(&h.id, &h.events)
 	}, `SELECT w.id, w.events FROM webhooks w JOIN projects p ON p.id = w.project_id WHERE p.name = $1`, project)
 	if err != nil {

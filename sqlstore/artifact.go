@@ -19,7 +19,7 @@ type ArtifactService struct{ db *DB }
 func NewArtifactService(db *DB) *ArtifactService { return &ArtifactService{db: db} }
 
 const artifactSelect = `SELECT a.id, p.name, ap.name, a.repository, a.digest, a.commit_sha, a.commit_time, a.commit_author,
-	a.builder, a.labels, a.created_by, a.created_at, a.retracted_at, a.retracted_by
+	a.builder, a.pusher, a.labels, a.created_by, a.created_at, a.retracted_at, a.retracted_by
 	FROM artifacts a JOIN apps ap ON ap.id = a.app_id JOIN projects p ON p.id = ap.project_id`
 
 func scanArtifact(row scanner) (*gatehouse.Artifact, error) {
@@ -28,7 +28,7 @@ func scanArtifact(row scanner) (*gatehouse.Artifact, error) {
 	var labels string
 	var created int64
 	if err := row.Scan(&a.ID, &a.Project, &a.App, &a.Repository, &a.Digest, &a.Commit, &commitTime, &a.CommitAuthor,
-		&a.Builder, &labels, &a.CreatedBy, &created, &retracted, &a.RetractedBy); err != nil {
+		&a.Builder, &a.Pusher, &labels, &a.CreatedBy, &created, &retracted, &a.RetractedBy); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(labels), &a.Labels); err != nil {
@@ -127,15 +127,15 @@ func (s *ArtifactService) CreateArtifact(ctx context.Context, project, app strin
 			return fmt.Errorf("encode labels: %w", err)
 		}
 		art = &gatehouse.Artifact{Project: project, App: app, Repository: repo, Digest: digest, Commit: in.Commit,
-			CommitTime: in.CommitTime, CommitAuthor: in.CommitAuthor, Builder: builder, Labels: labels,
+			CommitTime: in.CommitTime, CommitAuthor: in.CommitAuthor, Builder: builder, Pusher: who.Person, Labels: labels,
 			CreatedBy: who.UserName, CreatedAt: tx.now}
 		if art.CommitTime != nil {
 			t := gatehouse.AuditTime(*art.CommitTime)
 			art.CommitTime = &t
 		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO artifacts (app_id, repository, digest, commit_sha, commit_time, commit_author,
-			builder, labels, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-			ap.ID, repo, digest, art.Commit, nullMicro(art.CommitTime), art.CommitAuthor, builder, string(lj), who.UserName, micro(tx.now)).Scan(&art.ID)
+			builder, pusher, labels, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+			ap.ID, repo, digest, art.Commit, nullMicro(art.CommitTime), art.CommitAuthor, builder, who.Person, string(lj), who.UserName, micro(tx.now)).Scan(&art.ID)
 		if isUniqueViolation(err) {
 			return gatehouse.Conflictf("artifact %s is already registered in app %s/%s", digest, project, app)
 		} else if err != nil {

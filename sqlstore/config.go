@@ -4,12 +4,8 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"maps"
-	"strings"
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/textdiff"
@@ -23,31 +19,10 @@ func NewConfigService(db *DB) *ConfigService { return &ConfigService{db: db} }
 
 // Config implements gatehouse.ConfigService.
 func (s *ConfigService) Config(ctx context.Context, ref gatehouse.ConfigRef) (*gatehouse.Config, error) {
-	_, l, err := resolveConfig(ctx, s.db.r, ref)
-	if err != nil {
+	if err := ref.Validate(); err != nil {
 		return nil, err
 	}
-	return s.db.configView(ctx, s.db.r, l)
-}
-
-// configView is a resource as people see it: secret values masked.
-func (db *DB) configView(ctx context.Context, q querier, l liveRef) (*gatehouse.Config, error) {
-	plain, err := db.readLive(ctx, q, l)
-	if err != nil {
-		return nil, err
-	}
-	policies, err := configPolicies(ctx, q, l)
-	if err != nil {
-		return nil, err
-	}
-	c := &gatehouse.Config{ConfigRef: l.ref, Content: viewContent(l.ref.Kind, plain), Revision: l.app.ConfigRevision,
-		Protected: len(policies) > 0, Policies: policyNames(policies)}
-	err = q.QueryRowContext(ctx, `SELECT id FROM config_drafts WHERE app_id = $1 AND COALESCE(environment_id, 0) = $2 AND kind = $3
-		AND state IN ('draft', 'proposed', 'approved')`, l.app.ID, l.envID(), l.ref.Kind).Scan(&c.OpenDraft)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("open draft: %w", err)
-	}
-	return c, nil
+	return s.db.live(ctx, s.db.r, ref.Draft())
 }
 
 // SetConfig implements gatehouse.ConfigService.
@@ -64,49 +39,18 @@ func (s *ConfigService) SetConfig(ctx context.Context, ref gatehouse.ConfigRef, 
 		if err := tx.setConfig(l, in.Content, in.Comment); err != nil {
 			return err
 		}
-		if l.app, err = findApp(ctx, tx, ref.Project, ref.App); err != nil {
-			return err
-		}
-		out, err = tx.db.configView(ctx, tx, l)
+		out, err = tx.db.live(ctx, tx, ref.Draft())
 		return err
 	})
 	return out, err
 }
 
 // setConfig replaces an unprotected resource's content, bumps the revision and audits the
-// change (secret values masked). Unchanged content changes nothing.
+// change (secret values masked); a protected one changes only through a draft. Unchanged
+// content changes nothing.
 func (tx *Tx) setConfig(l liveRef, content, comment string) error {
-	policies, err := configPolicies(tx.ctx, tx, l)
-	if err != nil {
-		return err
-	}
-	if len(policies) > 0 {
-		return gatehouse.Errorf(gatehouse.KindPreconditionFailed,
-			"%s is protected by policy %s: changes go through a draft (gatehouse config draft)", l.ref, strings.Join(policyNames(policies), ", "))
-	}
-	prev, err := tx.db.readLive(tx.ctx, tx, l)
-	if err != nil {
-		return err
-	}
-	next, err := tx.db.prepareContent(tx.ctx, tx, l, content, prev)
-	if err != nil {
-		return err
-	}
-	if next == prev {
-		return nil
-	}
-	rev, err := tx.writeLive(l, next)
-	if err != nil {
-		return err
-	}
-	ch, err := configChange(l.ref.Kind, "before", "after", prev, next)
-	if err != nil {
-		return err
-	}
-	return tx.audit(change{action: "config.set", resource: l.resource(), target: l.ref.Target(),
-		before:  map[string]any{"content": viewContent(l.ref.Kind, prev)},
-		after:   map[string]any{"content": viewContent(l.ref.Kind, next), "revision": rev},
-		details: map[string]any{"changes": ch.Changes, "labels": ch.Labels, "comment": comment}})
+	_, err := tx.changeDirectly(subject{ref: l.ref.Draft(), app: l.app, env: l.env}, content, comment)
+	return err
 }
 
 // CompareConfig implements gatehouse.ConfigService.

@@ -14,6 +14,11 @@ import (
 
 const plantedSecret = "planted-config-secret-8675309"
 
+// configDraft is the input that opens a draft of a configuration resource.
+func configDraft(r gatehouse.ConfigRef, in gatehouse.ConfigWrite) gatehouse.DraftCreate {
+	return gatehouse.DraftCreate{DraftRef: r.Draft(), ConfigWrite: in}
+}
+
 func ref(env string, kind gatehouse.ConfigKind) gatehouse.ConfigRef {
 	return gatehouse.ConfigRef{Project: "shop", App: "web", Environment: env, Kind: kind}
 }
@@ -165,58 +170,58 @@ func TestConfigDraftFlow(t *testing.T) {
 		wantErr(t, err, gatehouse.KindPreconditionFailed, "protected by policy prod-config", "draft")
 		_, err = w.apps.SetOverrides(w.ed, "shop", "web", "prod", "replicas: 6\n")
 		wantErr(t, err, gatehouse.KindPreconditionFailed, "protected")
-		_, err = w.config.CreateDraft(w.ed, ref("dev", gatehouse.ConfigValues), gatehouse.ConfigWrite{Content: "replicas: 6\n"})
+		_, err = w.drafts.CreateDraft(w.ed, configDraft(ref("dev", gatehouse.ConfigValues), gatehouse.ConfigWrite{Content: "replicas: 6\n"}))
 		wantErr(t, err, gatehouse.KindPreconditionFailed, "not protected")
 
-		d, err := w.config.CreateDraft(w.ed, ref("prod", gatehouse.ConfigValues), gatehouse.ConfigWrite{Content: "replicas: 6\n", Comment: "more capacity"})
+		d, err := w.drafts.CreateDraft(w.ed, configDraft(ref("prod", gatehouse.ConfigValues), gatehouse.ConfigWrite{Content: "replicas: 6\n", Comment: "more capacity"}))
 		w.must(err)
 		if d.State != gatehouse.DraftOpen || d.Version != 1 || len(d.Change.Changes) != 1 || d.Change.Changes[0].Path != "replicas" ||
 			!strings.Contains(d.Change.Unified, "-replicas: 5") || !strings.Contains(d.Change.Unified, "+replicas: 6") {
 			t.Fatalf("draft = %+v change %+v", d, d.Change)
 		}
-		_, err = w.config.CreateDraft(w.erin, ref("prod", gatehouse.ConfigValues), gatehouse.ConfigWrite{Content: "replicas: 7\n"})
+		_, err = w.drafts.CreateDraft(w.erin, configDraft(ref("prod", gatehouse.ConfigValues), gatehouse.ConfigWrite{Content: "replicas: 7\n"}))
 		wantErr(t, err, gatehouse.KindConflict, "is open")
-		_, err = w.config.EditDraft(w.erin, d.ID, gatehouse.ConfigWrite{Content: "replicas: 7\n", BaseVersion: 2})
+		_, err = w.drafts.EditDraft(w.erin, d.ID, gatehouse.ConfigWrite{Content: "replicas: 7\n", BaseVersion: 2})
 		wantErr(t, err, gatehouse.KindConflict, "draft changed, reload")
-		_, err = w.config.ApproveDraft(w.cora, d.ID, gatehouse.Decision{})
+		_, err = w.drafts.ApproveDraft(w.cora, d.ID, gatehouse.Decision{Version: d.Version})
 		wantErr(t, err, gatehouse.KindPreconditionFailed, "is draft")
-		d, err = w.config.EditDraft(w.erin, d.ID, gatehouse.ConfigWrite{Content: "replicas: 7\nport: 9090\n", BaseVersion: 1, Comment: "and the port"})
+		d, err = w.drafts.EditDraft(w.erin, d.ID, gatehouse.ConfigWrite{Content: "replicas: 7\nport: 9090\n", BaseVersion: 1, Comment: "and the port"})
 		w.must(err)
-		_, err = w.config.CommentDraft(w.cora, d.ID, "why 7?")
+		_, err = w.drafts.CommentDraft(w.cora, d.ID, "why 7?")
 		w.must(err)
-		d, err = w.config.ProposeDraft(w.erin, d.ID, gatehouse.DraftPropose{})
+		d, err = w.drafts.ProposeDraft(w.erin, d.ID, gatehouse.DraftPropose{})
 		w.must(err)
 		if d.State != gatehouse.DraftProposed || d.Version != 2 || len(d.Authors) != 2 || len(d.Comments) != 1 {
 			t.Fatalf("proposed draft = %+v", d)
 		}
-		if !notified(w.q, gatehouse.EventConfigProposed, d.ID, "cora") || notified(w.q, gatehouse.EventConfigProposed, d.ID, "ed") {
+		if !notified(w.q, gatehouse.EventDraftProposed, d.ID, "cora") || notified(w.q, gatehouse.EventDraftProposed, d.ID, "ed") {
 			t.Fatalf("proposal notifications = %+v", w.q.notifications())
 		}
 		// Authors never approve: ed holds config-approver but wrote version 1.
-		_, err = w.config.ApproveDraft(w.ed, d.ID, gatehouse.Decision{})
+		_, err = w.drafts.ApproveDraft(w.ed, d.ID, gatehouse.Decision{Version: d.Version})
 		wantErr(t, err, gatehouse.KindForbidden, "ed wrote a version of the draft")
-		_, err = w.config.ApproveDraft(w.erin, d.ID, gatehouse.Decision{})
+		_, err = w.drafts.ApproveDraft(w.erin, d.ID, gatehouse.Decision{Version: d.Version})
 		wantErr(t, err, gatehouse.KindForbidden, "erin")
-		_, err = w.config.PublishDraft(w.erin, d.ID)
+		_, err = w.drafts.PublishDraft(w.erin, d.ID)
 		wantErr(t, err, gatehouse.KindPreconditionFailed, "is proposed")
-		d, err = w.config.ApproveDraft(w.cora, d.ID, gatehouse.Decision{Comment: "ok"})
+		d, err = w.drafts.ApproveDraft(w.cora, d.ID, gatehouse.Decision{Version: d.Version, Comment: "ok"})
 		w.must(err)
 		if d.State != gatehouse.DraftApproved || !d.Verdicts[0].Met {
 			t.Fatalf("approved draft = %+v", d)
 		}
-		_, err = w.config.ApproveDraft(w.cora, d.ID, gatehouse.Decision{})
+		_, err = w.drafts.ApproveDraft(w.cora, d.ID, gatehouse.Decision{Version: d.Version})
 		wantErr(t, err, gatehouse.KindConflict, "already voted")
 		// A new version needs approval again.
-		d, err = w.config.EditDraft(w.erin, d.ID, gatehouse.ConfigWrite{Content: "replicas: 8\nport: 9090\n", BaseVersion: 2})
+		d, err = w.drafts.EditDraft(w.erin, d.ID, gatehouse.ConfigWrite{Content: "replicas: 8\nport: 9090\n", BaseVersion: 2})
 		w.must(err)
 		if d.State != gatehouse.DraftProposed || len(d.Votes) != 0 {
 			t.Fatalf("edited approved draft = %+v", d)
 		}
-		d, err = w.config.ApproveDraft(w.cora, d.ID, gatehouse.Decision{})
+		d, err = w.drafts.ApproveDraft(w.cora, d.ID, gatehouse.Decision{Version: d.Version})
 		w.must(err)
 		before, err := w.apps.App(w.admin, "shop", "web")
 		w.must(err)
-		d, err = w.config.PublishDraft(w.erin, d.ID)
+		d, err = w.drafts.PublishDraft(w.erin, d.ID)
 		w.must(err)
 		live, err := w.config.Config(w.admin, ref("prod", gatehouse.ConfigValues))
 		w.must(err)
@@ -224,10 +229,10 @@ func TestConfigDraftFlow(t *testing.T) {
 			d.PublishedRevision != live.Revision || live.OpenDraft != 0 {
 			t.Fatalf("published %+v, live %+v", d, live)
 		}
-		if list, err := w.config.ConfigDrafts(w.admin, gatehouse.DraftFilter{State: gatehouse.DraftPublished}); err != nil || len(list) != 1 || list[0].ID != d.ID {
+		if list, err := w.drafts.Drafts(w.admin, gatehouse.DraftFilter{State: gatehouse.DraftPublished}); err != nil || len(list) != 1 || list[0].ID != d.ID {
 			t.Fatalf("published drafts = %v %v", list, err)
 		}
-		_, err = w.config.ConfigDrafts(w.admin, gatehouse.DraftFilter{State: "pending"})
+		_, err = w.drafts.Drafts(w.admin, gatehouse.DraftFilter{State: "pending"})
 		wantErr(t, err, gatehouse.KindInvalid, "state", `"pending" is not a state`, "proposed")
 		ev, err := w.audit.AuditEvents(w.admin, gatehouse.AuditFilter{Action: "config.publish"})
 		w.must(err)
@@ -258,11 +263,11 @@ func TestConcurrentDraftEditsOneWins(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, engine string) {
 		w := newConfigWorld(t, engine)
 		w.protect(gatehouse.PolicySpec{})
-		d, err := w.config.CreateDraft(w.ed, ref("prod", gatehouse.ConfigMapData), gatehouse.ConfigWrite{Content: "A: \"1\"\n"})
+		d, err := w.drafts.CreateDraft(w.ed, configDraft(ref("prod", gatehouse.ConfigMapData), gatehouse.ConfigWrite{Content: "A: \"1\"\n"}))
 		w.must(err)
 		wins, conflicts := 0, 0
 		for _, err := range concurrently(20, func(i int) error {
-			_, err := w.config.EditDraft(w.erin, d.ID, gatehouse.ConfigWrite{Content: "A: \"" + strings.Repeat("x", i+1) + "\"\n", BaseVersion: 1})
+			_, err := w.drafts.EditDraft(w.erin, d.ID, gatehouse.ConfigWrite{Content: "A: \"" + strings.Repeat("x", i+1) + "\"\n", BaseVersion: 1})
 			return err
 		}) {
 			switch {
@@ -274,7 +279,7 @@ func TestConcurrentDraftEditsOneWins(t *testing.T) {
 				t.Errorf("edit: %v", err)
 			}
 		}
-		got, err := w.config.ConfigDraft(w.admin, d.ID)
+		got, err := w.drafts.Draft(w.admin, d.ID)
 		w.must(err)
 		if wins != 1 || conflicts != 19 || got.Version != 2 || len(got.Versions) != 2 {
 			t.Fatalf("%d wins, %d conflicts, draft at version %d with %d versions", wins, conflicts, got.Version, len(got.Versions))
@@ -289,38 +294,39 @@ func TestRiskRulesAndProtectionOff(t *testing.T) {
 		w := newConfigWorld(t, engine)
 		w.protect(gatehouse.PolicySpec{Risks: []gatehouse.RiskRule{{When: "'secrets' in change.labels",
 			Rules: []gatehouse.Rule{{Kind: gatehouse.RuleGroup, Count: 1, Group: "security"}}}}})
-		d, err := w.config.CreateDraft(w.ed, ref("prod", gatehouse.ConfigSecrets), gatehouse.ConfigWrite{Content: "TOKEN: " + plantedSecret + "\n"})
+		d, err := w.drafts.CreateDraft(w.ed, configDraft(ref("prod", gatehouse.ConfigSecrets), gatehouse.ConfigWrite{Content: "TOKEN: " + plantedSecret + "\n"}))
 		w.must(err)
 		if strings.Join(d.Change.Labels, ",") != "secrets" || strings.Contains(d.Content, plantedSecret) || d.Content != "TOKEN: •••\n" {
 			t.Fatalf("secret draft = %+v", d)
 		}
-		_, err = w.config.ProposeDraft(w.ed, d.ID, gatehouse.DraftPropose{})
+		_, err = w.drafts.ProposeDraft(w.ed, d.ID, gatehouse.DraftPropose{})
 		w.must(err)
-		d, err = w.config.ApproveDraft(w.cora, d.ID, gatehouse.Decision{})
+		d, err = w.drafts.ApproveDraft(w.cora, d.ID, gatehouse.Decision{Version: d.Version})
 		w.must(err)
 		if d.State != gatehouse.DraftProposed || d.Verdicts[0].Met || !strings.Contains(strings.Join(d.Verdicts[0].Missing, ";"), "group security") {
 			t.Fatalf("after one approval: %+v", d.Verdicts)
 		}
-		d, err = w.config.ApproveDraft(w.carl, d.ID, gatehouse.Decision{})
+		d, err = w.drafts.ApproveDraft(w.carl, d.ID, gatehouse.Decision{Version: d.Version})
 		w.must(err)
 		if d.State != gatehouse.DraftApproved {
 			t.Fatalf("after the security approval: %s %+v", d.State, d.Verdicts)
 		}
 		// A values draft carries no secrets label and needs one approval.
-		v, err := w.config.CreateDraft(w.ed, ref("prod", gatehouse.ConfigValues), gatehouse.ConfigWrite{Content: "replicas: 0\n"})
+		v, err := w.drafts.CreateDraft(w.ed, configDraft(ref("prod", gatehouse.ConfigValues), gatehouse.ConfigWrite{Content: "replicas: 0\n"}))
 		w.must(err)
 		if strings.Join(v.Change.Labels, ",") != "scale-to-zero" {
 			t.Fatalf("labels = %v", v.Change.Labels)
 		}
-		w.must(w.policies.DeletePolicy(w.admin, "prod-config"))
+		wantErr(t, w.policies.DeletePolicy(w.admin, "prod-config"), gatehouse.KindPreconditionFailed, "changes go through a draft")
+		w.passDraft(w.admin, gatehouse.DraftRef{Kind: gatehouse.DraftPolicy, Policy: "prod-config"}, "", w.cora)
 		for _, id := range []int64{d.ID, v.ID} {
-			got, err := w.config.ConfigDraft(w.admin, id)
+			got, err := w.drafts.Draft(w.admin, id)
 			w.must(err)
 			if got.State != gatehouse.DraftDiscarded || !strings.Contains(got.Reason, "protection turned off") {
 				t.Fatalf("draft %d after protection off: %s %q", id, got.State, got.Reason)
 			}
 		}
-		ev, err := w.audit.AuditEvents(w.admin, gatehouse.AuditFilter{Action: "config.draft.discarded"})
+		ev, err := w.audit.AuditEvents(w.admin, gatehouse.AuditFilter{Action: "draft.discarded"})
 		w.must(err)
 		if len(ev) != 2 {
 			t.Fatalf("%d discard events", len(ev))

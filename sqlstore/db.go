@@ -46,6 +46,7 @@ type DB struct {
 	log      *slog.Logger
 	queue    Queue
 	validate ValuesValidator
+	pin      ChartPinner
 }
 
 // Open connects to the database, applies pending migrations and returns the store.

@@ -81,7 +81,8 @@ type newDeployment struct {
 	kind       gatehouse.DeploymentKind
 	rollbackOf int64
 	by         string
-	pass       passage // how it got through its stage's gate
+	pass       passage     // how it got through its stage's gate
+	how        application // the draft that asked for it, if any
 }
 
 // createDeployment inserts a queued deployment, hands it to the queue and audits it.
@@ -98,10 +99,14 @@ func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := tx.pinOnFirstUse(n.app); err != nil {
+		return nil, err
+	}
 	chart, hooks, err := encodeChartHooks(n.app.Chart, n.app.Hooks)
 	if err != nil {
 		return nil, err
 	}
+	scope := objectScope{AllowClusterScoped: n.env.AllowClusterScoped, AllowNamespaces: n.env.AllowNamespaces}
 	d := &gatehouse.Deployment{Project: n.app.Project, App: n.app.Name, Environment: n.env.Name, Stage: n.stage.Name,
 		Cluster: n.env.Cluster, Namespace: n.env.Namespace, Release: gatehouse.ReleaseName(n.app.Name),
 		Image: n.artifact.Reference(), Digest: n.artifact.Digest, ConfigRevision: n.revision, Values: n.values, ConfigChanges: changes,
@@ -115,11 +120,11 @@ func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
 	}
 	err = tx.QueryRowContext(tx.ctx, `INSERT INTO deployments (app_id, environment_id, stage, cluster, namespace, release_name,
 		artifact_id, image, digest, config_revision, values_yaml, chart, hooks, timeout_ms, auto_rollback, kind, rollback_of, state,
-		triggered_by, created_at, approval_id, pre_approved, config_changes)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING id`,
+		triggered_by, created_at, approval_id, pre_approved, config_changes, object_scope)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) RETURNING id`,
 		n.app.ID, n.env.ID, d.Stage, d.Cluster, d.Namespace, d.Release, n.artifact.ID, d.Image, d.Digest, d.ConfigRevision, d.Values,
 		chart, hooks, n.stage.TimeoutDuration().Milliseconds(), n.stage.AutoRollback, d.Kind, rollbackOf, d.State, d.TriggeredBy,
-		micro(tx.now), approval, n.pass.preApproved, jsonText(changes)).Scan(&d.ID)
+		micro(tx.now), approval, n.pass.preApproved, jsonText(changes), jsonText(scope)).Scan(&d.ID)
 	if err != nil {
 		return nil, fmt.Errorf("insert deployment: %w", err)
 	}
@@ -150,6 +155,9 @@ func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
 	case n.pass.preApproved:
 		details["pre_approved_rollback"] = true
 	}
+	if n.how.published() {
+		details = n.how.details(details)
+	}
 	if err := tx.audit(change{action: "deployment.create", resource: fmt.Sprintf("deployment/%d", d.ID), target: d.Target(),
 		after: deploymentAudit(d), details: nonEmptyAny(details)}); err != nil {
 		return nil, err
@@ -158,6 +166,37 @@ func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
 		return d, tx.consume(n.pass.approval, d.ID)
 	}
 	return d, nil
+}
+
+// objectScope is what a deployment's release may create outside its namespace, as its
+// environment allowed when it was queued.
+type objectScope struct {
+	AllowClusterScoped bool     `json:"allow_cluster_scoped"`
+	AllowNamespaces    []string `json:"allow_namespaces"`
+}
+
+// pinOnFirstUse pins the chart of an app recorded before charts were pinned, at its first
+// deployment since (trust on first use, audited); later deployments check that digest.
+func (tx *Tx) pinOnFirstUse(app *gatehouse.App) error {
+	if app.Chart.Digest != "" || tx.db.pin == nil {
+		return nil
+	}
+	was := *app
+	pinned, err := tx.db.pinChart(tx.ctx, "chart", app.Chart)
+	if err != nil {
+		return err
+	}
+	app.Chart = pinned
+	chart, _, err := encodeChartHooks(app.Chart, app.Hooks)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(tx.ctx, `UPDATE apps SET chart = $1 WHERE id = $2`, chart, app.ID); err != nil {
+		return fmt.Errorf("pin chart: %w", err)
+	}
+	return tx.audit(change{action: "app.chart_pinned", resource: appResource(app), target: app.Target(),
+		before: map[string]any{"chart": was.Chart}, after: map[string]any{"chart": app.Chart},
+		details: map[string]any{"reason": "first deployment since charts are pinned"}})
 }
 
 func nonEmptyAny(m map[string]any) any {
@@ -319,7 +358,9 @@ func (s *DeploymentService) Deployments(ctx context.Context, project, app string
 	return out, nil
 }
 
-// Rollback implements gatehouse.DeploymentService.
+// Rollback implements gatehouse.DeploymentService. A rollback that would apply other
+// configuration than the live one, where config policies protect it, is refused: it goes
+// through a draft of kind rollback that they judge (see rollbackKind).
 func (s *DeploymentService) Rollback(ctx context.Context, project, app string, id int64) (*gatehouse.Deployment, error) {
 	var d *gatehouse.Deployment
 	err := s.db.write(ctx, func(tx *Tx) error {
@@ -327,34 +368,52 @@ func (s *DeploymentService) Rollback(ctx context.Context, project, app string, i
 		if err != nil || old.Project != project || old.App != app {
 			return gatehouse.NotFoundf("deployment %d not found in app %s/%s", id, project, app)
 		}
-		a, e, st, err := deployable(ctx, tx, project, app, old.Environment)
+		if _, _, _, err := deployable(ctx, tx, project, app, old.Environment); err != nil {
+			return err
+		}
+		sub, err := resolveSubject(ctx, tx, gatehouse.DraftRef{Kind: gatehouse.DraftRollback, Project: project, App: app, Environment: old.Environment})
 		if err != nil {
 			return err
 		}
-		if old.State != gatehouse.StateSucceeded {
-			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "deployment %d ended %s: only a deployment that succeeded can be rolled back to", id, old.State)
-		}
-		art, err := findArtifact(ctx, tx, a, old.Digest)
+		made, err := tx.changeDirectly(sub, renderSetting(rollbackTarget{Deployment: id}), "")
 		if err != nil {
 			return err
 		}
-		if art.RetractedAt != nil {
-			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "artifact %s of deployment %d was retracted: it cannot be deployed again", art.Digest, id)
-		}
-		who := gatehouse.ActorFrom(ctx)
-		pass, err := tx.gate(a, e, art, who, old)
-		if err != nil {
-			return err
-		}
-		secrets, err := tx.db.deploymentSecrets(ctx, tx, old.ID)
-		if err != nil {
-			return err
-		}
-		d, err = tx.createDeployment(newDeployment{app: a, env: e, stage: st, artifact: art, values: old.Values, secrets: secrets, revision: old.ConfigRevision,
-			kind: gatehouse.KindRollback, rollbackOf: id, by: who.UserName, pass: pass})
+		d, err = findDeployment(ctx, tx, made)
 		return err
 	})
 	return maskedDeployment(d), err
+}
+
+// rollbackTo queues a deployment of an earlier deployment's artifact, values and secrets to
+// its environment, through the stage's gate, as the caller; how says whether an approved
+// rollback draft asked for it.
+func (tx *Tx) rollbackTo(a *gatehouse.App, e *gatehouse.Environment, old *gatehouse.Deployment, how application) (*gatehouse.Deployment, error) {
+	_, _, st, err := deployable(tx.ctx, tx, a.Project, a.Name, e.Name)
+	if err != nil {
+		return nil, err
+	}
+	if old.State != gatehouse.StateSucceeded {
+		return nil, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "deployment %d ended %s: only a deployment that succeeded can be rolled back to", old.ID, old.State)
+	}
+	art, err := findArtifact(tx.ctx, tx, a, old.Digest)
+	if err != nil {
+		return nil, err
+	}
+	if art.RetractedAt != nil {
+		return nil, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "artifact %s of deployment %d was retracted: it cannot be deployed again", art.Digest, old.ID)
+	}
+	who := gatehouse.ActorFrom(tx.ctx)
+	pass, err := tx.gate(a, e, art, who, old)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := tx.db.deploymentSecrets(tx.ctx, tx, old.ID)
+	if err != nil {
+		return nil, err
+	}
+	return tx.createDeployment(newDeployment{app: a, env: e, stage: st, artifact: art, values: old.Values, secrets: secrets, revision: old.ConfigRevision,
+		kind: gatehouse.KindRollback, rollbackOf: old.ID, by: who.UserName, pass: pass, how: how})
 }
 
 // DiffDeployments implements gatehouse.DeploymentService.

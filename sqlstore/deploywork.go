@@ -41,6 +41,10 @@ type DeployJob struct {
 	// LastGood is the Helm revision of the environment's last succeeded deployment of the
 	// app before this one (0 when there is none): the target of an automatic rollback.
 	LastGood int
+	// AllowClusterScoped and AllowNamespaces are what the release may create outside its
+	// namespace; every other object outside it is refused before anything is applied.
+	AllowClusterScoped bool
+	AllowNamespaces    []string
 }
 
 var activeStates = func() string {
@@ -61,13 +65,14 @@ type leaseRow struct {
 	hooks  string
 	ms     int64
 	rollbk bool
+	scope  string
 }
 
 func (tx *Tx) lockDeployment(id int64) (leaseRow, error) {
 	var r leaseRow
-	err := tx.QueryRowContext(tx.ctx, `SELECT state, lease_owner, lease_until, environment_id, app_id, chart, hooks, timeout_ms, auto_rollback
-		FROM deployments WHERE id = $1`+tx.db.dialect.forUpdate, id).
-		Scan(&r.state, &r.owner, &r.until, &r.envID, &r.appID, &r.chart, &r.hooks, &r.ms, &r.rollbk)
+	err := tx.QueryRowContext(tx.ctx, `SELECT state, lease_owner, lease_until, environment_id, app_id, chart, hooks, timeout_ms, auto_rollback,
+		object_scope FROM deployments WHERE id = $1`+tx.db.dialect.forUpdate, id).
+		Scan(&r.state, &r.owner, &r.until, &r.envID, &r.appID, &r.chart, &r.hooks, &r.ms, &r.rollbk, &r.scope)
 	if err != nil {
 		return r, notFoundOr(err, "deployment %d not found", id)
 	}
@@ -82,7 +87,9 @@ func (tx *Tx) lockDeployment(id int64) (leaseRow, error) {
 func (db *DB) ClaimDeployment(ctx context.Context, id int64, owner string, lease time.Duration) (*DeployJob, error) {
 	ctx = gatehouse.WithActor(ctx, gatehouse.SystemActor())
 	var job *DeployJob
+	refused := false
 	err := db.write(ctx, func(tx *Tx) error {
+		refused = false
 		r, err := tx.lockDeployment(id)
 		if err != nil {
 			return err
@@ -99,6 +106,12 @@ func (db *DB) ClaimDeployment(ctx context.Context, id int64, owner string, lease
 				return &EnvironmentBusyError{Deployment: id, Blocker: blocker}
 			} else if !errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("check environment: %w", err)
+			}
+			if why, err := tx.misplaced(id, r.envID); err != nil {
+				return err
+			} else if why != "" {
+				refused = true
+				return tx.moveDeployment(id, gatehouse.StateQueued, gatehouse.StateFailed, Outcome{Cause: why})
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE deployments SET state = $1, started_at = $2, lease_owner = $3, lease_until = $4 WHERE id = $5`,
 				gatehouse.StatePreDeploy, now, owner, micro(tx.now.Add(lease)), id); err != nil {
@@ -138,6 +151,14 @@ func (db *DB) ClaimDeployment(ctx context.Context, id int64, owner string, lease
 		if err := json.Unmarshal([]byte(r.chart), &job.Chart); err != nil {
 			return fmt.Errorf("deployment chart: %w", err)
 		}
+		var scope objectScope
+		if err := json.Unmarshal([]byte(r.scope), &scope); err != nil {
+			return fmt.Errorf("deployment object scope: %w", err)
+		}
+		job.AllowClusterScoped = scope.AllowClusterScoped
+		if job.AllowNamespaces, err = tx.unclaimed(d, scope.AllowNamespaces); err != nil {
+			return err
+		}
 		err = tx.QueryRowContext(ctx, `SELECT helm_revision FROM deployments WHERE app_id = $1 AND environment_id = $2
 			AND state = 'succeeded' AND id < $3 ORDER BY id DESC LIMIT 1`, r.appID, r.envID, id).Scan(&job.LastGood)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -159,7 +180,57 @@ func (db *DB) ClaimDeployment(ctx context.Context, id int64, owner string, lease
 		}
 		return nil
 	})
+	if err == nil && refused {
+		return nil, ErrFinished
+	}
 	return job, err
+}
+
+// misplaced says why a queued deployment must not be applied where it was queued to go, or
+// "": its environment has moved since (it would apply to the old place), or the namespace is
+// now another environment's.
+func (tx *Tx) misplaced(id, envID int64) (string, error) {
+	var cluster, namespace, envName, nowCluster, nowNamespace, server string
+	if err := tx.QueryRowContext(tx.ctx, `SELECT d.cluster, d.namespace, e.name, c.name, e.namespace, c.server FROM deployments d
+		JOIN environments e ON e.id = d.environment_id JOIN clusters c ON c.id = e.cluster_id WHERE d.id = $1`, id).
+		Scan(&cluster, &namespace, &envName, &nowCluster, &nowNamespace, &server); err != nil {
+		return "", fmt.Errorf("deployment placement: %w", err)
+	}
+	if cluster != nowCluster || namespace != nowNamespace {
+		return fmt.Sprintf("environment %s moved to namespace %s of cluster %s since this deployment was queued for namespace %s of cluster %s: deploy again",
+			envName, nowNamespace, nowCluster, namespace, cluster), nil
+	}
+	owner, err := namespaceOwner(tx.ctx, tx, server, namespace, envID)
+	if err != nil || owner == nil {
+		return "", err
+	}
+	return fmt.Sprintf("namespace %s of cluster %s belongs to environment %s/%s: a release of %s is not applied there",
+		namespace, cluster, owner.project, owner.name, envName), nil
+}
+
+// unclaimed keeps the namespaces a deployment's release may also reach that no other
+// environment uses: a namespace another environment claims is never opened to a release.
+func (tx *Tx) unclaimed(d *gatehouse.Deployment, namespaces []string) ([]string, error) {
+	if len(namespaces) == 0 {
+		return []string{}, nil
+	}
+	var server string
+	var envID int64
+	if err := tx.QueryRowContext(tx.ctx, `SELECT c.server, d.environment_id FROM deployments d JOIN environments e ON e.id = d.environment_id
+		JOIN clusters c ON c.id = e.cluster_id WHERE d.id = $1`, d.ID).Scan(&server, &envID); err != nil {
+		return nil, fmt.Errorf("deployment cluster: %w", err)
+	}
+	out := []string{}
+	for _, ns := range namespaces {
+		owner, err := namespaceOwner(tx.ctx, tx, server, ns, envID)
+		if err != nil {
+			return nil, err
+		}
+		if owner == nil {
+			out = append(out, ns)
+		}
+	}
+	return out, nil
 }
 
 // RenewLease extends the worker's lease. ErrLeaseLost means another worker took over.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -15,14 +16,23 @@ type EnvironmentService struct{ db *DB }
 // NewEnvironmentService returns the environment service of db.
 func NewEnvironmentService(db *DB) *EnvironmentService { return &EnvironmentService{db: db} }
 
-const environmentSelect = `SELECT e.id, p.name, e.name, c.name, e.namespace, e.production, e.description, e.created_at, e.updated_at
+const environmentSelect = `SELECT e.id, p.name, e.name, c.name, e.namespace, e.allow_cluster_scoped, e.allow_namespaces, e.production,
+	e.description, e.created_at, e.updated_at
 	FROM environments e JOIN projects p ON p.id = e.project_id JOIN clusters c ON c.id = e.cluster_id`
 
 func scanEnvironment(row scanner) (*gatehouse.Environment, error) {
 	var e gatehouse.Environment
 	var created, updated int64
-	if err := row.Scan(&e.ID, &e.Project, &e.Name, &e.Cluster, &e.Namespace, &e.Production, &e.Description, &created, &updated); err != nil {
+	var allowed string
+	if err := row.Scan(&e.ID, &e.Project, &e.Name, &e.Cluster, &e.Namespace, &e.AllowClusterScoped, &allowed, &e.Production,
+		&e.Description, &created, &updated); err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal([]byte(allowed), &e.AllowNamespaces); err != nil {
+		return nil, fmt.Errorf("environment %s: allowed namespaces: %w", e.Name, err)
+	}
+	if e.AllowNamespaces == nil {
+		e.AllowNamespaces = []string{}
 	}
 	e.CreatedAt, e.UpdatedAt = fromMicro(created), fromMicro(updated)
 	return &e, nil
@@ -36,28 +46,60 @@ func findEnvironment(ctx context.Context, q querier, project, name string) (*gat
 	return e, nil
 }
 
-// placeEnvironment resolves the cluster and checks that (cluster, namespace) is free for the
-// environment with id self (0 for a new one).
-func placeEnvironment(ctx context.Context, q querier, cluster, namespace string, self int64) (clusterID int64, err error) {
-	if err := q.QueryRowContext(ctx, `SELECT id FROM clusters WHERE name = $1`, cluster).Scan(&clusterID); err != nil {
+// placeEnvironment resolves the cluster and its API server, and checks that (cluster,
+// namespace) is not the placement of another environment than self (0 for a new one).
+func placeEnvironment(ctx context.Context, q querier, cluster, namespace string, self int64) (clusterID int64, server string, err error) {
+	if err := q.QueryRowContext(ctx, `SELECT id, server FROM clusters WHERE name = $1`, cluster).Scan(&clusterID, &server); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return 0, gatehouse.Invalidf("cluster", "cluster %q is not registered: expected the name of a registered cluster", cluster)
+			return 0, "", gatehouse.Invalidf("cluster", "cluster %q is not registered: expected the name of a registered cluster", cluster)
 		}
-		return 0, fmt.Errorf("find cluster: %w", err)
+		return 0, "", fmt.Errorf("find cluster: %w", err)
 	}
 	var owner string
 	err = q.QueryRowContext(ctx, `SELECT p.name || '/' || e.name FROM environments e JOIN projects p ON p.id = e.project_id
 		WHERE e.cluster_id = $1 AND e.namespace = $2 AND e.id <> $3`, clusterID, namespace, self).Scan(&owner)
 	switch {
 	case err == nil:
-		return 0, gatehouse.Conflictf("namespace %q of cluster %q is already environment %s", namespace, cluster, owner)
+		return 0, "", gatehouse.Conflictf("namespace %q of cluster %q is already environment %s", namespace, cluster, owner)
 	case !errors.Is(err, sql.ErrNoRows):
-		return 0, fmt.Errorf("check namespace: %w", err)
+		return 0, "", fmt.Errorf("check namespace: %w", err)
 	}
-	return clusterID, nil
+	return clusterID, server, nil
 }
 
-// CreateEnvironment implements gatehouse.EnvironmentService.
+// claimant is the environment that last used a namespace of an API server.
+type claimant struct {
+	id            int64
+	project, name string
+}
+
+// namespaceOwner returns the environment that last used the namespace on the server, if it
+// is another than self.
+func namespaceOwner(ctx context.Context, q querier, server, namespace string, self int64) (*claimant, error) {
+	var c claimant
+	err := q.QueryRowContext(ctx, `SELECT e.id, p.name, e.name FROM namespace_claims n JOIN environments e ON e.id = n.environment_id
+		JOIN projects p ON p.id = e.project_id WHERE n.server = $1 AND n.namespace = $2`, server, namespace).Scan(&c.id, &c.project, &c.name)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && c.id == self) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("namespace claim: %w", err)
+	}
+	return &c, nil
+}
+
+// claimNamespace records that the environment uses the namespace of the server now.
+func (tx *Tx) claimNamespace(server, namespace string, env int64) error {
+	if _, err := tx.ExecContext(tx.ctx, `INSERT INTO namespace_claims (server, namespace, environment_id, claimed_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (server, namespace) DO UPDATE SET environment_id = excluded.environment_id, claimed_at = excluded.claimed_at`,
+		server, namespace, env, micro(tx.now)); err != nil {
+		return fmt.Errorf("claim namespace: %w", err)
+	}
+	return nil
+}
+
+// CreateEnvironment implements gatehouse.EnvironmentService. A namespace that an environment
+// which policies protect has used is not taken by a new environment: the new one is created
+// elsewhere and moved there through a draft that those policies judge.
 func (s *EnvironmentService) CreateEnvironment(ctx context.Context, project string, in gatehouse.EnvironmentCreate) (*gatehouse.Environment, error) {
 	var e *gatehouse.Environment
 	err := s.db.write(ctx, func(tx *Tx) error {
@@ -71,18 +113,34 @@ func (s *EnvironmentService) CreateEnvironment(ctx context.Context, project stri
 		if err := in.Validate(); err != nil {
 			return err
 		}
-		clusterID, err := placeEnvironment(ctx, tx, in.Cluster, in.Namespace, 0)
+		clusterID, server, err := placeEnvironment(ctx, tx, in.Cluster, in.Namespace, 0)
 		if err != nil {
 			return err
 		}
-		e = &gatehouse.Environment{Project: project, Name: in.Name, Cluster: in.Cluster, Namespace: in.Namespace,
-			Production: in.Production, Description: in.Description, CreatedAt: tx.now, UpdatedAt: tx.now}
+		if owner, err := namespaceOwner(ctx, tx, server, in.Namespace, 0); err != nil {
+			return err
+		} else if owner != nil {
+			protected, err := protectedEnv(ctx, tx, owner.project, owner.name)
+			if err != nil {
+				return err
+			}
+			if protected {
+				return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "namespace %q of cluster %q was used by environment %s/%s, which policies protect: "+
+					"create the environment elsewhere and move it there with a draft (gatehouse env update --namespace … --propose), which they judge",
+					in.Namespace, in.Cluster, owner.project, owner.name)
+			}
+		}
+		e = &gatehouse.Environment{Project: project, Name: in.Name, Placement: gatehouse.Placement{Cluster: in.Cluster, Namespace: in.Namespace,
+			AllowNamespaces: []string{}}, Production: in.Production, Description: in.Description, CreatedAt: tx.now, UpdatedAt: tx.now}
 		err = tx.QueryRowContext(ctx, `INSERT INTO environments (project_id, name, cluster_id, namespace, production, description, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id`, p.ID, e.Name, clusterID, e.Namespace, e.Production, e.Description, micro(tx.now)).Scan(&e.ID)
 		if isUniqueViolation(err) {
 			return gatehouse.Conflictf("environment %q already exists in project %q", in.Name, project)
 		} else if err != nil {
 			return fmt.Errorf("insert environment: %w", err)
+		}
+		if err := tx.claimNamespace(server, e.Namespace, e.ID); err != nil {
+			return err
 		}
 		return tx.audit(change{action: "environment.create", resource: "environment/" + project + "/" + e.Name, target: e.Target(), after: e})
 	})
@@ -118,7 +176,9 @@ func (s *EnvironmentService) Environments(ctx context.Context, project string) (
 	return keep(all, func(e *gatehouse.Environment) bool { return a.CanSee(e.Target()) }), nil
 }
 
-// UpdateEnvironment implements gatehouse.EnvironmentService.
+// UpdateEnvironment implements gatehouse.EnvironmentService. The placement changes directly
+// only where nothing protects it (see environmentKind); elsewhere it takes a draft, and the
+// update is refused whole.
 func (s *EnvironmentService) UpdateEnvironment(ctx context.Context, project, name string, in gatehouse.EnvironmentUpdate) (*gatehouse.Environment, error) {
 	var after *gatehouse.Environment
 	err := s.db.write(ctx, func(tx *Tx) error {
@@ -136,29 +196,37 @@ func (s *EnvironmentService) UpdateEnvironment(ctx context.Context, project, nam
 		if err := in.Validate(); err != nil {
 			return err
 		}
-		e := *before
-		for _, f := range []struct {
-			dst *string
-			src *string
-		}{{&e.Cluster, in.Cluster}, {&e.Namespace, in.Namespace}, {&e.Description, in.Description}} {
-			if f.src != nil {
-				*f.dst = *f.src
+		if place, set := in.Place(before.Placement); set {
+			sub, err := resolveSubject(ctx, tx, gatehouse.DraftRef{Kind: gatehouse.DraftEnvironment, Project: project, Environment: name})
+			if err != nil {
+				return err
+			}
+			if _, err := tx.changeDirectly(sub, renderSetting(place), ""); err != nil {
+				return err
 			}
 		}
-		if in.Production != nil {
-			e.Production = *in.Production
-		}
-		e.UpdatedAt = tx.now
-		clusterID, err := placeEnvironment(ctx, tx, e.Cluster, e.Namespace, e.ID)
+		e, err := findEnvironment(ctx, tx, project, name)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE environments SET cluster_id = $1, namespace = $2, production = $3,
-			description = $4, updated_at = $5 WHERE id = $6`, clusterID, e.Namespace, e.Production, e.Description, micro(tx.now), e.ID); err != nil {
+		if in.Production == nil && in.Description == nil {
+			after = e
+			return nil
+		}
+		was := *e
+		if in.Production != nil {
+			e.Production = *in.Production
+		}
+		if in.Description != nil {
+			e.Description = *in.Description
+		}
+		e.UpdatedAt = tx.now
+		if _, err := tx.ExecContext(ctx, `UPDATE environments SET production = $1, description = $2, updated_at = $3 WHERE id = $4`,
+			e.Production, e.Description, micro(tx.now), e.ID); err != nil {
 			return fmt.Errorf("update environment: %w", err)
 		}
-		after = &e
-		return tx.audit(change{action: "environment.update", resource: "environment/" + project + "/" + name, target: e.Target(), before: before, after: after})
+		after = e
+		return tx.audit(change{action: "environment.update", resource: "environment/" + project + "/" + name, target: e.Target(), before: &was, after: e})
 	})
 	return after, err
 }
@@ -192,9 +260,24 @@ func (s *EnvironmentService) DeleteEnvironment(ctx context.Context, project, nam
 		if deployments > 0 {
 			return gatehouse.Conflictf("environment %q has %d deployments: environments with a deployment history are kept", name, deployments)
 		}
+		if err := tx.dropBallots(`environment_id = $1`, e.ID); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM environments WHERE id = $1`, e.ID); err != nil {
 			return fmt.Errorf("delete environment: %w", err)
 		}
 		return tx.audit(change{action: "environment.delete", resource: "environment/" + project + "/" + name, target: e.Target(), before: e})
 	})
+}
+
+// dropBallots deletes the votes and links of the drafts that where selects, before those
+// drafts go with what they belong to (votes and links name ballots of either flow, so no
+// foreign key removes them).
+func (tx *Tx) dropBallots(where string, args ...any) error {
+	for _, table := range []string{"ballot_votes", "ballot_links"} {
+		if _, err := tx.ExecContext(tx.ctx, `DELETE FROM `+table+` WHERE flow = 'draft' AND ballot_id IN (SELECT id FROM drafts WHERE `+where+`)`, args...); err != nil {
+			return fmt.Errorf("drop draft %s: %w", table, err)
+		}
+	}
+	return nil
 }

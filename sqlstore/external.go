@@ -129,7 +129,7 @@ func (tx *Tx) createExternalUser(id gatehouse.ExternalIdentity) (*gatehouse.User
 		var taken int
 		err := tx.QueryRowContext(tx.ctx, `SELECT 1 FROM users WHERE name = $1`, name).Scan(&taken)
 		if errors.Is(err, sql.ErrNoRows) {
-			tx.ctx = gatehouse.WithActor(tx.ctx, &gatehouse.Actor{UserName: name, Kind: gatehouse.HumanUser, Via: gatehouse.AuthSession})
+			tx.ctx = gatehouse.WithActor(tx.ctx, &gatehouse.Actor{UserName: name, Person: name, Kind: gatehouse.HumanUser, Via: gatehouse.AuthSession})
 			return tx.insertUser(gatehouse.UserCreate{Name: name, DisplayName: id.DisplayName, Email: id.Email, Kind: gatehouse.HumanUser})
 		} else if err != nil {
 			return nil, fmt.Errorf("check user name: %w", err)
@@ -140,7 +140,7 @@ func (tx *Tx) createExternalUser(id gatehouse.ExternalIdentity) (*gatehouse.User
 
 // actAs makes u the actor of the rest of the transaction.
 func (tx *Tx) actAs(u *gatehouse.User) {
-	tx.ctx = gatehouse.WithActor(tx.ctx, &gatehouse.Actor{UserID: u.ID, UserName: u.Name, Kind: u.Kind, Via: gatehouse.AuthSession})
+	tx.ctx = gatehouse.WithActor(tx.ctx, &gatehouse.Actor{UserID: u.ID, UserName: u.Name, Person: u.Name, Kind: u.Kind, Via: gatehouse.AuthSession})
 }
 
 // syncGroups makes u a member of exactly the existing groups named in want, auditing each

@@ -46,6 +46,7 @@ type fixture struct {
 	identity *sqlstore.IdentityService
 	audit    *sqlstore.AuditService
 	config   *sqlstore.ConfigService
+	drafts   *sqlstore.DraftService
 }
 
 func newFixture(t *testing.T, engine string, adjust ...func(*sqlstore.Options)) *fixture {
@@ -56,7 +57,8 @@ func newFixture(t *testing.T, engine string, adjust ...func(*sqlstore.Options)) 
 		projects: sqlstore.NewProjectService(db), clusters: sqlstore.NewClusterService(db), envs: sqlstore.NewEnvironmentService(db),
 		apps: sqlstore.NewAppService(db), pipes: sqlstore.NewPipelineService(db), arts: sqlstore.NewArtifactService(db),
 		users: sqlstore.NewUserService(db), groups: sqlstore.NewGroupService(db), bindings: sqlstore.NewRoleBindingService(db),
-		identity: sqlstore.NewIdentityService(db), audit: sqlstore.NewAuditService(db), config: sqlstore.NewConfigService(db)}
+		identity: sqlstore.NewIdentityService(db), audit: sqlstore.NewAuditService(db), config: sqlstore.NewConfigService(db),
+		drafts: sqlstore.NewDraftService(db)}
 	if _, created, err := db.Bootstrap(context.Background(), "admin", gatehouse.NewSecret(password)); err != nil || !created {
 		t.Fatalf("bootstrap: %v %v", created, err)
 	}
@@ -187,4 +189,21 @@ func concurrently(n int, f func(i int) error) []error {
 	}
 	wg.Wait()
 	return errs
+}
+
+// passDraft carries a change of a protected subject through its draft: opened and proposed
+// by author, approved by each of approvers for its version, published by author.
+func (f *fixture) passDraft(author context.Context, ref gatehouse.DraftRef, content string, approvers ...context.Context) *gatehouse.Draft {
+	f.t.Helper()
+	d, err := f.drafts.CreateDraft(author, gatehouse.DraftCreate{DraftRef: ref, ConfigWrite: gatehouse.ConfigWrite{Content: content}})
+	f.must(err)
+	d, err = f.drafts.ProposeDraft(author, d.ID, gatehouse.DraftPropose{})
+	f.must(err)
+	for _, a := range approvers {
+		d, err = f.drafts.ApproveDraft(a, d.ID, gatehouse.Decision{Version: d.Version})
+		f.must(err)
+	}
+	d, err = f.drafts.PublishDraft(author, d.ID)
+	f.must(err)
+	return d
 }

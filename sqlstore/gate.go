@@ -55,12 +55,16 @@ func (tx *Tx) gate(app *gatehouse.App, env *gatehouse.Environment, art *gatehous
 	if full.ExpiresAt != nil && !tx.now.Before(*full.ExpiresAt) {
 		return passage{}, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "approval request %d expired: request approval again", r.ID)
 	}
-	j, err := judge(tx.ctx, tx, full)
+	st, err := requestStanding(tx.ctx, tx, full, nil)
 	if err != nil {
 		return passage{}, err
 	}
-	if j.stale != "" {
-		return passage{}, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "approval request %d is stale: %s", r.ID, j.stale)
+	if st.Stale != "" {
+		return passage{}, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "approval request %d is stale: %s", r.ID, st.Stale)
+	}
+	j, err := judge(tx.ctx, tx, st, full.Votes)
+	if err != nil {
+		return passage{}, err
 	}
 	if !j.met() {
 		state := "pending"
@@ -70,9 +74,10 @@ func (tx *Tx) gate(app *gatehouse.App, env *gatehouse.Environment, art *gatehous
 		return passage{}, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "approval request %d is %s: %s", r.ID, state, strings.Join(j.missing(), "; "))
 	}
 	if deployer != nil {
-		for _, p := range j.policies {
-			if !p.ApproverMayDeploy && slices.Contains(full.Approvers(), deployer.UserName) {
-				return passage{}, gatehouse.Forbiddenf("%s approved this image for %s and may not deploy it (policy %s): another deployer must", deployer.UserName, env.Name, p.Name)
+		for _, p := range st.Policies() {
+			if !p.ApproverMayDeploy && slices.Contains(full.Approvers(), deployer.Person) {
+				return passage{}, gatehouse.Forbiddenf("%s approved this image for %s and may not deploy it (policy %s): another deployer must",
+					deployer.Who(), env.Name, p.Name)
 			}
 		}
 	}

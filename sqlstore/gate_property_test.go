@@ -131,7 +131,7 @@ func TestGateProperty(t *testing.T) {
 				voters[p] = gatehouse.Voter{Name: p, Eligible: approver[p], Groups: group[p]}
 			}
 			deployer := pick()
-			want := pol.Evaluate(gatehouse.ApprovalFacts{Requester: requester, Builder: builder}, accepted, voters).Met &&
+			want := pol.Evaluate(gatehouse.ApprovalFacts{Requester: requester, Builders: []string{builder}}, accepted, voters).Met &&
 				(spec.ApproverMayDeploy || !slices.Contains(accepted, deployer))
 			_, err = deps.Deploy(as(deployer), proj, "web", gatehouse.DeploymentCreate{Environment: "prod", Digest: digest})
 			if (err == nil) != want {

@@ -21,7 +21,11 @@ func loadActor(ctx context.Context, q querier, u *gatehouse.User, via gatehouse.
 	if err != nil {
 		return nil, fmt.Errorf("load role bindings: %w", err)
 	}
-	return &gatehouse.Actor{UserID: u.ID, UserName: u.Name, Kind: u.Kind, Via: via, TokenID: tokenID, Groups: groups, Grants: bindings}, nil
+	a := &gatehouse.Actor{UserID: u.ID, UserName: u.Name, Kind: u.Kind, Via: via, TokenID: tokenID, Groups: groups, Grants: bindings}
+	if u.Kind == gatehouse.HumanUser {
+		a.Person = u.Name // a service account's person is its token's maker (see AuthenticateToken)
+	}
+	return a, nil
 }
 
 func scanGrant(row scanner) (gatehouse.Grant, error) {

@@ -74,7 +74,7 @@ func (s *IdentityService) Login(ctx context.Context, c gatehouse.Credentials, tt
 		return nil, err
 	}
 	var sess *gatehouse.Session
-	err = s.db.write(gatehouse.WithActor(ctx, &gatehouse.Actor{UserID: u.ID, UserName: u.Name, Kind: u.Kind, Via: gatehouse.AuthSession}), func(tx *Tx) error {
+	err = s.db.write(gatehouse.WithActor(ctx, &gatehouse.Actor{UserID: u.ID, UserName: u.Name, Person: u.Name, Kind: u.Kind, Via: gatehouse.AuthSession}), func(tx *Tx) error {
 		sess, err = tx.openSession(u, ttl, map[string]string{"method": "session"})
 		return err
 	})
@@ -102,7 +102,7 @@ func (s *IdentityService) LoginToken(ctx context.Context, c gatehouse.Credential
 	if err != nil {
 		return nil, err
 	}
-	ctx = gatehouse.WithActor(ctx, &gatehouse.Actor{UserID: u.ID, UserName: u.Name, Kind: u.Kind, Via: gatehouse.AuthSession})
+	ctx = gatehouse.WithActor(ctx, &gatehouse.Actor{UserID: u.ID, UserName: u.Name, Person: u.Name, Kind: u.Kind, Via: gatehouse.AuthSession})
 	return s.issueToken(ctx, u, in.Name, ttl, true)
 }
 
@@ -176,8 +176,10 @@ func (s *IdentityService) AuthenticateToken(ctx context.Context, token gatehouse
 	var id, uid, expires int64
 	var revoked, used sql.NullInt64
 	var interactive bool
-	err := s.db.r.QueryRowContext(ctx, `SELECT id, user_id, expires_at, revoked_at, last_used_at, interactive FROM api_tokens WHERE token_hash = $1`,
-		hashText(token.Reveal())).Scan(&id, &uid, &expires, &revoked, &used, &interactive)
+	var maker sql.NullString
+	err := s.db.r.QueryRowContext(ctx, `SELECT t.id, t.user_id, t.expires_at, t.revoked_at, t.last_used_at, t.interactive, m.name
+		FROM api_tokens t LEFT JOIN users m ON m.id = t.made_by AND m.kind = 'human' WHERE t.token_hash = $1`,
+		hashText(token.Reveal())).Scan(&id, &uid, &expires, &revoked, &used, &interactive, &maker)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errBadToken
 	} else if err != nil {
@@ -192,6 +194,12 @@ func (s *IdentityService) AuthenticateToken(ctx context.Context, token gatehouse
 		return nil, err
 	}
 	a.Interactive = interactive && a.Kind == gatehouse.HumanUser
+	// Whatever is done through a token is done by the person who made it: a person's own
+	// token is theirs; a service account's is its maker's.
+	a.Person = maker.String
+	if a.Kind == gatehouse.HumanUser {
+		a.Person = a.UserName
+	}
 	if !used.Valid || now.Sub(fromMicro(used.Int64)) > time.Minute {
 		if _, err := s.db.w.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, micro(now), id); err != nil {
 			s.db.log.Warn("record token use", "token_id", id, "err", err)
@@ -208,8 +216,11 @@ func (s *IdentityService) issueToken(ctx context.Context, u *gatehouse.User, nam
 	t.Name, t.User, t.Prefix = name, u.Name, secret[:len(tokenPrefix)+6]
 	err := s.db.write(ctx, func(tx *Tx) error {
 		t.CreatedAt, t.ExpiresAt = tx.now, tx.now.Add(ttl)
-		if err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at, expires_at, interactive)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, u.ID, name, t.Prefix, hashText(secret), micro(tx.now), micro(t.ExpiresAt), interactive).Scan(&t.ID); err != nil {
+		maker := gatehouse.ActorFrom(ctx)
+		t.MadeBy = maker.UserName
+		if err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at, expires_at, interactive, made_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, u.ID, name, t.Prefix, hashText(secret), micro(tx.now), micro(t.ExpiresAt),
+			interactive, maker.UserID).Scan(&t.ID); err != nil {
 			return fmt.Errorf("insert token: %w", err)
 		}
 		return tx.audit(change{action: "token.create", resource: fmt.Sprintf("token/%d", t.ID), after: &t.Token})
@@ -248,14 +259,14 @@ func (s *IdentityService) CreateToken(ctx context.Context, user string, in gateh
 	return s.issueToken(ctx, u, in.Name, ttl, false)
 }
 
-const tokenSelect = `SELECT t.id, t.name, u.name, t.prefix, t.expires_at, t.last_used_at, t.created_at, t.revoked_at
-	FROM api_tokens t JOIN users u ON u.id = t.user_id`
+const tokenSelect = `SELECT t.id, t.name, u.name, t.prefix, t.expires_at, t.last_used_at, t.created_at, t.revoked_at, COALESCE(m.name, '')
+	FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN users m ON m.id = t.made_by`
 
 func scanToken(row scanner) (*gatehouse.Token, error) {
 	var t gatehouse.Token
 	var expires, created int64
 	var used, revoked sql.NullInt64
-	if err := row.Scan(&t.ID, &t.Name, &t.User, &t.Prefix, &expires, &used, &created, &revoked); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &t.User, &t.Prefix, &expires, &used, &created, &revoked, &t.MadeBy); err != nil {
 		return nil, err
 	}
 	t.ExpiresAt, t.CreatedAt, t.LastUsedAt, t.RevokedAt = fromMicro(expires), fromMicro(created), fromNullMicro(used), fromNullMicro(revoked)

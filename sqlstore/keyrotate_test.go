@@ -56,7 +56,7 @@ func sealedValues(t *testing.T, db *sqlstore.DB) map[string]string {
 		{`SELECT id, 0, '', url_sealed FROM webhooks`, func(id, _ int64, _ string) string { return fmt.Sprintf("webhook/%d/url", id) }},
 		{`SELECT id, 0, '', secret_sealed FROM webhooks WHERE secret_sealed <> ''`, func(id, _ int64, _ string) string { return fmt.Sprintf("webhook/%d/secret", id) }},
 		{`SELECT app_id, environment_id, '', body FROM config_items WHERE kind = 'secrets'`, func(a, e int64, _ string) string { return fmt.Sprintf("config:%d:%d:secrets", a, e) }},
-		{`SELECT v.draft_id, v.version, '', v.body FROM config_draft_versions v JOIN config_drafts d ON d.id = v.draft_id WHERE d.kind = 'secrets'`,
+		{`SELECT v.draft_id, v.version, '', v.body FROM draft_versions v JOIN drafts d ON d.id = v.draft_id WHERE d.kind = 'secrets'`,
 			func(d, v int64, _ string) string { return fmt.Sprintf("draft:%d:%d", d, v) }},
 		{`SELECT id, 0, '', secrets_sealed FROM deployments WHERE secrets_sealed <> ''`, func(id, _ int64, _ string) string { return fmt.Sprintf("deployment:%d:secrets", id) }},
 	}
@@ -102,16 +102,16 @@ func TestResealRotatesEverySealedValue(t *testing.T) {
 		dep, err := deps.Deploy(f.admin, "shop", "web", gatehouse.DeploymentCreate{Environment: "dev", Digest: digest1})
 		f.must(err)
 		w.protect(gatehouse.PolicySpec{})
-		draft, err := f.config.CreateDraft(f.admin, ref("prod", gatehouse.ConfigSecrets), gatehouse.ConfigWrite{Content: "TOKEN: draft-v1-secret\n"})
+		draft, err := f.drafts.CreateDraft(f.admin, configDraft(ref("prod", gatehouse.ConfigSecrets), gatehouse.ConfigWrite{Content: "TOKEN: draft-v1-secret\n"}))
 		f.must(err)
-		_, err = f.config.EditDraft(f.admin, draft.ID, gatehouse.ConfigWrite{Content: "TOKEN: draft-v2-secret\n", BaseVersion: 1})
+		_, err = f.drafts.EditDraft(f.admin, draft.ID, gatehouse.ConfigWrite{Content: "TOKEN: draft-v2-secret\n", BaseVersion: 1})
 		f.must(err)
-		values, err := f.config.CreateDraft(f.admin, ref("prod", gatehouse.ConfigValues), gatehouse.ConfigWrite{Content: "replicas: 9\n"})
+		values, err := f.drafts.CreateDraft(f.admin, configDraft(ref("prod", gatehouse.ConfigValues), gatehouse.ConfigWrite{Content: "replicas: 9\n"}))
 		f.must(err)
 		// More versions than one batch holds, so paging over a two-column key runs.
 		oldRing, _ := keyring.New(oldKey)
 		for v := int64(3); v <= 252; v++ {
-			f.exec(`INSERT INTO config_draft_versions (draft_id, version, body, author, comment, at) VALUES ($1, $2, $3, 'admin', '', 0)`,
+			f.exec(`INSERT INTO draft_versions (draft_id, version, body, author, comment, at) VALUES ($1, $2, $3, 'admin', '', 0)`,
 				draft.ID, v, oldRing.Seal([]byte(fmt.Sprintf("TOKEN: v%d\n", v)), fmt.Sprintf("draft:%d:%d", draft.ID, v)))
 		}
 		before := sealedValues(t, f.db)
@@ -131,11 +131,11 @@ func TestResealRotatesEverySealedValue(t *testing.T) {
 		var heard []string
 		rep, err := both.Reseal(ctx, func(table string, n int) { heard = append(heard, fmt.Sprintf("%s=%d", table, n)) })
 		f.must(err)
-		want := map[string]int{"clusters": 1, "webhooks": 3, "config_items": 1, "config_draft_versions": 252, "deployments": 1}
+		want := map[string]int{"clusters": 1, "webhooks": 3, "config_items": 1, "draft_versions": 252, "deployments": 1}
 		if rep.Current != newID || fmt.Sprint(rep.Resealed) != fmt.Sprint(want) || len(rep.SealedBy) != 1 || rep.SealedBy[newID] != 258 {
 			t.Fatalf("report = %+v", rep)
 		}
-		if got := strings.Join(heard, " "); got != "clusters=1 webhooks=3 config_items=1 config_draft_versions=200 config_draft_versions=252 deployments=1" {
+		if got := strings.Join(heard, " "); got != "clusters=1 webhooks=3 config_items=1 draft_versions=200 draft_versions=252 deployments=1" {
 			t.Fatalf("progress = %s", got)
 		}
 
@@ -153,7 +153,7 @@ func TestResealRotatesEverySealedValue(t *testing.T) {
 			t.Fatalf("%d sealed values after, %d before", len(after), len(before))
 		}
 		var valuesBody string
-		f.must(onlyNew.Raw().QueryRow(`SELECT body FROM config_draft_versions WHERE draft_id = $1`, values.ID).Scan(&valuesBody))
+		f.must(onlyNew.Raw().QueryRow(`SELECT body FROM draft_versions WHERE draft_id = $1`, values.ID).Scan(&valuesBody))
 		if valuesBody != "replicas: 9\n" {
 			t.Fatalf("a values draft was touched: %q", valuesBody)
 		}
@@ -176,7 +176,7 @@ func TestResealRotatesEverySealedValue(t *testing.T) {
 		if c, err := cfg.Config(f.admin, ref("dev", gatehouse.ConfigSecrets)); err != nil || c.Content != "DB_PASSWORD: •••\n" {
 			t.Fatalf("app secrets: %+v %v", c, err)
 		}
-		if d, err := cfg.ConfigDraft(f.admin, draft.ID); err != nil || d.Content != "TOKEN: •••\n" || d.Version != 2 {
+		if d, err := sqlstore.NewDraftService(onlyNew).Draft(f.admin, draft.ID); err != nil || d.Content != "TOKEN: •••\n" || d.Version != 2 {
 			t.Fatalf("secrets draft: %+v %v", d, err)
 		}
 		job, err := onlyNew.ClaimDeployment(ctx, dep.ID, "w", time.Minute)
@@ -209,7 +209,7 @@ func TestResealRotatesEverySealedValue(t *testing.T) {
 				t.Fatalf("the audit trail holds a secret: %s", b)
 			}
 		}
-		if !strings.Contains(string(b), `"config_draft_versions":252`) {
+		if !strings.Contains(string(b), `"draft_versions":252`) {
 			t.Fatalf("the audit event lacks the counts: %s", b)
 		}
 		report, err := sqlstore.NewAuditService(onlyNew).VerifyAudit(f.admin)

@@ -11,58 +11,47 @@ import (
 	"github.com/gatehousehq/gatehouse"
 )
 
-// linkKind is one kind of single-use approve link: its token prefix, its table and the
-// column naming what it approves.
-type linkKind struct{ prefix, table, subject string }
+// linkPrefix is the token prefix of each flow's approve links.
+var linkPrefix = map[gatehouse.BallotFlow]string{
+	gatehouse.FlowRequest: gatehouse.ApprovalLinkPrefix,
+	gatehouse.FlowDraft:   gatehouse.DraftLinkPrefix,
+}
 
-var (
-	approvalLinks = linkKind{prefix: gatehouse.ApprovalLinkPrefix, table: "approval_links", subject: "approval_id"}
-	draftLinks    = linkKind{prefix: gatehouse.DraftLinkPrefix, table: "config_draft_links", subject: "draft_id"}
-)
+// linkFlow is the flow a token's prefix names.
+func linkFlow(token gatehouse.Secret) (gatehouse.BallotFlow, error) {
+	for f, p := range linkPrefix {
+		if strings.HasPrefix(token.Reveal(), p) {
+			return f, nil
+		}
+	}
+	return "", errBadLink
+}
 
 var errBadLink = gatehouse.Errorf(gatehouse.KindUnauthenticated, "this approve link is unknown, already used or expired: open Gatehouse and decide there instead")
 
-// createLink stores a new link of kind k for the person and returns its token (only its hash
-// is kept). It expires after ttl, or at the instant limit returns if that is sooner.
-func (db *DB) createLink(ctx context.Context, k linkKind, subject int64, user string, ttl time.Duration, limit func(tx *Tx) (sql.NullInt64, error)) (gatehouse.Secret, error) {
-	token := randomText(k.prefix)
+// CreateLink makes a single-use approve link to a ballot for a person and returns its token
+// (only its hash is kept). It expires after ttl, or with the approval request if that is
+// sooner; a draft's link is good only while the draft takes votes.
+func (db *DB) CreateLink(ctx context.Context, flow gatehouse.BallotFlow, id int64, user string, ttl time.Duration) (gatehouse.Secret, error) {
+	token := randomText(linkPrefix[flow])
 	err := db.write(ctx, func(tx *Tx) error {
-		expires, err := limit(tx)
+		var expires sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT `+map[gatehouse.BallotFlow]string{gatehouse.FlowRequest: "expires_at", gatehouse.FlowDraft: "NULL"}[flow]+
+			` FROM `+flowTable[flow].table+` WHERE id = $1`, id).Scan(&expires)
 		if err != nil {
-			return err
+			return notFoundOr(err, "%s %d not found", flowTable[flow].noun, id)
 		}
 		until := micro(tx.now.Add(ttl))
 		if expires.Valid && expires.Int64 < until {
 			until = expires.Int64
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO `+k.table+` (token_hash, `+k.subject+`, user_name, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-			hashText(token), subject, user, micro(tx.now), until)
-		if err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ballot_links (token_hash, flow, ballot_id, user_name, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, hashText(token), flow, id, user, micro(tx.now), until); err != nil {
 			return fmt.Errorf("insert approve link: %w", err)
 		}
 		return nil
 	})
 	return gatehouse.NewSecret(token), err
-}
-
-// CreateApprovalLink makes a single-use approve link for a person and returns its token. It
-// expires with the request, or after ttl if that is sooner.
-func (db *DB) CreateApprovalLink(ctx context.Context, approval int64, user string, ttl time.Duration) (gatehouse.Secret, error) {
-	return db.createLink(ctx, approvalLinks, approval, user, ttl, func(tx *Tx) (sql.NullInt64, error) {
-		var expires sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT expires_at FROM approvals WHERE id = $1`, approval).Scan(&expires)
-		return expires, notFoundOr(err, "approval request %d not found", approval)
-	})
-}
-
-// CreateDraftLink makes a single-use approve link to a config draft for a person and returns
-// its token. It expires after ttl; it is good only while the draft waits for approvals.
-func (db *DB) CreateDraftLink(ctx context.Context, draft int64, user string, ttl time.Duration) (gatehouse.Secret, error) {
-	return db.createLink(ctx, draftLinks, draft, user, ttl, func(tx *Tx) (sql.NullInt64, error) {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM config_drafts WHERE id = $1`, draft).Scan(&id)
-		return sql.NullInt64{}, notFoundOr(err, "config draft %d not found", draft)
-	})
 }
 
 // linkActor is the person a link was sent to, acting through the link.
@@ -75,80 +64,99 @@ func linkActor(ctx context.Context, q querier, user string) (*gatehouse.Actor, e
 	if err != nil {
 		return nil, err
 	}
-	a.Interactive = true
+	a.Interactive, a.Person = true, u.Name
 	return a, nil
 }
 
-// peekLink finds a live link of kind k without spending it: what it approves, and its
-// person as the actor of ctx.
-func (db *DB) peekLink(ctx context.Context, k linkKind, token gatehouse.Secret) (context.Context, int64, error) {
-	if !strings.HasPrefix(token.Reveal(), k.prefix) {
-		return ctx, 0, errBadLink
-	}
-	var subject int64
-	var user string
-	err := db.r.QueryRowContext(ctx, `SELECT `+k.subject+`, user_name FROM `+k.table+`
-		WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2`, hashText(token.Reveal()), micro(db.now())).Scan(&subject, &user)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ctx, 0, errBadLink
-	} else if err != nil {
-		return ctx, 0, fmt.Errorf("read approve link: %w", err)
-	}
-	a, err := linkActor(ctx, db.r, user)
-	if err != nil {
-		return ctx, 0, err
-	}
-	return gatehouse.WithActor(ctx, a), subject, nil
+// LinkService implements gatehouse.Links: one link mechanism for every kind of ballot.
+type LinkService struct {
+	db        *DB
+	approvals *ApprovalService
+	drafts    *DraftService
 }
 
-// spendLink marks a live link of kind k used and makes its person the actor of tx. Spending
-// and voting commit together: a refused vote leaves the link unspent, and of concurrent
-// redemptions only the first finds used_at empty.
-func (tx *Tx) spendLink(k linkKind, token gatehouse.Secret) (int64, error) {
-	if !strings.HasPrefix(token.Reveal(), k.prefix) {
-		return 0, errBadLink
-	}
-	var subject int64
-	var user string
-	err := tx.QueryRowContext(tx.ctx, `UPDATE `+k.table+` SET used_at = $1
-		WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING `+k.subject+`, user_name`,
-		micro(tx.now), hashText(token.Reveal())).Scan(&subject, &user)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, errBadLink
-	} else if err != nil {
-		return 0, fmt.Errorf("spend approve link: %w", err)
-	}
-	a, err := linkActor(tx.ctx, tx, user)
-	if err != nil {
-		return 0, err
-	}
-	tx.ctx = gatehouse.WithActor(tx.ctx, a)
-	return subject, nil
+// NewLinkService returns the approve-link service of db.
+func NewLinkService(db *DB) *LinkService {
+	return &LinkService{db: db, approvals: NewApprovalService(db), drafts: NewDraftService(db)}
 }
 
-// LinkReview implements gatehouse.ApprovalLinks.
-func (s *ApprovalService) LinkReview(ctx context.Context, token gatehouse.Secret) (*gatehouse.ApprovalReview, error) {
-	ctx, approval, err := s.db.peekLink(ctx, approvalLinks, token)
+// show reads what a link leads to, for the person of ctx.
+func (s *LinkService) show(ctx context.Context, flow gatehouse.BallotFlow, id int64) (*gatehouse.LinkBallot, error) {
+	out := &gatehouse.LinkBallot{Voter: gatehouse.ActorFrom(ctx).UserName}
+	var err error
+	if flow == gatehouse.FlowRequest {
+		out.Request, err = s.approvals.Review(ctx, id)
+	} else {
+		out.Draft, err = s.drafts.Draft(ctx, id)
+	}
+	return out, err
+}
+
+// LinkBallot implements gatehouse.Links.
+func (s *LinkService) LinkBallot(ctx context.Context, token gatehouse.Secret) (*gatehouse.LinkBallot, error) {
+	flow, err := linkFlow(token)
 	if err != nil {
 		return nil, err
 	}
-	rv, err := s.Review(ctx, approval)
+	var id int64
+	var user string
+	err = s.db.r.QueryRowContext(ctx, `SELECT ballot_id, user_name FROM ballot_links
+		WHERE token_hash = $1 AND flow = $2 AND used_at IS NULL AND expires_at > $3`, hashText(token.Reveal()), flow, micro(s.db.now())).Scan(&id, &user)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errBadLink
+	} else if err != nil {
+		return nil, fmt.Errorf("read approve link: %w", err)
+	}
+	a, err := linkActor(ctx, s.db.r, user)
 	if err != nil {
 		return nil, err
 	}
-	rv.Voter = gatehouse.ActorFrom(ctx).UserName
-	return rv, nil
+	return s.show(gatehouse.WithActor(ctx, a), flow, id)
 }
 
-// RedeemLink implements gatehouse.ApprovalLinks.
-func (s *ApprovalService) RedeemLink(ctx context.Context, token gatehouse.Secret, approve bool, d gatehouse.Decision) (*gatehouse.ApprovalRequest, error) {
+// RedeemLink implements gatehouse.Links. Spending the link and voting commit together: a
+// refused vote leaves the link unspent, and of concurrent redemptions only the first finds
+// it unused.
+func (s *LinkService) RedeemLink(ctx context.Context, token gatehouse.Secret, approve bool, d gatehouse.Decision) (*gatehouse.LinkBallot, error) {
+	flow, err := linkFlow(token)
+	if err != nil {
+		return nil, err
+	}
 	if !approve && strings.TrimSpace(d.Comment) == "" {
 		return nil, gatehouse.Invalidf("comment", "is required: a rejection says why")
 	}
-	cast := approveCast(d)
-	if !approve {
-		cast = rejectCast(d)
+	var id int64
+	var voter *gatehouse.Actor
+	var after error
+	err = s.db.write(ctx, func(tx *Tx) error {
+		var user string
+		err := tx.QueryRowContext(tx.ctx, `UPDATE ballot_links SET used_at = $1
+			WHERE token_hash = $2 AND flow = $3 AND used_at IS NULL AND expires_at > $1 RETURNING ballot_id, user_name`,
+			micro(tx.now), hashText(token.Reveal()), flow).Scan(&id, &user)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errBadLink
+		} else if err != nil {
+			return fmt.Errorf("spend approve link: %w", err)
+		}
+		if voter, err = linkActor(tx.ctx, tx, user); err != nil {
+			return err
+		}
+		tx.ctx = gatehouse.WithActor(tx.ctx, voter)
+		if flow == gatehouse.FlowRequest {
+			_, after, err = voteIn(tx, id, approve, d)
+			return err
+		}
+		_, r, err := s.db.visibleDraft(tx.ctx, tx, id, tx.db.dialect.forUpdateOf("d"))
+		if err != nil {
+			return err
+		}
+		return tx.castVote(r, approve, d)
+	})
+	if err == nil {
+		err = after
 	}
-	// Spending the link and voting commit together: a refused vote leaves it unspent.
-	return s.voteTx(ctx, func(tx *Tx) (int64, error) { return tx.spendLink(approvalLinks, token) }, cast)
+	if err != nil {
+		return nil, err
+	}
+	return s.show(gatehouse.WithActor(ctx, voter), flow, id)
 }

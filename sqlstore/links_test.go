@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/testdb"
+	"github.com/gatehousehq/gatehouse/sqlstore"
 )
 
 // TestApproveLinkIsSingleUse: a hundred concurrent redemptions of one link record exactly one
@@ -21,12 +22,14 @@ func TestApproveLinkIsSingleUse(t *testing.T) {
 		g.must(err)
 		r := g.request(g.alice, g.digestA)
 		ctx := context.Background()
-		token, err := g.db.CreateApprovalLink(ctx, r.ID, "carol", 24*time.Hour)
+		token, err := g.db.CreateLink(ctx, gatehouse.FlowRequest, r.ID, "carol", 24*time.Hour)
 		g.must(err)
-		rv, err := g.approvals.LinkReview(ctx, token)
+		links := sqlstore.NewLinkService(g.db)
+		b, err := links.LinkBallot(ctx, token)
 		g.must(err)
-		if rv.Voter != "carol" || rv.Request.ID != r.ID || rv.ImageChange == nil {
-			t.Fatalf("review = %+v", rv)
+		rv := b.Request
+		if b.Voter != "carol" || rv == nil || rv.Request.ID != r.ID || rv.ImageChange == nil {
+			t.Fatalf("review = %+v", b)
 		}
 		sawSecret := false
 		for _, c := range rv.Changes {
@@ -40,12 +43,12 @@ func TestApproveLinkIsSingleUse(t *testing.T) {
 		if !sawSecret {
 			t.Fatalf("review does not say the secret DB_PASSWORD is new: %+v", rv.Changes)
 		}
-		if _, err := g.approvals.LinkReview(ctx, token); err != nil {
+		if _, err := links.LinkBallot(ctx, token); err != nil {
 			t.Fatalf("reading the review spent the link: %v", err)
 		}
 		wins, refusals := 0, 0
 		for _, err := range concurrently(100, func(int) error {
-			_, err := g.approvals.RedeemLink(ctx, token, true, gatehouse.Decision{Comment: "from mail"})
+			_, err := links.RedeemLink(ctx, token, true, gatehouse.Decision{Comment: "from mail"})
 			return err
 		}) {
 			if err == nil {
@@ -61,23 +64,23 @@ func TestApproveLinkIsSingleUse(t *testing.T) {
 		if wins != 1 || refusals != 99 || len(got.Votes) != 1 || got.Votes[0].Voter != "carol" || got.Votes[0].Via != gatehouse.AuthLink {
 			t.Fatalf("%d wins, %d refusals, votes %+v", wins, refusals, got.Votes)
 		}
-		_, err = g.approvals.LinkReview(ctx, token)
+		_, err = links.LinkBallot(ctx, token)
 		wantErr(t, err, gatehouse.KindUnauthenticated, "already used")
-		_, err = g.approvals.RedeemLink(ctx, gatehouse.NewSecret("gha_forged"), true, gatehouse.Decision{})
+		_, err = links.RedeemLink(ctx, gatehouse.NewSecret("gha_forged"), true, gatehouse.Decision{})
 		wantErr(t, err, gatehouse.KindUnauthenticated)
 		// A refused vote leaves the link unspent: alice (the requester) cannot approve by mail.
-		aliceLink, err := g.db.CreateApprovalLink(ctx, r.ID, "alice", time.Hour)
+		aliceLink, err := g.db.CreateLink(ctx, gatehouse.FlowRequest, r.ID, "alice", time.Hour)
 		g.must(err)
-		_, err = g.approvals.RedeemLink(ctx, aliceLink, true, gatehouse.Decision{})
+		_, err = links.RedeemLink(ctx, aliceLink, true, gatehouse.Decision{})
 		wantErr(t, err, gatehouse.KindForbidden, "alice requested it")
-		if _, err := g.approvals.LinkReview(ctx, aliceLink); err != nil {
+		if _, err := links.LinkBallot(ctx, aliceLink); err != nil {
 			t.Fatalf("a refused vote spent the link: %v", err)
 		}
 		// Links die with their request's expiry.
-		bobLink, err := g.db.CreateApprovalLink(ctx, r.ID, "bob", 1000*time.Hour)
+		bobLink, err := g.db.CreateLink(ctx, gatehouse.FlowRequest, r.ID, "bob", 1000*time.Hour)
 		g.must(err)
 		g.clock.Advance(73 * time.Hour)
-		_, err = g.approvals.RedeemLink(ctx, bobLink, true, gatehouse.Decision{})
+		_, err = links.RedeemLink(ctx, bobLink, true, gatehouse.Decision{})
 		wantErr(t, err, gatehouse.KindUnauthenticated)
 	})
 }

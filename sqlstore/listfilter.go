@@ -11,6 +11,7 @@ import (
 // listFilter is what the approval-request and config-draft lists filter on.
 type listFilter struct {
 	project, app, env, state string
+	kind                     string   // drafts only
 	states                   []string // the valid states
 	forMe                    bool
 	limit                    int
@@ -53,6 +54,9 @@ func (f listFilter) query(base, alias, openStates string) (string, []any, error)
 	}
 	if f.state != "" {
 		add(alias+".state = $%d", f.state)
+	}
+	if f.kind != "" {
+		add(alias+".kind = $%d", f.kind)
 	}
 	if f.forMe {
 		q += ` AND ` + alias + `.state IN (` + openStates + `)`

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strings"
 	"testing/fstest"
 
@@ -28,9 +29,22 @@ func (d dialect) migrations() (fs.FS, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[e.Name()] = &fstest.MapFile{Data: []byte(strings.ReplaceAll(string(b), "@ID@", d.idColumn))}
+		text := strings.ReplaceAll(string(b), "@ID@", d.idColumn)
+		text = reseq.ReplaceAllStringFunc(text, func(m string) string { return d.reseq(reseq.FindStringSubmatch(m)[1]) })
+		out[e.Name()] = &fstest.MapFile{Data: []byte(text)}
 	}
 	return out, nil
+}
+
+// reseq marks where a migration copied rows with their ids into a new table: the engine's id
+// sequence must move past them (PostgreSQL; SQLite takes the next id from the rows).
+var reseq = regexp.MustCompile(`@RESEQ\(([a-z_]+)\)@`)
+
+func (d dialect) reseq(table string) string {
+	if d.name != "postgres" {
+		return ""
+	}
+	return fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%[1]s', 'id'), COALESCE((SELECT MAX(id) FROM %[1]s), 0) + 1, false);`, table)
 }
 
 // migrate applies pending migrations. On PostgreSQL a session lock keeps replicas that start

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -50,7 +51,9 @@ func (s *PipelineService) Pipeline(ctx context.Context, project, app string) (*g
 	return readPipeline(ctx, s.db.r, a)
 }
 
-// SetPipeline implements gatehouse.PipelineService.
+// SetPipeline implements gatehouse.PipelineService. Stages of environments that policies
+// protect change only through a draft of kind pipeline; a change that touches none applies
+// at once.
 func (s *PipelineService) SetPipeline(ctx context.Context, project, app string, in gatehouse.PipelineSet) (*gatehouse.Pipeline, error) {
 	var after *gatehouse.Pipeline
 	err := s.db.write(ctx, func(tx *Tx) error {
@@ -61,42 +64,140 @@ func (s *PipelineService) SetPipeline(ctx context.Context, project, app string, 
 		if err := who.Require(gatehouse.ActionManage, a.Target()); err != nil {
 			return err
 		}
-		envs := map[string]int64{}
-		type envRow struct {
-			name string
-			id   int64
-		}
-		rows, err := queryAll(ctx, tx, func(r scanner) (envRow, error) {
-			var e envRow
-			return e, r.Scan(&e.name, &e.id)
-		}, `SELECT e.name, e.id FROM environments e JOIN projects p ON p.id = e.project_id WHERE p.name = $1`, project)
-		if err != nil {
-			return fmt.Errorf("list environments: %w", err)
-		}
-		for _, r := range rows {
-			envs[r.name] = r.id
-		}
-		if err := in.Validate(func(e string) bool { _, ok := envs[e]; return ok }); err != nil {
-			return err
-		}
-		before, err := readPipeline(ctx, tx, a)
+		sub, err := resolveSubject(ctx, tx, gatehouse.DraftRef{Kind: gatehouse.DraftPipeline, Project: project, App: app})
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM pipelines WHERE app_id = $1`, a.ID); err != nil {
-			return fmt.Errorf("replace pipeline: %w", err)
+		if _, err := tx.changeDirectly(sub, renderSetting(in), ""); err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO pipelines (app_id, updated_at) VALUES ($1, $2)`, a.ID, micro(tx.now)); err != nil {
-			return fmt.Errorf("replace pipeline: %w", err)
-		}
-		for i, st := range in.Stages {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO pipeline_stages (app_id, position, name, environment_id, after_stage, trigger_mode, timeout, auto_rollback)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, a.ID, i, st.Name, envs[st.Environment], st.After, st.Trigger, st.Timeout, st.AutoRollback); err != nil {
-				return fmt.Errorf("insert stage: %w", err)
-			}
-		}
-		after = &gatehouse.Pipeline{Project: project, App: app, Stages: append([]gatehouse.Stage{}, in.Stages...), UpdatedAt: tx.now}
-		return tx.audit(change{action: "pipeline.set", resource: "pipeline/" + project + "/" + app, target: a.Target(), before: before, after: after})
+		after, err = readPipeline(ctx, tx, a)
+		return err
 	})
 	return after, err
+}
+
+// pipelineKind is the draft kind of an app's pipeline. A change is judged, stage by stage,
+// by the policies that protect the environment of each stage it adds, removes or alters.
+type pipelineKind struct{ setting }
+
+func (pipelineKind) live(ctx context.Context, _ *DB, q querier, s subject) (string, error) {
+	p, err := readPipeline(ctx, q, s.app)
+	if err != nil {
+		return "", err
+	}
+	return renderSetting(gatehouse.PipelineSet{Stages: p.Stages}), nil
+}
+
+func (pipelineKind) prepare(ctx context.Context, _ *DB, q querier, s subject, content, _ string) (string, error) {
+	var in gatehouse.PipelineSet
+	if err := gatehouse.ParseSetting("content", content, &in); err != nil {
+		return "", err
+	}
+	envs, err := projectEnvironments(ctx, q, s.ref.Project)
+	if err != nil {
+		return "", err
+	}
+	if err := in.Validate(func(e string) bool { _, ok := envs[e]; return ok }); err != nil {
+		return "", err
+	}
+	if in.Stages == nil {
+		in.Stages = []gatehouse.Stage{}
+	}
+	return renderSetting(in), nil
+}
+
+// projectEnvironments maps a project's environment names to their ids.
+func projectEnvironments(ctx context.Context, q querier, project string) (map[string]int64, error) {
+	type envRow struct {
+		name string
+		id   int64
+	}
+	rows, err := queryAll(ctx, q, func(r scanner) (envRow, error) {
+		var e envRow
+		return e, r.Scan(&e.name, &e.id)
+	}, `SELECT e.name, e.id FROM environments e JOIN projects p ON p.id = e.project_id WHERE p.name = $1`, project)
+	if err != nil {
+		return nil, fmt.Errorf("list environments: %w", err)
+	}
+	out := map[string]int64{}
+	for _, r := range rows {
+		out[r.name] = r.id
+	}
+	return out, nil
+}
+
+// judges of a pipeline change: for each environment whose stage the change adds, removes or
+// alters, the policies that protect it, counting people where they reach it. With no change
+// (live = body), the judges of any change: those of every stage.
+func (pipelineKind) judges(ctx context.Context, _ *DB, q querier, s subject, live, body string, _ *gatehouse.ConfigChange) ([]gatehouse.Judge, error) {
+	var was, now gatehouse.PipelineSet
+	if err := gatehouse.ParseSetting("live", live, &was); err != nil {
+		return nil, err
+	}
+	if err := gatehouse.ParseSetting("content", body, &now); err != nil {
+		return nil, err
+	}
+	var touched []string
+	for _, st := range append(slices.Clone(was.Stages), now.Stages...) {
+		if slices.Contains(touched, st.Environment) {
+			continue
+		}
+		a, b := stageOf(was, st.Environment), stageOf(now, st.Environment)
+		if live == body || a == nil || b == nil || *a != *b {
+			touched = append(touched, st.Environment)
+		}
+	}
+	slices.Sort(touched)
+	out := []gatehouse.Judge{}
+	for _, env := range touched {
+		ps, err := settingPolicies(ctx, q, s.ref.Project, func(p *gatehouse.Policy, e string) bool {
+			return e == env && appReach(s.ref.Project, s.ref.App)(p, e)
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, judgesOf(gatehouse.Target{Project: s.ref.Project, App: s.ref.App, Env: env}, ps)...)
+	}
+	return out, nil
+}
+
+func stageOf(p gatehouse.PipelineSet, env string) *gatehouse.Stage {
+	for i := range p.Stages {
+		if p.Stages[i].Environment == env {
+			return &p.Stages[i]
+		}
+	}
+	return nil
+}
+
+// apply replaces the app's stages and audits the change.
+func (pipelineKind) apply(tx *Tx, s subject, _, body string, how application) (int64, error) {
+	var in gatehouse.PipelineSet
+	if err := gatehouse.ParseSetting("content", body, &in); err != nil {
+		return 0, err
+	}
+	envs, err := projectEnvironments(tx.ctx, tx, s.ref.Project)
+	if err != nil {
+		return 0, err
+	}
+	before, err := readPipeline(tx.ctx, tx, s.app)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(tx.ctx, `DELETE FROM pipelines WHERE app_id = $1`, s.app.ID); err != nil {
+		return 0, fmt.Errorf("replace pipeline: %w", err)
+	}
+	if _, err := tx.ExecContext(tx.ctx, `INSERT INTO pipelines (app_id, updated_at) VALUES ($1, $2)`, s.app.ID, micro(tx.now)); err != nil {
+		return 0, fmt.Errorf("replace pipeline: %w", err)
+	}
+	for i, st := range in.Stages {
+		if _, err := tx.ExecContext(tx.ctx, `INSERT INTO pipeline_stages (app_id, position, name, environment_id, after_stage, trigger_mode, timeout, auto_rollback)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, s.app.ID, i, st.Name, envs[st.Environment], st.After, st.Trigger, st.Timeout, st.AutoRollback); err != nil {
+			return 0, fmt.Errorf("insert stage: %w", err)
+		}
+	}
+	after := &gatehouse.Pipeline{Project: s.ref.Project, App: s.ref.App, Stages: append([]gatehouse.Stage{}, in.Stages...), UpdatedAt: tx.now}
+	return 0, tx.audit(change{action: "pipeline.set", resource: "pipeline/" + s.ref.Project + "/" + s.ref.App, target: s.app.Target(),
+		before: before, after: after, details: how.details(nil)})
 }

@@ -86,9 +86,9 @@ func (s *PolicyService) UpdatePolicy(ctx context.Context, name string, in gateho
 	return s.save(ctx, name, in)
 }
 
-// save creates (old == "") or replaces a policy. Open requests the change affects become
-// stale in the same transaction: those judged under the old version, and those on stages the
-// policy newly reaches.
+// save creates (old == "") or replaces a policy. A new policy, or a replacement at least as
+// strict, applies at once; a replacement that loosens the policy is refused: it goes through
+// a draft that the policy's own approvers judge (see policyKind).
 func (s *PolicyService) save(ctx context.Context, old string, in gatehouse.PolicySpec) (*gatehouse.Policy, error) {
 	a, err := actor(ctx)
 	if err != nil {
@@ -102,53 +102,105 @@ func (s *PolicyService) save(ctx context.Context, old string, in gatehouse.Polic
 		return nil, err
 	}
 	in.Scope = sc.String()
-	b, err := json.Marshal(in)
-	if err != nil {
-		return nil, fmt.Errorf("encode policy: %w", err)
-	}
-	body := string(b)
 	var p *gatehouse.Policy
 	err = s.db.write(ctx, func(tx *Tx) error {
-		var before *gatehouse.Policy
 		if old == "" {
-			err = tx.QueryRowContext(ctx, `INSERT INTO policies (name, description, scope, spec, version, updated_by, updated_at)
-				VALUES ($1, $2, $3, $4, 1, $5, $6) RETURNING id`, in.Name, in.Description, sc.String(), body, a.UserName, micro(tx.now)).Scan(new(int64))
-			if isUniqueViolation(err) {
-				return gatehouse.Conflictf("policy %q already exists", in.Name)
-			} else if err != nil {
-				return fmt.Errorf("insert policy: %w", err)
-			}
-		} else {
-			if before, err = scanPolicy(tx.QueryRowContext(ctx, policySelect+` WHERE name = $1`, old)); err != nil {
-				return notFoundOr(err, "policy %q not found", old)
-			}
-			oldScope, _ := gatehouse.ParseScope("scope", before.Scope)
-			if err := requireManage(a, oldScope); err != nil {
+			err := tx.insertPolicy(in)
+			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE policies SET description = $1, scope = $2, spec = $3, version = version + 1,
-				updated_by = $4, updated_at = $5 WHERE id = $6`, in.Description, sc.String(), body, a.UserName, micro(tx.now), before.ID); err != nil {
-				return fmt.Errorf("update policy: %w", err)
+		} else {
+			sub, err := resolveSubject(ctx, tx, gatehouse.DraftRef{Kind: gatehouse.DraftPolicy, Policy: old})
+			if err != nil {
+				return err
+			}
+			if err := requireWrite(a, policyKind{}, sub); err != nil {
+				return err
+			}
+			if _, err := tx.changeDirectly(sub, renderSetting(in), ""); err != nil {
+				return err
 			}
 		}
-		if p, err = scanPolicy(tx.QueryRowContext(ctx, policySelect+` WHERE name = $1`, in.Name)); err != nil {
-			return err
-		}
-		action := "policy.create"
-		if before != nil {
-			action = "policy.update"
-		}
-		if err := tx.audit(change{action: action, resource: "policy/" + p.Name, target: scopeTarget(sc), before: before, after: p}); err != nil {
-			return err
-		}
-		if err := tx.staleApprovals(func(r openRequest) bool {
-			return r.judgedBy(p.Name) || (p.Kind == gatehouse.PolicyImage && sc.Matches(r.target))
-		}, fmt.Sprintf("policy %s changed (now version %d): request approval again", p.Name, p.Version)); err != nil {
-			return err
-		}
-		return tx.recheckDrafts(fmt.Sprintf("policy %s changed (now version %d)", p.Name, p.Version))
+		p, err = scanPolicy(tx.QueryRowContext(ctx, policySelect+` WHERE name = $1`, in.Name))
+		return err
 	})
 	return p, err
+}
+
+// insertPolicy creates a policy (which only ever adds requirements), audited; open requests
+// and drafts it now judges are judged again.
+func (tx *Tx) insertPolicy(in gatehouse.PolicySpec) error {
+	sc, err := gatehouse.ParseScope("scope", in.Scope)
+	if err != nil {
+		return err
+	}
+	err = tx.QueryRowContext(tx.ctx, `INSERT INTO policies (name, description, scope, spec, version, updated_by, updated_at)
+		VALUES ($1, $2, $3, $4, 1, $5, $6) RETURNING id`, in.Name, in.Description, in.Scope, jsonText(in),
+		gatehouse.ActorFrom(tx.ctx).UserName, micro(tx.now)).Scan(new(int64))
+	if isUniqueViolation(err) {
+		return gatehouse.Conflictf("policy %q already exists", in.Name)
+	} else if err != nil {
+		return fmt.Errorf("insert policy: %w", err)
+	}
+	p, err := scanPolicy(tx.QueryRowContext(tx.ctx, policySelect+` WHERE name = $1`, in.Name))
+	if err != nil {
+		return err
+	}
+	if err := tx.audit(change{action: "policy.create", resource: "policy/" + p.Name, target: scopeTarget(sc), after: p}); err != nil {
+		return err
+	}
+	return tx.policyChanged(p, sc, 0)
+}
+
+// replacePolicy replaces a policy's content and bumps its version, audited with how.
+func (tx *Tx) replacePolicy(before *gatehouse.Policy, in gatehouse.PolicySpec, how application) error {
+	sc, err := gatehouse.ParseScope("scope", in.Scope)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(tx.ctx, `UPDATE policies SET description = $1, scope = $2, spec = $3, version = version + 1,
+		updated_by = $4, updated_at = $5 WHERE id = $6`, in.Description, in.Scope, jsonText(in), gatehouse.ActorFrom(tx.ctx).UserName,
+		micro(tx.now), before.ID); err != nil {
+		return fmt.Errorf("update policy: %w", err)
+	}
+	p, err := scanPolicy(tx.QueryRowContext(tx.ctx, policySelect+` WHERE id = $1`, before.ID))
+	if err != nil {
+		return err
+	}
+	if err := tx.audit(change{action: "policy.update", resource: "policy/" + p.Name, target: scopeTarget(sc), before: before, after: p,
+		details: nonEmptyAny(how.details(nil))}); err != nil {
+		return err
+	}
+	return tx.policyChanged(p, sc, how.draft)
+}
+
+// policyChanged makes open requests the policy now judges differently stale — those judged
+// under its older version, and those on stages it newly reaches — and judges open drafts
+// again (but except, the draft that made the change).
+func (tx *Tx) policyChanged(p *gatehouse.Policy, sc gatehouse.Scope, except int64) error {
+	if err := tx.staleApprovals(func(r openRequest) bool {
+		return r.judgedBy(p.Name) || (p.Kind == gatehouse.PolicyImage && sc.Matches(r.target))
+	}, fmt.Sprintf("policy %s changed (now version %d): request approval again", p.Name, p.Version)); err != nil {
+		return err
+	}
+	return tx.recheckDrafts(fmt.Sprintf("policy %s changed (now version %d)", p.Name, p.Version), except)
+}
+
+// deletePolicy deletes a policy, audited with how; requests it judged become stale.
+func (tx *Tx) deletePolicy(p *gatehouse.Policy, how application) error {
+	sc, _ := gatehouse.ParseScope("scope", p.Scope)
+	if _, err := tx.ExecContext(tx.ctx, `DELETE FROM policies WHERE id = $1`, p.ID); err != nil {
+		return fmt.Errorf("delete policy: %w", err)
+	}
+	if err := tx.audit(change{action: "policy.delete", resource: "policy/" + p.Name, target: scopeTarget(sc), before: p,
+		details: nonEmptyAny(how.details(nil))}); err != nil {
+		return err
+	}
+	if err := tx.staleApprovals(func(r openRequest) bool { return r.judgedBy(p.Name) },
+		fmt.Sprintf("policy %s was deleted: request approval again", p.Name)); err != nil {
+		return err
+	}
+	return tx.recheckDrafts(fmt.Sprintf("policy %s was deleted", p.Name), how.draft)
 }
 
 // Policy implements gatehouse.PolicyService.
@@ -195,35 +247,23 @@ func (s *PolicyService) Policies(ctx context.Context, project string) ([]*gateho
 	}), nil
 }
 
-// DeletePolicy implements gatehouse.PolicyService.
+// DeletePolicy implements gatehouse.PolicyService. Deleting lets everything the policy held
+// back through, so it is always a draft the policy's own approvers judge; here it is refused.
 func (s *PolicyService) DeletePolicy(ctx context.Context, name string) error {
 	a, err := actor(ctx)
 	if err != nil {
 		return err
 	}
 	return s.db.write(ctx, func(tx *Tx) error {
-		p, err := scanPolicy(tx.QueryRowContext(ctx, policySelect+` WHERE name = $1`, name))
+		sub, err := resolveSubject(ctx, tx, gatehouse.DraftRef{Kind: gatehouse.DraftPolicy, Policy: name})
 		if err != nil {
-			return notFoundOr(err, "policy %q not found", name)
-		}
-		if !visiblePolicy(a, p) {
-			return gatehouse.NotFoundf("policy %q not found", name)
-		}
-		sc, _ := gatehouse.ParseScope("scope", p.Scope)
-		if err := requireManage(a, sc); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM policies WHERE id = $1`, p.ID); err != nil {
-			return fmt.Errorf("delete policy: %w", err)
-		}
-		if err := tx.audit(change{action: "policy.delete", resource: "policy/" + name, target: scopeTarget(sc), before: p}); err != nil {
+		if err := requireWrite(a, policyKind{}, sub); err != nil {
 			return err
 		}
-		if err := tx.staleApprovals(func(r openRequest) bool { return r.judgedBy(name) },
-			fmt.Sprintf("policy %s was deleted: request approval again", name)); err != nil {
-			return err
-		}
-		return tx.recheckDrafts(fmt.Sprintf("policy %s was deleted", name))
+		_, err = tx.changeDirectly(sub, "", "")
+		return err
 	})
 }
 

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -75,5 +76,26 @@ func (db *DB) preview(ctx context.Context, project, appName, envName, digest str
 		return nil, err
 	}
 	p.ImageChange, p.Changes = d.Image, d.Changes
+	p.Chart, p.Hooks = app.Chart, app.Hooks
+	runs := func(c gatehouse.Chart, h gatehouse.Hooks) string {
+		return renderSetting(map[string]any{"chart": c, "hooks": h})
+	}
+	was := ""
+	if p.Previous != nil {
+		var chart, hooks string
+		if err := db.r.QueryRowContext(ctx, `SELECT chart, hooks FROM deployments WHERE id = $1`, p.Previous.ID).Scan(&chart, &hooks); err != nil {
+			return nil, fmt.Errorf("previous deployment: %w", err)
+		}
+		var c gatehouse.Chart
+		var h gatehouse.Hooks
+		if json.Unmarshal([]byte(chart), &c) == nil && json.Unmarshal([]byte(hooks), &h) == nil {
+			was = runs(c, h)
+		}
+	}
+	ch, err := settingChange("previous", "next", was, runs(app.Chart, app.Hooks))
+	if err != nil {
+		return nil, err
+	}
+	p.Settings = ch.Changes
 	return p, nil
 }

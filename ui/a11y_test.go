@@ -30,7 +30,7 @@ func a11yWorld(t *testing.T) (srv *testserver.Server, request, draft int64) {
 	var req gatehouse.ApprovalRequest
 	srv.Must(alice.Do(ctx, "POST", "/api/v1/projects/shop/apps/web/approvals", nil,
 		gatehouse.ApprovalCreate{Environment: "prod", Digest: haDigest2, Comment: "release 2", Labels: map[string]string{"ticket": "OPS-1"}}, &req))
-	var d gatehouse.ConfigDraft
+	var d gatehouse.Draft
 	srv.Must(alice.Do(ctx, "POST", "/api/v1/projects/shop/apps/web/environments/prod/config/configmap/drafts", nil,
 		gatehouse.ConfigWrite{Content: "LOG_LEVEL: info\n", Comment: "quieter logs"}, &d))
 	srv.Must(alice.Do(ctx, "POST", fmt.Sprintf("/api/v1/drafts/%d/propose", d.ID), nil, gatehouse.DraftPropose{Comment: "please"}, nil))

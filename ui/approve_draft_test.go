@@ -44,14 +44,14 @@ func TestApproveDraftByEmail(t *testing.T) {
 		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:prod",
 			Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}),
 		testserver.Post("/api/v1/projects/shop/webhooks", gatehouse.WebhookCreate{Name: "audit", URL: gatehouse.OutgoingSecret(hookSrv.URL),
-			Secret: gatehouse.OutgoingSecret("hook-secret"), Events: gatehouse.ConfigEvents}),
+			Secret: gatehouse.OutgoingSecret("hook-secret"), Events: gatehouse.DraftEvents}),
 		testserver.Post("/api/v1/users", gatehouse.UserCreate{Name: "alice", Email: "alice@example.com", Password: gatehouse.OutgoingSecret(testserver.Password)}),
 		testserver.Post("/api/v1/users", gatehouse.UserCreate{Name: "bob", Email: "bob@example.com", Password: gatehouse.OutgoingSecret(testserver.Password)}),
 		testserver.Post("/api/v1/rolebindings", gatehouse.RoleBindingCreate{User: "alice", Role: gatehouse.RoleAdmin, Scope: "project:shop"}),
 		testserver.Post("/api/v1/rolebindings", gatehouse.RoleBindingCreate{User: "bob", Role: gatehouse.RoleConfigApprover, Scope: "project:shop"}),
 	)
 	alice := srv.Login("alice")
-	var d gatehouse.ConfigDraft
+	var d gatehouse.Draft
 	srv.Must(alice.Do(ctx, "POST", "/api/v1/projects/shop/apps/web/environments/prod/config/secrets/drafts", nil,
 		gatehouse.ConfigWrite{Content: "DB_PASSWORD: " + planted + "\n", Comment: "new database"}, &d))
 	srv.Must(alice.Do(ctx, "POST", fmt.Sprintf("/api/v1/drafts/%d/propose", d.ID), nil, gatehouse.DraftPropose{Comment: "please"}, nil))
@@ -76,7 +76,7 @@ func TestApproveDraftByEmail(t *testing.T) {
 			t.Fatalf("confirmation page lacks %q:\n%s", want, page)
 		}
 	}
-	var got gatehouse.ConfigDraft
+	var got gatehouse.Draft
 	srv.Must(srv.Admin.Do(ctx, "GET", fmt.Sprintf("/api/v1/drafts/%d", d.ID), nil, nil, &got))
 	if len(got.Votes) != 0 || got.State != gatehouse.DraftProposed {
 		t.Fatalf("opening the link voted: %s %+v", got.State, got.Votes)

@@ -6,7 +6,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net/http"
-	"strings"
+	"strconv"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -19,14 +19,11 @@ var statusOf = map[gatehouse.ErrorKind]int{
 }
 
 type page struct {
-	Title       string
-	Class       string
-	Message     string
-	Request     *gatehouse.ApprovalRequest
-	Review      *gatehouse.ApprovalReview
-	Draft       *gatehouse.ConfigDraft
-	DraftReview *gatehouse.DraftReview
-	CSRF        string
+	Title   string
+	Class   string
+	Message string
+	Ballot  *gatehouse.LinkBallot
+	CSRF    string
 }
 
 func render(w http.ResponseWriter, log *slog.Logger, status int, name string, p page) {
@@ -51,27 +48,24 @@ func renderError(w http.ResponseWriter, log *slog.Logger, err error) {
 // equal it, which a page on another site cannot arrange.
 const csrfCookie = "gatehouse_link_csrf"
 
-// ApproveLink serves GET and POST /approve/{token} for image approval requests and config
-// drafts alike: the GET shows the review and changes nothing (mail scanners follow links);
-// only a POST of the page's own form, carrying its CSRF token, records the vote of the person
-// the link was sent to.
-func ApproveLink(images gatehouse.ApprovalLinks, drafts gatehouse.DraftLinks, secure bool, log *slog.Logger) http.Handler {
+// ApproveLink serves GET and POST /approve/{token} for every kind of ballot: the GET shows the
+// approval request's review or the draft and changes nothing (mail scanners follow links);
+// only a POST of the page's own form, carrying its CSRF token and the version it showed,
+// records the vote of the person the link was sent to.
+func ApproveLink(links gatehouse.Links, secure bool, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := gatehouse.NewSecret(r.PathValue("token"))
-		isDraft := strings.HasPrefix(token.Reveal(), gatehouse.DraftLinkPrefix)
 		switch r.Method {
 		case http.MethodGet:
-			p := page{Title: "Approval request", CSRF: randomToken()}
-			name, err := "approve.html", error(nil)
-			if isDraft {
-				p.Title, name = "Config change", "approve-draft.html"
-				p.DraftReview, err = drafts.DraftLinkReview(r.Context(), token)
-			} else {
-				p.Review, err = images.LinkReview(r.Context(), token)
-			}
+			b, err := links.LinkBallot(r.Context(), token)
 			if err != nil {
 				renderError(w, log, err)
 				return
+			}
+			p := page{Title: "Approval request", CSRF: randomToken(), Ballot: b}
+			name := "approve.html"
+			if b.Draft != nil {
+				p.Title, name = "Proposed change", "approve-draft.html"
 			}
 			http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: p.CSRF, Path: "/approve/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
 			render(w, log, http.StatusOK, name, p)
@@ -85,12 +79,7 @@ func ApproveLink(images gatehouse.ApprovalLinks, drafts gatehouse.DraftLinks, se
 			if !approve {
 				p.Message = "Your rejection is recorded."
 			}
-			if isDraft {
-				p.Draft, err = drafts.RedeemDraftLink(r.Context(), token, approve, d)
-			} else {
-				p.Request, err = images.RedeemLink(r.Context(), token, approve, d)
-			}
-			if err != nil {
+			if p.Ballot, err = links.RedeemLink(r.Context(), token, approve, d); err != nil {
 				renderError(w, log, err)
 				return
 			}
@@ -116,7 +105,8 @@ func decision(r *http.Request) (bool, gatehouse.Decision, error) {
 	if d != "approve" && d != "reject" {
 		return false, gatehouse.Decision{}, gatehouse.Invalidf("decision", "expected approve or reject")
 	}
-	return d == "approve", gatehouse.Decision{Comment: r.PostForm.Get("comment")}, nil
+	version, _ := strconv.ParseInt(r.PostForm.Get("version"), 10, 64)
+	return d == "approve", gatehouse.Decision{Comment: r.PostForm.Get("comment"), Version: version}, nil
 }
 
 // randomToken is 256 random bits in 43 URL-safe characters (long enough for a PKCE verifier).

@@ -20,9 +20,9 @@ func cfgLive(t *testing.T, srv *testserver.Server, env string, kind gatehouse.Co
 	return c.Content
 }
 
-func cfgDraft(t *testing.T, srv *testserver.Server, id int64) gatehouse.ConfigDraft {
+func cfgDraft(t *testing.T, srv *testserver.Server, id int64) gatehouse.Draft {
 	t.Helper()
-	var d gatehouse.ConfigDraft
+	var d gatehouse.Draft
 	srv.Must(srv.Admin.Do(context.Background(), "GET", fmt.Sprintf("/api/v1/drafts/%d", id), nil, nil, &d))
 	return d
 }

@@ -3,7 +3,6 @@ package ui
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gatehousehq/gatehouse"
@@ -16,15 +15,6 @@ func (a *App) configRoutes() []Route {
 		{"GET " + cfg + "/compare", a.user(a.configCompare)},
 		{"GET " + cfg + "/edit", a.user(a.configEditPage)},
 		{"POST " + cfg + "/edit", a.user(a.configEdit)},
-		{"GET /ui/drafts", a.user(a.draftList)},
-		{"GET /ui/drafts/{id}", a.user(a.draftPage)},
-		{"POST /ui/drafts/{id}/comment", a.user(a.draftAction(draftComment))},
-		{"POST /ui/drafts/{id}/edit", a.user(a.draftEdit)},
-		{"POST /ui/drafts/{id}/propose", a.user(a.draftAction(draftPropose))},
-		{"POST /ui/drafts/{id}/approve", a.user(a.draftAction(draftApprove))},
-		{"POST /ui/drafts/{id}/reject", a.user(a.draftAction(draftReject))},
-		{"POST /ui/drafts/{id}/publish", a.user(a.draftAction(draftPublish))},
-		{"POST /ui/drafts/{id}/discard", a.user(a.draftAction(draftDiscard))},
 	}
 }
 
@@ -148,7 +138,7 @@ func (a *App) configEdit(w http.ResponseWriter, r *http.Request) error {
 		return a.back(w, r, fmt.Sprintf("/ui/drafts/%d", c.OpenDraft), "A draft of "+ref.String()+" is open: edit it here.")
 	}
 	if c.Protected {
-		d, err := a.svc.Config.CreateDraft(ctx, ref, in)
+		d, err := a.svc.Drafts.CreateDraft(ctx, gatehouse.DraftCreate{DraftRef: ref.Draft(), ConfigWrite: in})
 		if err == nil {
 			return a.back(w, r, fmt.Sprintf("/ui/drafts/%d", d.ID), fmt.Sprintf("Draft %d created. Propose it when it is ready for approval.", d.ID))
 		}
@@ -173,167 +163,6 @@ func (a *App) configRefused(w http.ResponseWriter, r *http.Request, c *gatehouse
 	if v.Field != "comment" {
 		v.Field = "content"
 	}
-	a.render(w, r, http.StatusBadRequest, "config-edit.html", "Edit "+c.ConfigRef.String(), v)
+	a.render(w, r, http.StatusBadRequest, "config-edit.html", "Edit "+c.DraftRef.String(), v)
 	return nil
-}
-
-type draftsPage struct {
-	Waiting, Open, Closed []*gatehouse.ConfigDraft
-}
-
-func (a *App) draftList(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	var p draftsPage
-	var err error
-	if p.Waiting, err = a.svc.Config.ConfigDrafts(ctx, gatehouse.DraftFilter{ForMe: true, Limit: 50}); err != nil {
-		return err
-	}
-	all, err := a.svc.Config.ConfigDrafts(ctx, gatehouse.DraftFilter{Limit: 200})
-	if err != nil {
-		return err
-	}
-	for _, d := range all {
-		if d.State.Open() {
-			p.Open = append(p.Open, d)
-		} else if len(p.Closed) < 20 {
-			p.Closed = append(p.Closed, d)
-		}
-	}
-	a.render(w, r, http.StatusOK, "drafts.html", "Config drafts", p)
-	return nil
-}
-
-type draftView struct {
-	D *gatehouse.ConfigDraft
-	// Author means the viewer wrote a version, so may not vote on it.
-	Author bool
-	// Refused is why an edit was refused (Stale: it started from an old version), and Unsaved
-	// the text of it, kept for the writer.
-	Refused, Unsaved string
-	Stale            bool
-}
-
-func draftID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, gatehouse.NotFoundf("config draft %q not found", r.PathValue("id"))
-	}
-	return id, nil
-}
-
-func (a *App) showDraft(w http.ResponseWriter, r *http.Request, status int, v draftView) error {
-	id, err := draftID(r)
-	if err != nil {
-		return err
-	}
-	if v.D, err = a.svc.Config.ConfigDraft(r.Context(), id); err != nil {
-		return err
-	}
-	if who := gatehouse.ActorFrom(r.Context()); who != nil {
-		for _, au := range v.D.Authors {
-			v.Author = v.Author || au == who.UserName
-		}
-	}
-	a.render(w, r, status, "draft.html", fmt.Sprintf("Config draft %d", id), v)
-	return nil
-}
-
-func (a *App) draftPage(w http.ResponseWriter, r *http.Request) error {
-	return a.showDraft(w, r, http.StatusOK, draftView{})
-}
-
-func (a *App) draftEdit(w http.ResponseWriter, r *http.Request) error {
-	id, err := draftID(r)
-	if err != nil {
-		return err
-	}
-	if err := r.ParseForm(); err != nil {
-		return gatehouse.Invalidf("form", "cannot be read")
-	}
-	base, err := strconv.ParseInt(r.PostForm.Get("base_version"), 10, 64)
-	if err != nil {
-		return gatehouse.Invalidf("base_version", "is required: reload the draft and edit again")
-	}
-	in := gatehouse.ConfigWrite{Content: r.PostForm.Get("content"), Comment: strings.TrimSpace(r.PostForm.Get("comment")), BaseVersion: base}
-	d, err := a.svc.Config.EditDraft(r.Context(), id, in)
-	switch gatehouse.KindOf(err) {
-	case "":
-		return a.back(w, r, fmt.Sprintf("/ui/drafts/%d", id), fmt.Sprintf("Saved version %d.", d.Version))
-	case gatehouse.KindConflict, gatehouse.KindInvalid:
-		// Keep what they wrote: a newer version came first, or the text needs fixing.
-		status := map[gatehouse.ErrorKind]int{gatehouse.KindConflict: http.StatusConflict, gatehouse.KindInvalid: http.StatusBadRequest}
-		return a.showDraft(w, r, status[gatehouse.KindOf(err)], draftView{Refused: gatehouse.PublicError(err).Error(), Unsaved: in.Content,
-			Stale: gatehouse.KindOf(err) == gatehouse.KindConflict})
-	}
-	return err
-}
-
-// draftStep does one form's step on a draft and says what it did.
-type draftStep func(a *App, r *http.Request, id int64) (string, error)
-
-func (a *App) draftAction(step draftStep) handler {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := draftID(r)
-		if err != nil {
-			return err
-		}
-		if err := r.ParseForm(); err != nil {
-			return gatehouse.Invalidf("form", "cannot be read")
-		}
-		msg, err := step(a, r, id)
-		if err != nil {
-			return err
-		}
-		return a.back(w, r, fmt.Sprintf("/ui/drafts/%d", id), msg)
-	}
-}
-
-func draftField(r *http.Request, name string) string { return strings.TrimSpace(r.PostForm.Get(name)) }
-
-func draftComment(a *App, r *http.Request, id int64) (string, error) {
-	_, err := a.svc.Config.CommentDraft(r.Context(), id, draftField(r, "text"))
-	return "Comment added.", err
-}
-
-func draftPropose(a *App, r *http.Request, id int64) (string, error) {
-	in := gatehouse.DraftPropose{Comment: draftField(r, "comment")}
-	for _, n := range strings.Split(draftField(r, "notify"), ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			in.Notify = append(in.Notify, n)
-		}
-	}
-	if _, err := a.svc.Config.ProposeDraft(r.Context(), id, in); err != nil {
-		return "", err
-	}
-	return "Proposed: approvers are notified.", nil
-}
-
-func draftApprove(a *App, r *http.Request, id int64) (string, error) {
-	d, err := a.svc.Config.ApproveDraft(r.Context(), id, gatehouse.Decision{Comment: draftField(r, "comment")})
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("Your approval is recorded: the draft is %s.", d.State), nil
-}
-
-func draftReject(a *App, r *http.Request, id int64) (string, error) {
-	c := draftField(r, "comment")
-	if c == "" {
-		return "", gatehouse.Invalidf("comment", "is required to reject: say what should change")
-	}
-	_, err := a.svc.Config.RejectDraft(r.Context(), id, gatehouse.Decision{Comment: c})
-	return "Rejected: the draft went back to its authors.", err
-}
-
-func draftPublish(a *App, r *http.Request, id int64) (string, error) {
-	d, err := a.svc.Config.PublishDraft(r.Context(), id)
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("Published as configuration revision %d.", d.PublishedRevision), nil
-}
-
-func draftDiscard(a *App, r *http.Request, id int64) (string, error) {
-	_, err := a.svc.Config.DiscardDraft(r.Context(), id, draftField(r, "reason"))
-	return "Draft discarded.", err
 }

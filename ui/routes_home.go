@@ -23,7 +23,7 @@ type homeApp struct {
 type homePage struct {
 	Apps    []homeApp
 	Waiting []*gatehouse.ApprovalRequest
-	Drafts  []*gatehouse.ConfigDraft
+	Drafts  []*gatehouse.Draft
 }
 
 func (a *App) home(w http.ResponseWriter, r *http.Request) error {
@@ -45,7 +45,7 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) error {
 	if p.Waiting, err = a.svc.Approvals.Approvals(ctx, gatehouse.ApprovalFilter{ForMe: true, Limit: 20}); err != nil {
 		return err
 	}
-	if p.Drafts, err = a.svc.Config.ConfigDrafts(ctx, gatehouse.DraftFilter{ForMe: true, Limit: 20}); err != nil {
+	if p.Drafts, err = a.svc.Drafts.Drafts(ctx, gatehouse.DraftFilter{ForMe: true, Limit: 20}); err != nil {
 		return err
 	}
 	a.render(w, r, http.StatusOK, "home.html", "Apps", p)

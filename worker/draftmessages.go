@@ -13,8 +13,8 @@ const maxChangeLines = 20
 // renderDraft words a config draft event. link is the approve link for "proposed" mails to
 // approvers, or the draft's page otherwise. Secret values never appear: the draft's change
 // is already masked.
-func renderDraft(event string, d *gatehouse.ConfigDraft, link string) content {
-	where := d.ConfigRef.String()
+func renderDraft(event string, d *gatehouse.Draft, link string) content {
+	where := d.DraftRef.String()
 	c := content{Link: link, Action: "Open the draft"}
 	facts := []string{
 		fmt.Sprintf("Draft %d, version %d", d.ID, d.Version),
@@ -33,21 +33,21 @@ func renderDraft(event string, d *gatehouse.ConfigDraft, link string) content {
 		}
 	}
 	switch event {
-	case gatehouse.EventConfigProposed:
-		c.Subject = fmt.Sprintf("Config change proposed: %s (draft %d)", where, d.ID)
+	case gatehouse.EventDraftProposed:
+		c.Subject = fmt.Sprintf("Change proposed: %s (draft %d)", where, d.ID)
 		c.Action = "Review and approve or reject"
 		facts = append(facts, ruleProgress(d.Verdicts)...)
-	case gatehouse.EventConfigApproved:
-		c.Subject = fmt.Sprintf("Config change approved: %s (draft %d)", where, d.ID)
+	case gatehouse.EventDraftApproved:
+		c.Subject = fmt.Sprintf("Change approved: %s (draft %d)", where, d.ID)
 		facts = append(facts, "Approved by: "+strings.Join(d.Approvers(), ", "))
-	case gatehouse.EventConfigRejected:
-		c.Subject = fmt.Sprintf("Config change rejected: %s (draft %d)", where, d.ID)
+	case gatehouse.EventDraftRejected:
+		c.Subject = fmt.Sprintf("Change rejected: %s (draft %d)", where, d.ID)
 		facts = append(facts, "Reason: "+d.Reason)
-	case gatehouse.EventConfigPublished:
-		c.Subject = fmt.Sprintf("Config change published: %s (draft %d)", where, d.ID)
-		facts = append(facts, fmt.Sprintf("Revision: %d; it takes effect with the next deployment", d.PublishedRevision))
+	case gatehouse.EventDraftPublished:
+		c.Subject = fmt.Sprintf("Change published: %s (draft %d)", where, d.ID)
+		facts = append(facts, publishedText(d))
 	default:
-		c.Subject = fmt.Sprintf("Config draft %d %s: %s", d.ID, d.State, where)
+		c.Subject = fmt.Sprintf("Draft %d %s: %s", d.ID, d.State, where)
 		if d.Reason != "" {
 			facts = append(facts, "Why: "+d.Reason)
 		}
@@ -56,7 +56,18 @@ func renderDraft(event string, d *gatehouse.ConfigDraft, link string) content {
 	return c
 }
 
-func draftFields(d *gatehouse.ConfigDraft) map[string]string {
-	return map[string]string{"project": d.Project, "app": d.App, "environment": d.Environment, "kind": string(d.Kind),
+// publishedText says what publishing the draft did, by kind.
+func publishedText(d *gatehouse.Draft) string {
+	switch {
+	case d.Kind == gatehouse.DraftRollback:
+		return fmt.Sprintf("Rollback queued as deployment %d", d.PublishedRevision)
+	case d.PublishedRevision != 0:
+		return fmt.Sprintf("Revision: %d; it takes effect with the next deployment", d.PublishedRevision)
+	}
+	return "It is in effect now"
+}
+
+func draftFields(d *gatehouse.Draft) map[string]string {
+	return map[string]string{"project": d.Project, "app": d.App, "environment": d.Environment, "policy": d.Policy, "kind": string(d.Kind),
 		"author": d.Author, "state": string(d.State), "draft": fmt.Sprint(d.ID), "version": fmt.Sprint(d.Version)}
 }

@@ -59,13 +59,14 @@ type subject struct {
 	fields  map[string]string
 	at      time.Time
 	invite  func(user string) bool
-	link    func(ctx context.Context, user string) (gatehouse.Secret, error)
+	flow    gatehouse.BallotFlow
+	id      int64
 }
 
 func (r *Runner) subjectOf(ctx context.Context, n gatehouse.Notification) (*subject, error) {
 	base := strings.TrimRight(r.opt.ExternalURL, "/")
 	if n.DraftID != 0 {
-		d, err := sqlstore.NewConfigService(r.opt.Store).ConfigDraft(ctx, n.DraftID)
+		d, err := sqlstore.NewDraftService(r.opt.Store).Draft(ctx, n.DraftID)
 		if err != nil {
 			return nil, err
 		}
@@ -73,11 +74,9 @@ func (r *Runner) subjectOf(ctx context.Context, n gatehouse.Notification) (*subj
 			content: func(link string) content { return renderDraft(n.Event, d, link) },
 			fields:  draftFields(d),
 			invite: func(user string) bool {
-				return n.Event == gatehouse.EventConfigProposed && !slices.Contains(d.Authors, user)
+				return n.Event == gatehouse.EventDraftProposed && !slices.Contains(d.Authors, user)
 			},
-			link: func(ctx context.Context, user string) (gatehouse.Secret, error) {
-				return r.opt.Store.CreateDraftLink(ctx, d.ID, user, r.opt.LinkTTL)
-			}}, nil
+			flow: gatehouse.FlowDraft, id: d.ID}, nil
 	}
 	req, err := sqlstore.NewApprovalService(r.opt.Store).Approval(ctx, n.ApprovalID)
 	if err != nil {
@@ -86,10 +85,8 @@ func (r *Runner) subjectOf(ctx context.Context, n gatehouse.Notification) (*subj
 	return &subject{page: base + fmt.Sprintf("/ui/approvals/%d", req.ID), at: req.CreatedAt,
 		content: func(link string) content { return render(n.Event, req, link) },
 		fields:  approvalFields(req),
-		invite:  func(user string) bool { return n.Event == gatehouse.EventApprovalRequested && user != req.Requester },
-		link: func(ctx context.Context, user string) (gatehouse.Secret, error) {
-			return r.opt.Store.CreateApprovalLink(ctx, req.ID, user, r.opt.LinkTTL)
-		}}, nil
+		invite:  func(user string) bool { return n.Event == gatehouse.EventApprovalRequested && user != req.RequesterPerson },
+		flow:    gatehouse.FlowRequest, id: req.ID}, nil
 }
 
 func (r *Runner) deliver(ctx context.Context, n gatehouse.Notification) error {
@@ -118,7 +115,7 @@ func (r *Runner) deliver(ctx context.Context, n gatehouse.Notification) error {
 	}
 	link := s.page
 	if s.invite(u.Name) {
-		token, err := s.link(ctx, u.Name)
+		token, err := r.opt.Store.CreateLink(ctx, s.flow, s.id, u.Name, r.opt.LinkTTL)
 		if err != nil {
 			return err
 		}

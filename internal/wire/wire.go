@@ -25,6 +25,7 @@ func Services(db *sqlstore.DB) httpapi.Services {
 		Apps: sqlstore.NewAppService(db), Pipelines: sqlstore.NewPipelineService(db), Artifacts: sqlstore.NewArtifactService(db),
 		Deployments: sqlstore.NewDeploymentService(db),
 		Policies:    sqlstore.NewPolicyService(db), Approvals: sqlstore.NewApprovalService(db), Config: sqlstore.NewConfigService(db),
+		Drafts:   sqlstore.NewDraftService(db),
 		Webhooks: sqlstore.NewWebhookService(db),
 		Users:    sqlstore.NewUserService(db), Groups: sqlstore.NewGroupService(db), RoleBindings: sqlstore.NewRoleBindingService(db),
 		Identity: sqlstore.NewIdentityService(db), Audit: sqlstore.NewAuditService(db), Ready: db.Ping,
@@ -74,7 +75,7 @@ func API(db *sqlstore.DB, cfg httpapi.Config, log *slog.Logger, signOn ui.Single
 		s.Handle(rt.Pattern, rt.Handler)
 	}
 	s.RenderErrorsUnder("/ui/", pages.Error)
-	link := ui.ApproveLink(sqlstore.NewApprovalService(db), sqlstore.NewConfigService(db), cfg.SecureCookies, log)
+	link := ui.ApproveLink(sqlstore.NewLinkService(db), cfg.SecureCookies, log)
 	s.Handle("GET /approve/{token}", link)
 	s.Handle("POST /approve/{token}", link)
 	return s

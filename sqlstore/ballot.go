@@ -1,0 +1,236 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gatehousehq/gatehouse"
+)
+
+// ballot is what the one vote path needs of a ballot of any flow: an approval request or a
+// draft of any kind. The flows differ only in the data and the few steps they supply here.
+type ballot interface {
+	flow() gatehouse.BallotFlow
+	id() int64
+	state() gatehouse.BallotState
+	// version is the version votes are cast on now (requests have one).
+	version() int64
+	// votes are those cast on the current version, in order.
+	votes() []gatehouse.Vote
+	// target is where the ballot is seen from (visibility, audit).
+	target() gatehouse.Target
+	// standing is who judges the ballot now, and the facts they judge by.
+	standing(tx *Tx) (gatehouse.Standing, error)
+	// approved follows the ballot's move to approved (notify, start an auto deployment).
+	approved(tx *Tx) error
+	// rejected moves the ballot on after a rejection, d carrying the reason.
+	rejected(tx *Tx, d gatehouse.Decision) error
+	// setState keeps the ballot's in-memory state in step with the row.
+	setState(to gatehouse.BallotState, reason string)
+	// addVote keeps the ballot's in-memory votes in step with the rows.
+	addVote(v gatehouse.Vote)
+}
+
+// flowTable is where a flow keeps its ballots, and how its audit events are named.
+var flowTable = map[gatehouse.BallotFlow]struct{ table, noun, touch string }{
+	gatehouse.FlowRequest: {table: "approvals", noun: "approval"},
+	gatehouse.FlowDraft:   {table: "drafts", noun: "draft", touch: ", updated_at = $4"},
+}
+
+// describe names a ballot for people: "approval request 5", "draft 7".
+func describe(b ballot) string {
+	if b.flow() == gatehouse.FlowRequest {
+		return fmt.Sprintf("approval request %d", b.id())
+	}
+	return fmt.Sprintf("draft %d", b.id())
+}
+
+func resourceOf(b ballot) string { return fmt.Sprintf("%s/%d", flowTable[b.flow()].noun, b.id()) }
+
+// moveBallot moves a ballot to a state its flow's transition table allows, records the reason
+// and the moment of decision, and audits the move with details.
+func (tx *Tx) moveBallot(b ballot, to gatehouse.BallotState, reason string, details map[string]any) error {
+	from := b.state()
+	if !b.flow().CanMove(from, to) {
+		return fmt.Errorf("%s cannot move from %s to %s", describe(b), from, to)
+	}
+	var decided sql.NullInt64
+	if to == gatehouse.ApprovalApproved || !to.Open() {
+		decided = sql.NullInt64{Int64: micro(tx.now), Valid: true}
+	}
+	ft := flowTable[b.flow()]
+	args := []any{to, reason, decided}
+	if ft.touch != "" {
+		args = append(args, micro(tx.now))
+	}
+	args = append(args, b.id())
+	if _, err := tx.ExecContext(tx.ctx, fmt.Sprintf(`UPDATE %s SET state = $1, reason = $2, decided_at = $3%s WHERE id = $%d`,
+		ft.table, ft.touch, len(args)), args...); err != nil {
+		return fmt.Errorf("%s state: %w", ft.noun, err)
+	}
+	b.setState(to, reason)
+	if details == nil {
+		details = map[string]any{}
+	}
+	details["reason"] = reason
+	if b.flow() == gatehouse.FlowDraft {
+		details["version"] = b.version()
+	}
+	return tx.audit(change{action: ft.noun + "." + string(to), resource: resourceOf(b), target: b.target(),
+		before: map[string]any{"state": from}, after: map[string]any{"state": to}, details: details})
+}
+
+// judgement is a ballot's verdicts now: its standing, what its judges need of each voter,
+// and one verdict per judge.
+type judgement struct {
+	gatehouse.Standing
+	voters   []map[string]gatehouse.Voter
+	verdicts []gatehouse.Verdict
+}
+
+func (j judgement) met() bool         { return gatehouse.GateOpen(j.verdicts) }
+func (j judgement) missing() []string { return gatehouse.GateMissing(j.verdicts) }
+
+// judge evaluates votes under a standing, with eligibility as it is now. It is the one judge
+// of every ballot.
+func judge(ctx context.Context, q querier, st gatehouse.Standing, votes []gatehouse.Vote) (judgement, error) {
+	approvals := approvers(votes)
+	var names []string
+	for _, v := range votes {
+		names = append(names, v.Voter)
+	}
+	vs, err := votersOf(ctx, q, st, names)
+	if err != nil {
+		return judgement{}, err
+	}
+	return judgement{Standing: st, voters: vs, verdicts: st.Judge(approvals, vs)}, nil
+}
+
+func approvers(votes []gatehouse.Vote) []string {
+	var out []string
+	for _, v := range votes {
+		if v.Approve {
+			out = append(out, v.Voter)
+		}
+	}
+	return out
+}
+
+// mayVote checks the caller is a person who signed in, has not voted on this version, and
+// counts under at least one judge.
+func mayVote(ctx context.Context, q querier, b ballot, st gatehouse.Standing) error {
+	who := gatehouse.ActorFrom(ctx)
+	if who.Kind != gatehouse.HumanUser || !who.Interactive {
+		return gatehouse.Forbiddenf("%s may not vote: approvals are cast by people who signed in (the web UI, `gatehouse login` or the e-mail link); API tokens and service accounts never approve", who.UserName)
+	}
+	if slices.ContainsFunc(b.votes(), func(v gatehouse.Vote) bool { return v.Voter == who.UserName }) {
+		return alreadyVoted(b, who.UserName)
+	}
+	if len(st.Judges) == 0 {
+		return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "no policy judges %s any more", describe(b))
+	}
+	vs, err := votersOf(ctx, q, st, []string{who.UserName})
+	if err != nil {
+		return err
+	}
+	per := make([]gatehouse.Voter, len(vs))
+	for i := range vs {
+		per[i] = vs[i][who.UserName]
+	}
+	if ok, why := st.MayVote(per); !ok {
+		return gatehouse.Forbiddenf("%s may not approve %s: %s", who.UserName, describe(b), strings.Join(why, "; "))
+	}
+	return nil
+}
+
+func alreadyVoted(b ballot, voter string) error {
+	if b.flow() == gatehouse.FlowDraft {
+		return gatehouse.Conflictf("%s already voted on version %d of %s", voter, b.version(), describe(b))
+	}
+	return gatehouse.Conflictf("%s already voted on %s", voter, describe(b))
+}
+
+// castVote is the one vote path: it records the caller's vote on the ballot's current
+// version, which the decision must name for a draft (a vote for a version the voter did not
+// see would approve what they did not read). An approval that meets every judge approves the
+// ballot; a rejection hands it to the flow. The ballot must be locked by the caller.
+func (tx *Tx) castVote(b ballot, approve bool, d gatehouse.Decision) error {
+	if len(d.Comment) > 4096 {
+		return gatehouse.Invalidf("comment", "is %d bytes: expected at most 4096", len(d.Comment))
+	}
+	if !approve && strings.TrimSpace(d.Comment) == "" {
+		return gatehouse.Invalidf("comment", "is required: a rejection says why")
+	}
+	if !b.flow().Votable(b.state()) {
+		return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "%s is %s: it takes no votes", describe(b), b.state())
+	}
+	if b.flow() == gatehouse.FlowDraft {
+		switch {
+		case d.Version <= 0:
+			return gatehouse.Invalidf("version", "is required: the version of %s you reviewed (it is at version %d)", describe(b), b.version())
+		case d.Version != b.version():
+			return gatehouse.Conflictf("changed since you looked: %s is at version %d, you reviewed version %d: review version %d", describe(b), b.version(), d.Version, b.version())
+		}
+	}
+	st, err := b.standing(tx)
+	if err != nil {
+		return err
+	}
+	if err := mayVote(tx.ctx, tx, b, st); err != nil {
+		return err
+	}
+	who := gatehouse.ActorFrom(tx.ctx)
+	v := gatehouse.Vote{Voter: who.UserName, Version: b.version(), Approve: approve, Comment: d.Comment, Via: who.Via, Time: tx.now}
+	_, err = tx.ExecContext(tx.ctx, `INSERT INTO ballot_votes (flow, ballot_id, version, voter, approve, comment, via, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, b.flow(), b.id(), v.Version, v.Voter, v.Approve, v.Comment, v.Via, micro(tx.now))
+	if isUniqueViolation(err) {
+		return alreadyVoted(b, who.UserName)
+	} else if err != nil {
+		return fmt.Errorf("insert vote: %w", err)
+	}
+	b.addVote(v)
+	details := map[string]any{"approve": approve, "comment": d.Comment, "via": who.Via}
+	if b.flow() == gatehouse.FlowDraft {
+		details["version"] = v.Version
+	}
+	if err := tx.audit(change{action: flowTable[b.flow()].noun + ".vote", resource: resourceOf(b), target: b.target(), details: details}); err != nil {
+		return err
+	}
+	if !approve {
+		return b.rejected(tx, d)
+	}
+	if b.state() == gatehouse.ApprovalApproved {
+		return nil
+	}
+	if j, err := judge(tx.ctx, tx, st, b.votes()); err != nil || !j.met() {
+		return err
+	}
+	if err := tx.moveBallot(b, gatehouse.ApprovalApproved, "", nil); err != nil {
+		return err
+	}
+	return b.approved(tx)
+}
+
+// votesOf reads the votes cast on a ballot's version, in the order they were cast.
+func votesOf(ctx context.Context, q querier, flow gatehouse.BallotFlow, id, version int64) ([]gatehouse.Vote, error) {
+	out, err := queryAll(ctx, q, scanVote, `SELECT voter, version, approve, comment, via, at FROM ballot_votes
+		WHERE flow = $1 AND ballot_id = $2 AND version = $3 ORDER BY at, voter`, flow, id, version)
+	if err != nil {
+		return nil, fmt.Errorf("votes: %w", err)
+	}
+	if out == nil {
+		out = []gatehouse.Vote{}
+	}
+	return out, nil
+}
+
+func scanVote(row scanner) (gatehouse.Vote, error) {
+	var v gatehouse.Vote
+	var at int64
+	err := row.Scan(&v.Voter, &v.Version, &v.Approve, &v.Comment, &v.Via, &at)
+	v.Time = fromMicro(at)
+	return v, err
+}
