@@ -85,8 +85,10 @@ func (r *Runner) subjectOf(ctx context.Context, n gatehouse.Notification) (*subj
 	return &subject{page: base + fmt.Sprintf("/ui/approvals/%d", req.ID), at: req.CreatedAt,
 		content: func(link string) content { return render(n.Event, req, link) },
 		fields:  approvalFields(req),
-		invite:  func(user string) bool { return n.Event == gatehouse.EventApprovalRequested && user != req.RequesterPerson },
-		flow:    gatehouse.FlowRequest, id: req.ID}, nil
+		invite: func(user string) bool {
+			return n.Event == gatehouse.EventApprovalRequested && user != req.RequesterPerson
+		},
+		flow: gatehouse.FlowRequest, id: req.ID}, nil
 }
 
 func (r *Runner) deliver(ctx context.Context, n gatehouse.Notification) error {
