@@ -39,7 +39,11 @@ func (db *DB) pinChart(ctx context.Context, field string, c gatehouse.Chart) (ga
 // appJudges are the judges of an app's settings (its chart, its hooks): the policies that
 // protect the settings of any environment the app may deploy to.
 func appJudges(ctx context.Context, q querier, project, app string) ([]gatehouse.Judge, error) {
-	ps, err := settingPolicies(ctx, q, project, appReach(project, app))
+	ts, err := appTargets(ctx, q, project, app)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := settingPolicies(ctx, q, ts)
 	if err != nil {
 		return nil, err
 	}

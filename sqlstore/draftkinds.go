@@ -192,61 +192,61 @@ func judgesOf(t gatehouse.Target, ps []*gatehouse.Policy) []gatehouse.Judge {
 	return out
 }
 
-// settingPolicies are the policies that protect the settings of the environments where
-// reaches says a policy reaches: per environment, the config policies that reach it, or where
-// none does, the image policies. Every setting that can change what runs where any policy
-// reaches is protected like its values.
-func settingPolicies(ctx context.Context, q querier, project string, reaches func(p *gatehouse.Policy, env string) bool) ([]*gatehouse.Policy, error) {
+// settingPolicies are the policies that protect settings which decide what runs at the
+// targets (an app in an environment each): per target, the config policies that reach it, or
+// where none does, the image policies. Every setting that can change what runs where any
+// policy reaches is protected like its values.
+func settingPolicies(ctx context.Context, q querier, targets []gatehouse.Target) ([]*gatehouse.Policy, error) {
 	all, err := allPolicies(ctx, q)
 	if err != nil {
 		return nil, err
 	}
+	var out []*gatehouse.Policy
+	for _, t := range targets {
+		if config := reaching(all, t, gatehouse.PolicyConfig); len(config) > 0 {
+			out = append(out, config...)
+		} else {
+			out = append(out, reaching(all, t, gatehouse.PolicyImage)...)
+		}
+	}
+	return out, nil
+}
+
+// envTargets are what runs in an environment: each app of the project there, and the
+// environment itself (for policies that name no app).
+func envTargets(ctx context.Context, q querier, project, env string) ([]gatehouse.Target, error) {
+	apps, err := queryAll(ctx, q, scanString, `SELECT a.name FROM apps a JOIN projects p ON p.id = a.project_id WHERE p.name = $1 ORDER BY a.name`, project)
+	if err != nil {
+		return nil, fmt.Errorf("apps: %w", err)
+	}
+	out := []gatehouse.Target{{Project: project, Env: env}}
+	for _, a := range apps {
+		out = append(out, gatehouse.Target{Project: project, App: a, Env: env})
+	}
+	return out, nil
+}
+
+// appTargets are where an app may run: the app in each environment of its project.
+func appTargets(ctx context.Context, q querier, project, app string) ([]gatehouse.Target, error) {
 	envs, err := queryAll(ctx, q, scanString, `SELECT e.name FROM environments e JOIN projects p ON p.id = e.project_id
 		WHERE p.name = $1 ORDER BY e.name`, project)
 	if err != nil {
 		return nil, fmt.Errorf("environments: %w", err)
 	}
-	var out []*gatehouse.Policy
+	var out []gatehouse.Target
 	for _, e := range envs {
-		var config, image []*gatehouse.Policy
-		for _, p := range all {
-			if !reaches(p, e) {
-				continue
-			}
-			if p.Kind == gatehouse.PolicyConfig {
-				config = append(config, p)
-			} else {
-				image = append(image, p)
-			}
-		}
-		if len(config) > 0 {
-			out = append(out, config...)
-		} else {
-			out = append(out, image...)
-		}
+		out = append(out, gatehouse.Target{Project: project, App: app, Env: e})
 	}
 	return out, nil
 }
 
 // protectedEnv reports whether any policy reaches into the environment (for any app).
 func protectedEnv(ctx context.Context, q querier, project, env string) (bool, error) {
-	ps, err := settingPolicies(ctx, q, project, envReach(project, env))
+	ts, err := envTargets(ctx, q, project, env)
+	if err != nil {
+		return false, err
+	}
+	ps, err := settingPolicies(ctx, q, ts)
 	return len(ps) > 0, err
 }
 
-// envReach says a policy reaches into one environment: its scope overlaps the environment,
-// for any app.
-func envReach(project, env string) func(*gatehouse.Policy, string) bool {
-	return func(p *gatehouse.Policy, e string) bool {
-		sc, err := gatehouse.ParseScope("scope", p.Scope)
-		return err == nil && e == env && sc.Overlaps(gatehouse.Target{Project: project, Env: e})
-	}
-}
-
-// appReach says a policy reaches an app in an environment.
-func appReach(project, app string) func(*gatehouse.Policy, string) bool {
-	return func(p *gatehouse.Policy, e string) bool {
-		sc, err := gatehouse.ParseScope("scope", p.Scope)
-		return err == nil && sc.Matches(gatehouse.Target{Project: project, App: app, Env: e})
-	}
-}

@@ -151,9 +151,7 @@ func (pipelineKind) judges(ctx context.Context, _ *DB, q querier, s subject, liv
 	slices.Sort(touched)
 	out := []gatehouse.Judge{}
 	for _, env := range touched {
-		ps, err := settingPolicies(ctx, q, s.ref.Project, func(p *gatehouse.Policy, e string) bool {
-			return e == env && appReach(s.ref.Project, s.ref.App)(p, e)
-		})
+		ps, err := settingPolicies(ctx, q, []gatehouse.Target{{Project: s.ref.Project, App: s.ref.App, Env: env}})
 		if err != nil {
 			return nil, err
 		}

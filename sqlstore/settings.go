@@ -182,7 +182,11 @@ func widens(was, now gatehouse.Placement) bool {
 // envJudges are the judges of an environment's settings: the policies that protect it (see
 // settingPolicies), counting people where they reach it.
 func envJudges(ctx context.Context, q querier, project, env string) ([]gatehouse.Judge, error) {
-	ps, err := settingPolicies(ctx, q, project, envReach(project, env))
+	ts, err := envTargets(ctx, q, project, env)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := settingPolicies(ctx, q, ts)
 	if err != nil {
 		return nil, err
 	}

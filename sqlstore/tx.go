@@ -122,9 +122,10 @@ func queryAll[T any](ctx context.Context, q querier, scan func(scanner) (T, erro
 	return out, rows.Err()
 }
 
-// keep returns the elements of s for which ok is true, in order.
+// keep returns the elements of s for which ok is true, in order, in a new slice: s itself is
+// often read again (one read of every policy serves many judgements).
 func keep[T any](s []T, ok func(T) bool) []T {
-	out := s[:0]
+	out := make([]T, 0, len(s))
 	for _, v := range s {
 		if ok(v) {
 			out = append(out, v)

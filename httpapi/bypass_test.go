@@ -1,0 +1,191 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
+)
+
+// attempt is a change of what runs in prod, as the project's admins would try it.
+type attempt struct {
+	method, path string
+	body         any
+	want         string // what the refusal says
+}
+
+// route classifies one write route: either it cannot change what runs in a protected
+// environment (and why not), or it can, and try is such a change that must be refused.
+type bypassRoute struct {
+	why string
+	try func(w *world) attempt
+}
+
+func cannot(why string) bypassRoute { return bypassRoute{why: why} }
+
+func gatedBy(try func(w *world) attempt) bypassRoute { return bypassRoute{try: try} }
+
+const (
+	webApp   = "/api/v1/projects/shop/apps/web"
+	drafted  = "changes go through a draft"
+	theBlock = "policy gate: needs 1 more approval"
+)
+
+// bypassRoutes is the bypass matrix, written by hand: every route that writes is here.
+var bypassRoutes = map[string]bypassRoute{
+	"POST /api/v1/session":                                                               cannot("signs a person in"),
+	"POST /api/v1/tokens/login":                                                          cannot("signs a person in"),
+	"DELETE /api/v1/session":                                                             cannot("signs out"),
+	"PUT /api/v1/me/password":                                                            cannot("changes a password (and ends the person's sessions)"),
+	"POST /api/v1/tokens":                                                                cannot("makes a token that acts as its maker, through every gate"),
+	"DELETE /api/v1/tokens/{id}":                                                         cannot("revokes a token"),
+	"POST /api/v1/users":                                                                 cannot("adds a user, who holds no role"),
+	"PATCH /api/v1/users/{user}":                                                         cannot("changes a user's details or disables them"),
+	"POST /api/v1/users/{user}/tokens":                                                   cannot("makes a service account's token, which counts as its maker"),
+	"POST /api/v1/groups":                                                                cannot("adds an empty group"),
+	"DELETE /api/v1/groups/{group}":                                                      cannot("removes a group: fewer people may approve"),
+	"PUT /api/v1/groups/{group}/members/{user}":                                          cannot("changes who may approve, judged at every vote and again at deploy"),
+	"DELETE /api/v1/groups/{group}/members/{user}":                                       cannot("changes who may approve, judged at every vote and again at deploy"),
+	"POST /api/v1/rolebindings":                                                          cannot("changes who may act or approve, judged at every request"),
+	"DELETE /api/v1/rolebindings/{id}":                                                   cannot("removes a role"),
+	"POST /api/v1/clusters":                                                              cannot("registers a cluster; placing a protected environment on it is gated"),
+	"PATCH /api/v1/clusters/{cluster}":                                                   cannot("changes a cluster's credentials; namespaces are claimed per API server, so no environment takes another's"),
+	"DELETE /api/v1/clusters/{cluster}":                                                  cannot("refused while an environment uses the cluster"),
+	"POST /api/v1/projects":                                                              cannot("adds an empty project"),
+	"PATCH /api/v1/projects/{project}":                                                   cannot("changes a description"),
+	"DELETE /api/v1/projects/{project}":                                                  cannot("refused while the project has apps or environments"),
+	"DELETE /api/v1/projects/{project}/environments/{env}":                               cannot("refused while a stage or a deployment uses the environment"),
+	"POST /api/v1/projects/{project}/apps":                                               cannot("a new app reaches a protected environment only through a pipeline draft and the image gate"),
+	"DELETE /api/v1/projects/{project}/apps/{app}":                                       cannot("refused once the app has deployments"),
+	"POST /api/v1/projects/{project}/apps/{app}/artifacts":                               cannot("pushing deploys nothing past a gate"),
+	"PATCH /api/v1/projects/{project}/apps/{app}/artifacts/{digest}":                     cannot("moves tags (a deploy names a digest) and notes, which no policy reads"),
+	"DELETE /api/v1/projects/{project}/apps/{app}/artifacts/{digest}":                    cannot("retracting only stops an artifact"),
+	"POST /api/v1/policies":                                                              cannot("a new policy only adds requirements"),
+	"POST /api/v1/projects/{project}/apps/{app}/approvals":                               cannot("asks the image gate; deploys nothing"),
+	"POST /api/v1/approvals/{id}/approve":                                                cannot("a vote of the image ballot, by a person who may approve"),
+	"POST /api/v1/approvals/{id}/reject":                                                 cannot("a vote of the image ballot"),
+	"POST /api/v1/approvals/{id}/cancel":                                                 cannot("ends a request"),
+	"POST /api/v1/projects/{project}/webhooks":                                           cannot("notifications"),
+	"DELETE /api/v1/projects/{project}/webhooks/{id}":                                    cannot("notifications"),
+	"POST /api/v1/audit/verify":                                                          cannot("reads the trail"),
+	"POST /api/v1/drafts":                                                                cannot("a draft changes nothing until it is published"),
+	"POST /api/v1/projects/{project}/apps/{app}/config/values/drafts":                    cannot("a draft changes nothing until it is published"),
+	"POST /api/v1/projects/{project}/apps/{app}/environments/{env}/config/{kind}/drafts": cannot("a draft changes nothing until it is published"),
+	"POST /api/v1/drafts/{id}/versions":                                                  cannot("a new version needs approval again"),
+	"POST /api/v1/drafts/{id}/comments":                                                  cannot("a remark"),
+	"POST /api/v1/drafts/{id}/propose":                                                   cannot("asks for approval"),
+	"POST /api/v1/drafts/{id}/approve":                                                   cannot("a vote of the draft's ballot, for the version the voter reviewed"),
+	"POST /api/v1/drafts/{id}/reject":                                                    cannot("a vote of the draft's ballot"),
+	"POST /api/v1/drafts/{id}/discard":                                                   cannot("ends a draft"),
+
+	"POST /api/v1/projects/{project}/environments": gatedBy(func(w *world) attempt {
+		return attempt{"POST", "/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: w.unique("e"), Cluster: "c1", Namespace: "shop-prod"},
+			"was used by environment shop/prod"}
+	}),
+	"PATCH /api/v1/projects/{project}/environments/{env}": gatedBy(func(w *world) attempt {
+		return attempt{"PATCH", "/api/v1/projects/shop/environments/prod", map[string]string{"namespace": w.unique("ns")}, drafted}
+	}),
+	"PATCH /api/v1/projects/{project}/apps/{app}": gatedBy(func(w *world) attempt {
+		return attempt{"PATCH", webApp, gatehouse.AppUpdate{Chart: &gatehouse.Chart{Source: gatehouse.ChartDirectory, Path: "/srv/" + w.unique("chart")}}, drafted}
+	}),
+	"PUT /api/v1/projects/{project}/apps/{app}/pipeline": gatedBy(func(*world) attempt {
+		return attempt{"PUT", webApp + "/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "dev"},
+			{Environment: "prod", After: "dev", Trigger: gatehouse.TriggerAuto}}}, drafted}
+	}),
+	"PUT /api/v1/projects/{project}/apps/{app}/overrides/{env}": gatedBy(func(w *world) attempt {
+		return attempt{"PUT", "/api/v1/projects/shop/apps/api/overrides/prod", map[string]string{"values": fmt.Sprintf("replicas: %d\n", w.n.Add(1))}, drafted}
+	}),
+	"PUT /api/v1/projects/{project}/apps/{app}/config/values": gatedBy(func(w *world) attempt {
+		return attempt{"PUT", "/api/v1/projects/shop/apps/api/config/values", gatehouse.ConfigWrite{Content: fmt.Sprintf("replicas: %d\n", w.n.Add(1))}, drafted}
+	}),
+	"PUT /api/v1/projects/{project}/apps/{app}/environments/{env}/config/{kind}": gatedBy(func(w *world) attempt {
+		return attempt{"PUT", apiProd, gatehouse.ConfigWrite{Content: fmt.Sprintf("N: \"%d\"\n", w.n.Add(1))}, drafted}
+	}),
+	"POST /api/v1/projects/{project}/apps/{app}/deployments": gatedBy(func(*world) attempt {
+		return attempt{"POST", webApp + "/deployments", gatehouse.DeploymentCreate{Environment: "prod", Digest: digest1}, theBlock}
+	}),
+	"POST /api/v1/projects/{project}/apps/{app}/deployments/{id}/rollback": gatedBy(func(*world) attempt {
+		return attempt{"POST", webApp + "/deployments/2/rollback", nil, theBlock}
+	}),
+	"PUT /api/v1/policies/{name}": gatedBy(func(*world) attempt {
+		return attempt{"PUT", "/api/v1/policies/gate", gatehouse.PolicySpec{Scope: "project:shop/env:prod", RequesterMayApprove: true,
+			Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}, drafted}
+	}),
+	"DELETE /api/v1/policies/{name}": gatedBy(func(*world) attempt {
+		return attempt{"DELETE", "/api/v1/policies/gate", nil, drafted}
+	}),
+	"POST /api/v1/drafts/{id}/publish": gatedBy(func(w *world) attempt {
+		return attempt{"POST", fmt.Sprintf("/api/v1/drafts/%d/publish", w.freshDraft(gatehouse.DraftProposed)), nil, "is proposed"}
+	}),
+}
+
+// TestNoWayAroundTheGate is the bypass matrix: every write route of the server is classified
+// (the test fails on a new one that is not), and every route that can change what runs in a
+// protected environment refuses such a change from the project's admins and the super-admin
+// alike, naming the gate, with nothing changed (the trail does not grow).
+func TestNoWayAroundTheGate(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, engine string) {
+		w := newWorld(t, engine)
+		w.addConfig()
+		// prod's deployment 2 succeeded before prod was gated: rolling back to it is not pre-approved.
+		if _, err := w.srv.DB.Raw().Exec(`UPDATE deployments SET state = 'succeeded' WHERE id = 2`); err != nil {
+			t.Fatal(err)
+		}
+		// prod moved once, through a draft its approvers approved (web's image gate and api's
+		// config gate both judge where prod runs): its old namespace stays its own.
+		var d gatehouse.Draft
+		if err := w.srv.Admin.Do(t.Context(), "POST", "/api/v1/drafts", nil, gatehouse.DraftCreate{DraftRef: gatehouse.DraftRef{Kind: gatehouse.DraftEnvironment,
+			Project: "shop", Environment: "prod"}, ConfigWrite: gatehouse.ConfigWrite{Content: "cluster: c1\nnamespace: shop-prod-2\n"}}, &d); err != nil {
+			t.Fatal(err)
+		}
+		w.admin("POST", fmt.Sprintf("/api/v1/drafts/%d/propose", d.ID), gatehouse.DraftPropose{})
+		for _, s := range []string{"image-approver", "voter"} {
+			if resp, body := w.raw(w.sessions[s], "POST", fmt.Sprintf("/api/v1/drafts/%d/approve", d.ID), gatehouse.Decision{Version: 1}); resp.StatusCode != 200 {
+				t.Fatalf("approve the move as %s: %d %s", s, resp.StatusCode, body)
+			}
+		}
+		w.admin("POST", fmt.Sprintf("/api/v1/drafts/%d/publish", d.ID), nil)
+
+		var writes []string
+		for _, r := range w.srv.API.Routes() {
+			if !strings.HasPrefix(r, "GET ") {
+				writes = append(writes, r)
+			}
+		}
+		gated := 0
+		for _, route := range writes {
+			b, ok := bypassRoutes[route]
+			switch {
+			case !ok:
+				t.Errorf("write route %q is not in the bypass matrix: say whether it can change what runs in a protected environment", route)
+				continue
+			case b.try == nil:
+				continue
+			}
+			gated++
+			for _, role := range []string{"admin", "super-admin"} {
+				a := b.try(w)
+				before := w.auditCount()
+				resp, body := w.raw(w.sessions[role], a.method, a.path, a.body)
+				if resp.StatusCode != http.StatusPreconditionFailed || !strings.Contains(string(body), a.want) {
+					t.Errorf("%s %s as %s: %d %.300s; want 412 saying %q", a.method, a.path, role, resp.StatusCode, body, a.want)
+				}
+				if w.auditCount() != before {
+					t.Errorf("%s %s as %s was refused, yet the trail grew", a.method, a.path, role)
+				}
+			}
+		}
+		for route := range bypassRoutes {
+			if !slices.Contains(writes, route) {
+				t.Errorf("the bypass matrix names %q, which the server does not serve", route)
+			}
+		}
+		if gated < 10 {
+			t.Fatalf("only %d routes were shown gated", gated)
+		}
+	})
+}
