@@ -130,6 +130,8 @@ type AuditReport struct {
 	HeadSeq  int64       `json:"head_seq"`
 	HeadHash string      `json:"head_hash"`
 	Broken   *AuditBreak `json:"broken,omitempty"`
+	// Checkpoint is the checkpoint the chain was shown to hold, when one was given and held.
+	Checkpoint *AuditCheckpoint `json:"checkpoint,omitempty"`
 }
 
 // AuditService reads and verifies the audit trail. Writing happens inside every other
@@ -140,7 +142,17 @@ type AuditService interface {
 	AuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
 	// VerifyAudit walks the whole chain and reports the first broken link: an edited event (its
 	// hash no longer matches), an inserted one (likewise, without the key), or a deleted one (a
-	// gap in the sequence, or a head that names a later event). Errors: forbidden without
-	// administer on the system.
+	// gap in the sequence, a head that names a later event, or a head whose seal does not match
+	// it: the tail was cut). Errors: forbidden without administer on the system.
 	VerifyAudit(ctx context.Context) (*AuditReport, error)
+	// CheckpointAudit appends an audit.checkpoint event and returns the new head, signed, to be
+	// kept outside the database. Errors: forbidden without administer on the system;
+	// precondition failed when the chain does not verify (a checkpoint would vouch for it).
+	CheckpointAudit(ctx context.Context) (*AuditCheckpoint, error)
+	// VerifyAuditCheckpoint is VerifyAudit that also proves the chain still holds the
+	// checkpoint: its event, with its hash. A trail cut below the checkpoint or a history
+	// rewritten up to it is reported broken at the checkpoint's event, with a reason naming the
+	// checkpoint. Errors: invalid (naming checkpoint) when it is malformed, edited or made with
+	// another audit key; forbidden without administer on the system.
+	VerifyAuditCheckpoint(ctx context.Context, cp AuditCheckpoint) (*AuditReport, error)
 }

@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,17 +22,31 @@ func (e *ChainBroken) Error() string {
 }
 
 func (a *App) auditCmd() *cobra.Command {
+	var checkpointFile string
 	verify := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the audit hash chain; exits 9 and names the first broken event if it was tampered with",
-		Args:  cobra.NoArgs,
+		Long: `Walk the audit hash chain from the first event to the sealed head. With --checkpoint, also
+prove that the trail still holds a checkpoint made by 'gatehouse audit checkpoint': a trail cut
+below it or a history rewritten up to it is reported broken (exit 9), even by someone who holds
+the audit key; a checkpoint that was edited is refused (exit 2).`,
+		Example: "  gatehouse audit verify --checkpoint checkpoint-2026-11-27.json",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var in any // no body: the chain alone
+			if checkpointFile != "" {
+				cp, err := a.readCheckpoint(checkpointFile)
+				if err != nil {
+					return err
+				}
+				in = &gatehouse.AuditVerify{Checkpoint: cp}
+			}
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
 			var rep gatehouse.AuditReport
-			if err := c.Do(cmd.Context(), "POST", path("audit", "verify"), nil, nil, &rep); err != nil {
+			if err := c.Do(cmd.Context(), "POST", path("audit", "verify"), nil, in, &rep); err != nil {
 				return err
 			}
 			if a.output == "json" {
@@ -38,6 +55,9 @@ func (a *App) auditCmd() *cobra.Command {
 				}
 			} else if rep.OK {
 				fmt.Fprintf(a.Out, "Audit trail intact: %d events, head %d %s\n", rep.Events, rep.HeadSeq, rep.HeadHash)
+				if cp := rep.Checkpoint; cp != nil {
+					fmt.Fprintf(a.Out, "It holds the checkpoint of %s (event %d).\n", cp.Time.Format(time.RFC3339), cp.Seq)
+				}
 			}
 			if !rep.OK {
 				return &ChainBroken{Break: *rep.Broken}
@@ -45,6 +65,7 @@ func (a *App) auditCmd() *cobra.Command {
 			return nil
 		},
 	}
+	verify.Flags().StringVar(&checkpointFile, "checkpoint", "", `a checkpoint file ("-" for stdin) the trail must still hold`)
 	var since, until, actor, project, app, env, action, file string
 	export := &cobra.Command{
 		Use:     "export",
@@ -91,5 +112,86 @@ func (a *App) auditCmd() *cobra.Command {
 	f.StringVar(&env, "env", "", "only this environment")
 	f.StringVar(&action, "action", "", `only this action, or a prefix ending in "." (e.g. "artifact.")`)
 	f.StringVar(&file, "file", "", "write to this file instead of stdout")
-	return group("audit", "Verify and export the audit trail", verify, export)
+	return group("audit", "Verify, checkpoint and export the audit trail", verify, a.auditCheckpointCmd(), export)
+}
+
+func (a *App) auditCheckpointCmd() *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "checkpoint",
+		Short: "Sign the audit chain's head, to keep outside the database",
+		Long: `Record an audit.checkpoint event and print the chain's head after it, signed with the
+audit key: {seq, hash, time, mac} as JSON, on stdout (or in --file), with a line for people
+on stderr. Keep it where whoever can write the database cannot (a ticket, a write-once
+bucket); 'gatehouse audit verify --checkpoint FILE' then proves the trail still holds it.
+Refused (exit 7) when the chain does not verify.`,
+		Example: "  gatehouse audit checkpoint --file checkpoint-$(date +%F).json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var cp gatehouse.AuditCheckpoint
+			if err := c.Do(cmd.Context(), "POST", path("audit", "checkpoint"), nil, nil, &cp); err != nil {
+				return err
+			}
+			b, err := json.MarshalIndent(cp, "", "  ")
+			if err != nil {
+				return err
+			}
+			b = append(b, '\n')
+			out, human := a.Out, a.Err
+			if file != "" {
+				// Never over an older checkpoint: each one is evidence.
+				if err := writeNew(file, b); err != nil {
+					return gatehouse.Invalidf("--file", "cannot write %s: %v", file, err)
+				}
+				out, human = nil, a.Out
+			}
+			if a.output == "json" {
+				out, human = a.Out, nil
+			}
+			if out != nil {
+				if _, err := out.Write(b); err != nil {
+					return err
+				}
+			}
+			if human != nil {
+				fmt.Fprintf(human, "Checkpoint of the audit trail at event %d (hash %s), %s: keep it apart from the database.\n",
+					cp.Seq, cp.Hash, cp.Time.Format(time.RFC3339))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&file, "file", "", "write the checkpoint to this new file instead of stdout")
+	return cmd
+}
+
+// readCheckpoint reads a checkpoint file ("-" for stdin) as 'audit checkpoint' wrote it.
+func (a *App) readCheckpoint(file string) (*gatehouse.AuditCheckpoint, error) {
+	text, err := a.readFileFlag("checkpoint", file)
+	if err != nil {
+		return nil, err
+	}
+	var cp gatehouse.AuditCheckpoint
+	d := json.NewDecoder(strings.NewReader(text))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&cp); err != nil {
+		return nil, gatehouse.Invalidf("--checkpoint", "%s is not a checkpoint: expected the JSON that gatehouse audit checkpoint printed (%v)", file, err)
+	}
+	return &cp, nil
+}
+
+// writeNew writes a file that must not exist yet, readable by its owner only.
+func writeNew(file string, b []byte) error {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

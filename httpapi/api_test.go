@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/netip"
@@ -214,6 +215,42 @@ func TestAuditExport(t *testing.T) {
 	resp, eb, _ := send(t, "GET", srv.URL+"/api/v1/audit?since=yesterday", "", map[string]string{"Authorization": "Bearer " + srv.Admin.Token})
 	if resp.StatusCode != 400 || eb.Error.Field != "since" || !strings.Contains(eb.Error.Message, "RFC 3339") {
 		t.Fatalf("bad since: %d %+v", resp.StatusCode, eb)
+	}
+}
+
+// TestAuditVerifyBodyIsOptional: verify answers callers that send no body as before, and checks
+// a checkpoint when the body carries one.
+func TestAuditVerifyBodyIsOptional(t *testing.T) {
+	srv := testserver.Start(t, "sqlite", func(c *httpapi.Config) { c.MaxBodyBytes = 4096 })
+	auth := map[string]string{"Authorization": "Bearer " + srv.Admin.Token}
+	h := map[string]string{"Authorization": auth["Authorization"], "Content-Type": "application/json"}
+	forged := fmt.Sprintf(`{"checkpoint": {"seq": 1, "hash": "%s", "time": "2026-11-27T10:00:00Z", "mac": "%[1]s"}}`, strings.Repeat("ab", 32))
+	cases := []struct {
+		name, body string
+		headers    map[string]string
+		status     int
+		field, msg string
+	}{
+		{"no body", ``, auth, 200, "", ""},
+		{"no checkpoint", `{}`, h, 200, "", ""},
+		{"forged checkpoint", forged, h, 400, "checkpoint", "its seal does not match"},
+		{"wrong type", `{"checkpoint": {"seq": "one"}}`, h, 400, "checkpoint.seq", "expected a number"},
+		{"unknown field", `{"head": 1}`, h, 400, "head", "not a known field"},
+		{"form post", `checkpoint=x`, map[string]string{"Authorization": auth["Authorization"], "Content-Type": "application/x-www-form-urlencoded"}, 400, "Content-Type", "application/json"},
+		{"too large", `{"checkpoint": {"hash": "` + strings.Repeat("a", 5000) + `"}}`, h, 413, "body", "larger than 4096 bytes"},
+	}
+	for _, c := range cases {
+		resp, eb, raw := send(t, "POST", srv.URL+"/api/v1/audit/verify", c.body, c.headers)
+		if c.status == 200 {
+			var rep gatehouse.AuditReport
+			if resp.StatusCode != 200 || json.Unmarshal(raw, &rep) != nil || !rep.OK || rep.Checkpoint != nil {
+				t.Errorf("%s: %d %s, want an intact chain", c.name, resp.StatusCode, raw)
+			}
+			continue
+		}
+		if resp.StatusCode != c.status || eb.Error.Kind != gatehouse.KindInvalid || eb.Error.Field != c.field || !strings.Contains(eb.Error.Message, c.msg) {
+			t.Errorf("%s: %d %s, want %d field %s %q", c.name, resp.StatusCode, raw, c.status, c.field, c.msg)
+		}
 	}
 }
 

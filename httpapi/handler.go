@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,6 +18,27 @@ func withBody[In any](s *Server, status int, fn func(r *http.Request, in In) (an
 		if err := decode(r, &in); err != nil {
 			s.writeError(w, r, err)
 			return
+		}
+		respond(s, w, r, status, fn, in)
+	})
+}
+
+// optionalBody is withBody for a body that may be left out: an empty body gives the zero In,
+// so a route that gains a body keeps answering the callers that send none.
+func optionalBody[In any](s *Server, status int, fn func(r *http.Request, in In) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			s.writeError(w, r, decodeError(err))
+			return
+		}
+		var in In
+		if len(bytes.TrimSpace(b)) > 0 {
+			r.Body = io.NopCloser(bytes.NewReader(b))
+			if err := decode(r, &in); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 		}
 		respond(s, w, r, status, fn, in)
 	})

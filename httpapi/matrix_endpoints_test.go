@@ -181,4 +181,5 @@ var endpoints = []endpoint{
 	}},
 	{"GET /api/v1/audit", shopAdmins, staticCall("GET", "/api/v1/audit?project=shop", nil)},
 	{"POST /api/v1/audit/verify", superAdmins, staticCall("POST", "/api/v1/audit/verify", nil)},
+	{"POST /api/v1/audit/checkpoint", superAdmins, staticCall("POST", "/api/v1/audit/checkpoint", nil)},
 }

@@ -191,6 +191,12 @@ func (s *Server) coreRoutes() []route {
 
 		// Audit (deploy routes are appended below).
 		{pattern: "GET /api/v1/audit", handler: http.HandlerFunc(s.auditEvents)},
-		{pattern: "POST /api/v1/audit/verify", handler: noBody(s, 200, func(r *http.Request) (any, error) { return sv.Audit.VerifyAudit(r.Context()) })},
+		{pattern: "POST /api/v1/audit/verify", handler: optionalBody(s, 200, func(r *http.Request, in gatehouse.AuditVerify) (any, error) {
+			if in.Checkpoint == nil {
+				return sv.Audit.VerifyAudit(r.Context())
+			}
+			return sv.Audit.VerifyAuditCheckpoint(r.Context(), *in.Checkpoint)
+		})},
+		{pattern: "POST /api/v1/audit/checkpoint", handler: noBody(s, 201, func(r *http.Request) (any, error) { return sv.Audit.CheckpointAudit(r.Context()) })},
 	}
 }

@@ -23,6 +23,15 @@ type change struct {
 // audit appends the change to the hash chain inside the transaction, so the event commits if
 // and only if the change does. It locks the chain head, which orders events by commit.
 func (tx *Tx) audit(c change) error {
+	_, _, err := tx.appendAudit(c)
+	return err
+}
+
+// appendAudit is audit that returns the event and whether the head it extended was sealed.
+// Only a sealed head is sealed again: one whose seal does not match (the tail was cut behind
+// the store's back) keeps its old seal, which cannot match the new head either, so a change
+// made after the cut never hides it.
+func (tx *Tx) appendAudit(c change) (*gatehouse.AuditEvent, bool, error) {
 	a := gatehouse.ActorFrom(tx.ctx)
 	if a == nil {
 		a = gatehouse.SystemActor()
@@ -35,19 +44,19 @@ func (tx *Tx) audit(c change) error {
 	}
 	var err error
 	if e.Before, err = gatehouse.CanonicalJSON(c.before); err != nil {
-		return fmt.Errorf("audit before: %w", err)
+		return nil, false, fmt.Errorf("audit before: %w", err)
 	}
 	if e.After, err = gatehouse.CanonicalJSON(c.after); err != nil {
-		return fmt.Errorf("audit after: %w", err)
+		return nil, false, fmt.Errorf("audit after: %w", err)
 	}
 	if e.Details, err = gatehouse.CanonicalJSON(c.details); err != nil {
-		return fmt.Errorf("audit details: %w", err)
+		return nil, false, fmt.Errorf("audit details: %w", err)
 	}
-	var headSeq int64
-	if err := tx.QueryRowContext(tx.ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+tx.db.dialect.forUpdate).Scan(&headSeq, &e.PrevHash); err != nil {
-		return fmt.Errorf("audit head: %w", err)
+	head, err := tx.lockHead()
+	if err != nil {
+		return nil, false, err
 	}
-	e.Seq = headSeq + 1
+	e.Seq, e.PrevHash = head.seq+1, head.hash
 	e.Hash = gatehouse.ChainHash(tx.db.auditKey, e)
 	_, err = tx.ExecContext(tx.ctx, `INSERT INTO audit_events (seq, at, actor, actor_kind, via, action, resource,
 		project, app, environment, before_json, after_json, details, request_id, source_ip, prev_hash, hash)
@@ -55,12 +64,19 @@ func (tx *Tx) audit(c change) error {
 		e.Seq, micro(e.Time), e.Actor, e.ActorKind, e.Via, e.Action, e.Resource, e.Project, e.App, e.Env,
 		rawOrNull(e.Before), rawOrNull(e.After), rawOrNull(e.Details), e.RequestID, e.SourceIP, e.PrevHash, e.Hash)
 	if err != nil {
-		return fmt.Errorf("audit insert: %w", err)
+		return nil, false, fmt.Errorf("audit insert: %w", err)
 	}
-	if _, err := tx.ExecContext(tx.ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, e.Seq, e.Hash); err != nil {
-		return fmt.Errorf("audit head update: %w", err)
+	sealed := head.sealed(tx.db.auditKey)
+	mac := head.mac
+	if sealed {
+		mac = gatehouse.HeadSeal(tx.db.auditKey, e.Seq, e.Hash)
+	} else {
+		tx.db.log.Error("the audit chain head's seal does not match: the trail stays marked broken; run gatehouse audit verify", "seq", e.Seq)
 	}
-	return nil
+	if _, err := tx.ExecContext(tx.ctx, `UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1`, e.Seq, e.Hash, mac); err != nil {
+		return nil, false, fmt.Errorf("audit head update: %w", err)
+	}
+	return e, sealed, nil
 }
 
 func rawOrNull(m json.RawMessage) sql.NullString {
@@ -150,20 +166,30 @@ func (s *AuditService) AuditEvents(ctx context.Context, f gatehouse.AuditFilter)
 	return out, nil
 }
 
-// VerifyAudit implements gatehouse.AuditService. It reads the chain in pages in one read
-// transaction, so it sees one consistent snapshot while writers go on.
+// VerifyAudit implements gatehouse.AuditService.
 func (s *AuditService) VerifyAudit(ctx context.Context) (*gatehouse.AuditReport, error) {
+	var rep *gatehouse.AuditReport
+	err := s.readChain(ctx, func(tx *sql.Tx) (err error) {
+		rep, err = verifyChain(ctx, tx, s.db.auditKey)
+		return err
+	})
+	return rep, err
+}
+
+// readChain checks that the caller may administer the system, then runs fn in one read
+// transaction, so a walk of the chain in pages sees one consistent snapshot while writers go on.
+func (s *AuditService) readChain(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	a, err := actor(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := a.Require(gatehouse.ActionAdminister, gatehouse.Target{}); err != nil {
-		return nil, err
+		return err
 	}
 	tx, err := s.db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.db.dialect.snapshotIsolation()})
 	if err != nil {
-		return nil, fmt.Errorf("verify audit: %w", err)
+		return fmt.Errorf("verify audit: %w", err)
 	}
 	defer tx.Rollback()
-	return verifyChain(ctx, tx, s.db.auditKey)
+	return fn(tx)
 }

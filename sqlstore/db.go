@@ -74,6 +74,10 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := db.sealHead(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
