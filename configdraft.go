@@ -125,7 +125,9 @@ type ConfigService interface {
 	// forbidden; precondition failed on a protected environment (start a draft instead).
 	SetConfig(ctx context.Context, ref ConfigRef, in ConfigWrite) (*Config, error)
 	// CompareConfig compares the effective configuration of two environments (values merged
-	// with the base, the configmap and the secrets' keys). Errors: invalid names; not found.
+	// with the base, the configmap and the secrets' keys). Secrets are compared by key only:
+	// set in both, or in one (added or removed), never equal or different. Errors: invalid
+	// names; not found.
 	CompareConfig(ctx context.Context, project, app, from, to string) (*ConfigChange, error)
 
 	// CreateDraft opens a draft of a protected resource with its first version. Errors: as
