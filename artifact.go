@@ -14,6 +14,10 @@ import (
 // Artifact is an immutable container image of an app, identified by its digest. Tags are
 // movable pointers: adding a tag that another artifact of the app holds moves it here. An
 // artifact is never deleted, only retracted, so the trail of what was deployed stays whole.
+//
+// Labels are fixed at push, by whoever pushed (CI): policy conditions read them. Notes are
+// what people or tools add later (anyone who may push may change them), so no policy
+// condition can read them.
 type Artifact struct {
 	ID           int64      `json:"id"`
 	Project      string     `json:"project"`
@@ -30,6 +34,7 @@ type Artifact struct {
 	// it adds a person that separation of duties excludes, it never clears the pusher.
 	Pusher      string            `json:"pusher,omitempty"`
 	Labels      map[string]string `json:"labels"`
+	Notes       map[string]string `json:"notes"`
 	CreatedBy   string            `json:"created_by"`
 	CreatedAt   time.Time         `json:"created_at"`
 	RetractedAt *time.Time        `json:"retracted_at,omitempty"`
@@ -132,10 +137,19 @@ func ValidateTags(field string, tags []string) error {
 
 // ValidateLabels checks label keys (like Kubernetes label keys) and values (text, at most 256).
 func ValidateLabels(field string, labels map[string]string) error {
-	if len(labels) > 64 {
-		return Invalidf(field, "has %d labels: expected at most 64", len(labels))
+	return validatePairs(field, "labels", labels)
+}
+
+// ValidateNotes checks notes by the rules of labels.
+func ValidateNotes(field string, notes map[string]string) error {
+	return validatePairs(field, "notes", notes)
+}
+
+func validatePairs(field, noun string, pairs map[string]string) error {
+	if len(pairs) > 64 {
+		return Invalidf(field, "has %d %s: expected at most 64", len(pairs), noun)
 	}
-	for k, v := range labels {
+	for k, v := range pairs {
 		if !labelKeyRE.MatchString(k) {
 			return Invalidf(field, "key %q is not valid: expected letters, digits, '.', '_', '/', '-', at most 63", k)
 		}
@@ -146,24 +160,34 @@ func ValidateLabels(field string, labels map[string]string) error {
 	return nil
 }
 
-// ArtifactUpdate adds and removes tags and labels; everything else about an artifact is
-// immutable.
+// ArtifactUpdate adds and removes tags and notes; everything else about an artifact is
+// immutable. Labels are fixed at push: SetLabels and RemoveLabels exist only so that a
+// request naming them is refused with a message that says so, not as an unknown field.
 type ArtifactUpdate struct {
 	AddTags      []string          `json:"add_tags"`
 	RemoveTags   []string          `json:"remove_tags"`
-	SetLabels    map[string]string `json:"set_labels"`
-	RemoveLabels []string          `json:"remove_labels"`
+	SetNotes     map[string]string `json:"set_notes"`
+	RemoveNotes  []string          `json:"remove_notes"`
+	SetLabels    map[string]string `json:"set_labels,omitempty"`
+	RemoveLabels []string          `json:"remove_labels,omitempty"`
 }
 
-// Validate checks every field.
+// Validate checks every field; any change of labels is refused, naming its field.
 func (in ArtifactUpdate) Validate() error {
+	const fixed = "labels are fixed at push (policy conditions read them, so nobody may change them later): use set_notes and remove_notes for what is added afterwards"
+	if in.SetLabels != nil {
+		return Invalidf("set_labels", fixed)
+	}
+	if in.RemoveLabels != nil {
+		return Invalidf("remove_labels", fixed)
+	}
 	if err := ValidateTags("add_tags", in.AddTags); err != nil {
 		return err
 	}
 	if err := ValidateTags("remove_tags", in.RemoveTags); err != nil {
 		return err
 	}
-	return ValidateLabels("set_labels", in.SetLabels)
+	return ValidateNotes("set_notes", in.SetNotes)
 }
 
 // ArtifactFilter selects artifacts of an app.
@@ -182,8 +206,9 @@ type ArtifactService interface {
 	Artifact(ctx context.Context, project, app, digest string) (*Artifact, error)
 	// Artifacts lists an app's artifacts, newest first.
 	Artifacts(ctx context.Context, project, app string, f ArtifactFilter) ([]*Artifact, error)
-	// UpdateArtifact changes tags and labels. Errors: invalid input; not found; forbidden
-	// without push-artifact on the app; precondition failed on a retracted artifact.
+	// UpdateArtifact changes tags and notes. Errors: invalid input (any change of labels,
+	// which are fixed at push); not found; forbidden without push-artifact on the app;
+	// precondition failed on a retracted artifact.
 	UpdateArtifact(ctx context.Context, project, app, digest string, in ArtifactUpdate) (*Artifact, error)
 	// RetractArtifact marks an artifact unusable and drops its tags. Errors: not found;
 	// forbidden without manage on the app; precondition failed when already retracted.

@@ -2,10 +2,14 @@ package gatehouse
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/google/cel-go/cel"
+	celast "github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/operators"
 	"github.com/google/cel-go/common/types"
 )
 
@@ -17,6 +21,9 @@ import (
 //	artifact.builder
 //
 // For example: artifact.registry == "registry.example.com" && artifact.labels["tests"] == "passed"
+//
+// An artifact's notes are not among them: anyone who may push can change notes after the
+// push, so a condition on them would be self-asserted. Labels are fixed at push.
 type Conditions struct {
 	exprs    []string
 	programs []cel.Program
@@ -63,6 +70,9 @@ func CompileConditions(field string, exprs []string) (*Conditions, error) {
 		if ast.OutputType() != cel.BoolType {
 			return nil, Invalidf(f, "yields %s: expected a condition (bool)", ast.OutputType())
 		}
+		if err := checkFacts(f, ast); err != nil {
+			return nil, err
+		}
 		p, err := env.Program(ast, cel.CostLimit(100000))
 		if err != nil {
 			return nil, Invalidf(f, "cannot run: %v", err)
@@ -73,7 +83,51 @@ func CompileConditions(field string, exprs []string) (*Conditions, error) {
 	return c, nil
 }
 
-// ArtifactFacts is the artifact as conditions see it.
+// artifactFacts are the names of the facts conditions see: the keys of ArtifactFacts.
+var artifactFacts = slices.Sorted(maps.Keys(ArtifactFacts(&Artifact{})))
+
+// checkFacts refuses an expression that names a field of the artifact that conditions do not
+// see (artifact.x, artifact["x"], has(artifact.x)), notes above all: the map type of the
+// artifact variable would let it compile, and it would only ever fail at run time. (A key
+// computed at run time is not caught here, but finds nothing: ArtifactFacts has no notes.)
+func checkFacts(field string, a *cel.Ast) error {
+	var unknown string
+	celast.PreOrderVisit(a.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		if name, ok := artifactField(e); ok && unknown == "" && !slices.Contains(artifactFacts, name) {
+			unknown = name
+		}
+	}))
+	switch unknown {
+	case "":
+		return nil
+	case "notes":
+		return Invalidf(field, "reads artifact.notes, which conditions cannot read: notes may change after the push; "+
+			"use artifact.labels, which are fixed at push")
+	}
+	return Invalidf(field, "reads artifact.%s, which conditions do not know: expected one of %s", unknown, strings.Join(artifactFacts, ", "))
+}
+
+// artifactField names the field of the artifact variable that e selects, if it does.
+func artifactField(e celast.Expr) (string, bool) {
+	isArtifact := func(x celast.Expr) bool { return x.Kind() == celast.IdentKind && x.AsIdent() == "artifact" }
+	switch e.Kind() {
+	case celast.SelectKind:
+		if s := e.AsSelect(); isArtifact(s.Operand()) {
+			return s.FieldName(), true
+		}
+	case celast.CallKind:
+		c := e.AsCall()
+		if c.FunctionName() != operators.Index || len(c.Args()) != 2 || !isArtifact(c.Args()[0]) || c.Args()[1].Kind() != celast.LiteralKind {
+			return "", false
+		}
+		if key, ok := c.Args()[1].AsLiteral().(types.String); ok {
+			return string(key), true
+		}
+	}
+	return "", false
+}
+
+// ArtifactFacts is the artifact as conditions see it: never its notes.
 func ArtifactFacts(a *Artifact) map[string]any {
 	registry, _, _ := strings.Cut(a.Repository, "/")
 	tags := make([]any, len(a.Tags))

@@ -93,6 +93,9 @@ type ConfigChange struct {
 	Unified string `json:"unified"`
 	// SideBySide pairs the documents' lines (secrets masked).
 	SideBySide []DiffRow `json:"side_by_side"`
+	// SecretsByKey means the sides are different environments, so secrets are compared by
+	// key only (SecretsByKeyNote): never whether their values are equal.
+	SecretsByKey bool `json:"secrets_by_key,omitempty"`
 }
 
 // DiffRow is one row of a side-by-side view: the op is equal, delete, insert or change.

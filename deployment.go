@@ -143,6 +143,9 @@ type DeploymentDiff struct {
 	To      *Deployment   `json:"to"`
 	Image   *ValueChange  `json:"image,omitempty"`
 	Changes []ValueChange `json:"changes"`
+	// SecretsByKey means the deployments are of different environments, so Changes compare
+	// secrets by key only (SecretsByKeyNote): never whether their values are equal.
+	SecretsByKey bool `json:"secrets_by_key,omitempty"`
 }
 
 // DeploymentService starts deployments and reads their history.
@@ -162,7 +165,9 @@ type DeploymentService interface {
 	// environment. Errors: not found; forbidden; precondition failed when that deployment
 	// never succeeded.
 	Rollback(ctx context.Context, project, app string, id int64) (*Deployment, error)
-	// DiffDeployments compares two deployments of an app. Errors: not found.
+	// DiffDeployments compares two deployments of an app: image and values, a changed secret
+	// as "••• changed" within one environment, and secrets by key only across two (never
+	// whether their values are equal). Errors: not found.
 	DiffDeployments(ctx context.Context, project, app string, from, to int64) (*DeploymentDiff, error)
 	// Preview shows what deploying the artifact to the environment would change compared with
 	// its last successful deployment: image and values, secret values masked. Errors: invalid

@@ -240,7 +240,10 @@ func ImageValues(a *Artifact) Values {
 	return Values{"image": map[string]any{"repository": a.Repository, "digest": a.Digest, "tag": tag + "@" + a.Digest}}
 }
 
-// DiffDeployments compares two deployments' images and values.
+// DiffDeployments compares two deployments' images and values. Within one environment a
+// secret whose value changed shows as changed (by its mark, never its value); across
+// environments secrets are compared by key only (SecretsByKey): a key set on both sides shows
+// no change, whatever the values.
 func DiffDeployments(from, to *Deployment) (*DeploymentDiff, error) {
 	a, err := ParseValues("from.values", from.Values)
 	if err != nil {
@@ -250,7 +253,12 @@ func DiffDeployments(from, to *Deployment) (*DeploymentDiff, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &DeploymentDiff{From: from, To: to, Changes: MaskChanges(DiffValues(a, b))}
+	byKey := from.Environment != to.Environment
+	if byKey {
+		maskSecrets(a)
+		maskSecrets(b)
+	}
+	d := &DeploymentDiff{From: from, To: to, Changes: MaskChanges(DiffValues(a, b)), SecretsByKey: byKey}
 	if d.Changes == nil {
 		d.Changes = []ValueChange{}
 	}
@@ -271,11 +279,34 @@ func MaskValues(text string) string {
 	if err != nil {
 		return "# values withheld: they do not parse\n"
 	}
+	maskSecrets(v)
+	return RenderValues(v)
+}
+
+// maskSecrets replaces every value under SecretValuesKey by Masked, in place.
+func maskSecrets(v Values) {
 	if sec, ok := v[SecretValuesKey]; ok {
 		v[SecretValuesKey] = maskTree(sec)
 	}
-	return RenderValues(v)
 }
+
+// SecretKeys stands in for an environment's secret settings where environments are compared:
+// each key with Masked for its value, so a comparison says a key is set on both sides, or on
+// one only, and never whether the values are equal.
+func SecretKeys(secrets map[string]string) Values {
+	if len(secrets) == 0 {
+		return Values{}
+	}
+	m := make(map[string]any, len(secrets))
+	for k := range secrets {
+		m[k] = Masked
+	}
+	return Values{SecretValuesKey: m}
+}
+
+// SecretsByKeyNote is what people are told where secrets of two environments are compared.
+const SecretsByKeyNote = "Secrets are compared by key only between environments: a key set in both shows no change, " +
+	"whatever the values; only keys set in one of them show (added or removed)."
 
 func maskTree(v any) any {
 	switch x := v.(type) {

@@ -1,6 +1,7 @@
 package gatehouse_test
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -111,5 +112,40 @@ func TestSecretsAreMasked(t *testing.T) {
 		if c.Path == "secrets.DB_PASSWORD" && c.New != "••• changed" {
 			t.Fatalf("changed secret shown as %+v", c)
 		}
+	}
+}
+
+// TestDiffDeploymentsComparesSecretsByKeyAcrossEnvironments: within one environment a secret's
+// mark tells whether it changed; between two, only whether each key is set on each side.
+func TestDiffDeploymentsComparesSecretsByKeyAcrossEnvironments(t *testing.T) {
+	from := &gatehouse.Deployment{Environment: "dev", Values: "replicas: 1\nsecrets: {A: mark-1, B: mark-2, C: mark-3}\n"}
+	to := &gatehouse.Deployment{Environment: "dev", Values: "replicas: 1\nsecrets: {A: mark-1, B: mark-9, D: mark-4}\n"}
+	show := func(d *gatehouse.DeploymentDiff) string {
+		var s []string
+		for _, c := range d.Changes {
+			s = append(s, c.String())
+		}
+		return strings.Join(s, "; ")
+	}
+	same, err := gatehouse.DiffDeployments(from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := show(same); same.SecretsByKey || got != "~ secrets.B: ••• → ••• changed; - secrets.C: •••; + secrets.D: •••" {
+		t.Fatalf("within one environment: %s (by key %v)", got, same.SecretsByKey)
+	}
+	to.Environment = "prod"
+	across, err := gatehouse.DiffDeployments(from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := show(across); !across.SecretsByKey || got != "- secrets.C: •••; + secrets.D: •••" {
+		t.Fatalf("across environments: %s (by key %v)", got, across.SecretsByKey)
+	}
+	if got := gatehouse.SecretKeys(map[string]string{"K": "v"}); fmt.Sprint(got) != "map[secrets:map[K:•••]]" {
+		t.Fatalf("SecretKeys = %v", got)
+	}
+	if got := gatehouse.SecretKeys(nil); len(got) != 0 {
+		t.Fatalf("SecretKeys(nil) = %v", got)
 	}
 }

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,13 +15,13 @@ import (
 
 func (a *App) artifactCmd() *cobra.Command {
 	var pl place
-	n := noun[gatehouse.Artifact]{a: a, name: "artifact", header: []string{"digest", "tags", "commit", "builder", "created", "state"},
+	n := noun[gatehouse.Artifact]{a: a, name: "artifact", header: []string{"digest", "tags", "commit", "builder", "labels", "notes", "created", "state"},
 		row: func(x *gatehouse.Artifact) []string {
 			state := "live"
 			if x.RetractedAt != nil {
 				state = "retracted"
 			}
-			return []string{x.Digest, strings.Join(x.Tags, ","), x.Commit, x.Builder, when(x.CreatedAt), state}
+			return []string{x.Digest, strings.Join(x.Tags, ","), x.Commit, x.Builder, pairs(x.Labels), pairs(x.Notes), when(x.CreatedAt), state}
 		},
 		base: func() ([]string, error) { return pl.appPath("artifacts") }}
 
@@ -56,7 +58,7 @@ func (a *App) artifactCmd() *cobra.Command {
 	f.StringVar(&commitTime, "commit-time", "", "commit time, RFC 3339")
 	f.StringVar(&in.CommitAuthor, "commit-author", "", "commit author")
 	f.StringVar(&in.Builder, "builder", "", "who built it (service accounts only; a person pushing is the builder)")
-	f.StringArrayVarP(&labels, "label", "l", nil, "label KEY=VALUE (repeat)")
+	f.StringArrayVarP(&labels, "label", "l", nil, "label KEY=VALUE (repeat); labels are fixed at push, and policy conditions read them")
 
 	var tag string
 	var all bool
@@ -73,11 +75,11 @@ func (a *App) artifactCmd() *cobra.Command {
 	list.Flags().StringVar(&tag, "tag", "", "only the artifact this tag points at")
 	list.Flags().BoolVar(&all, "all", false, "include retracted artifacts")
 
-	update := func(use, short string, build func(args []string) (gatehouse.ArtifactUpdate, error)) *cobra.Command {
+	update := func(use, short string, nargs cobra.PositionalArgs, build func(args []string) (gatehouse.ArtifactUpdate, error)) *cobra.Command {
 		return &cobra.Command{
 			Use:   use,
 			Short: short,
-			Args:  cobra.MinimumNArgs(2),
+			Args:  nargs,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				segs, err := n.at(args[0])
 				if err != nil {
@@ -91,26 +93,24 @@ func (a *App) artifactCmd() *cobra.Command {
 			},
 		}
 	}
-	tagCmd := update("tag DIGEST TAG…", "Point tags at an artifact (moving them from others)", func(args []string) (gatehouse.ArtifactUpdate, error) {
+	tagCmd := update("tag DIGEST TAG…", "Point tags at an artifact (moving them from others)", cobra.MinimumNArgs(2), func(args []string) (gatehouse.ArtifactUpdate, error) {
 		return gatehouse.ArtifactUpdate{AddTags: args}, nil
 	})
-	untag := update("untag DIGEST TAG…", "Remove tags from an artifact", func(args []string) (gatehouse.ArtifactUpdate, error) {
+	untag := update("untag DIGEST TAG…", "Remove tags from an artifact", cobra.MinimumNArgs(2), func(args []string) (gatehouse.ArtifactUpdate, error) {
 		return gatehouse.ArtifactUpdate{RemoveTags: args}, nil
 	})
-	label := update("label DIGEST KEY=VALUE… | KEY-…", "Set labels (KEY=VALUE) or remove them (KEY-)", func(args []string) (gatehouse.ArtifactUpdate, error) {
-		var up gatehouse.ArtifactUpdate
-		var set []string
-		for _, x := range args {
-			if k, ok := strings.CutSuffix(x, "-"); ok && !strings.Contains(x, "=") {
-				up.RemoveLabels = append(up.RemoveLabels, k)
-			} else {
-				set = append(set, x)
+	var setNotes, removeNotes []string
+	note := update("note DIGEST --note KEY=VALUE… --remove-note KEY…", "Set or remove an artifact's notes (labels are fixed at push; no policy condition reads notes)",
+		exactArgs(1, "DIGEST"), func([]string) (gatehouse.ArtifactUpdate, error) {
+			if len(setNotes) == 0 && len(removeNotes) == 0 {
+				return gatehouse.ArtifactUpdate{}, gatehouse.Invalidf("--note", "is required (or --remove-note): expected KEY=VALUE")
 			}
-		}
-		var err error
-		up.SetLabels, err = parseLabels("labels", set)
-		return up, err
-	})
+			set, err := parseLabels("--note", setNotes)
+			return gatehouse.ArtifactUpdate{SetNotes: set, RemoveNotes: removeNotes}, err
+		})
+	note.Example = "  gatehouse artifact note sha256:… -p shop -a web --note ticket=OPS-12 --remove-note wip"
+	note.Flags().StringArrayVar(&setNotes, "note", nil, "note KEY=VALUE to set (repeat)")
+	note.Flags().StringArrayVar(&removeNotes, "remove-note", nil, "note KEY to remove (repeat)")
 	retract := &cobra.Command{
 		Use:   "retract DIGEST",
 		Short: "Mark an artifact unusable (it stays in the trail)",
@@ -125,12 +125,21 @@ func (a *App) artifactCmd() *cobra.Command {
 	}
 	get := n.get()
 	get.Use = "get DIGEST"
-	cmd := group("artifact", "Register and inspect an app's images", push, list, get, tagCmd, untag, label, retract)
+	cmd := group("artifact", "Register and inspect an app's images", push, list, get, tagCmd, untag, note, retract)
 	pl.bind(cmd, true)
 	return cmd
 }
 
-// parseLabels reads KEY=VALUE pairs.
+// pairs shows labels or notes in a table cell: KEY=VALUE by key, comma-separated.
+func pairs(m map[string]string) string {
+	out := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, k+"="+m[k])
+	}
+	return strings.Join(out, ",")
+}
+
+// parseLabels reads KEY=VALUE pairs (labels or notes).
 func parseLabels(field string, pairs []string) (map[string]string, error) {
 	if len(pairs) == 0 {
 		return nil, nil

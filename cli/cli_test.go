@@ -96,6 +96,18 @@ func TestWalkthrough(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &arts); err != nil || len(arts) != 1 || arts[0]["digest"] != digest {
 			t.Fatalf("artifact list -o json = %s (%v)", out, err)
 		}
+		// Labels are fixed at push; notes come later and show beside them.
+		admin.ok("", "artifact", "note", digest, "-p", "shop", "-a", "web", "--note", "ticket=OPS-1", "--note", "wip=yes")
+		admin.ok("", "artifact", "note", digest, "-p", "shop", "-a", "web", "--remove-note", "wip")
+		for _, args := range [][]string{{"get", digest}, {"list"}} {
+			out = admin.ok("", append(append([]string{"artifact"}, args...), "-p", "shop", "-a", "web")...)
+			for _, want := range []string{"LABELS", "NOTES", "qa=passed", "ticket=OPS-1"} {
+				if !strings.Contains(out, want) || strings.Contains(out, "wip") {
+					t.Fatalf("artifact %s lacks %q (or shows a removed note):\n%s", args[0], want, out)
+				}
+			}
+		}
+		admin.fails(2, "--note: is required", "artifact", "note", digest, "-p", "shop", "-a", "web")
 		out = admin.ok("", "env", "list", "-p", "shop")
 		for _, want := range []string{"NAME", "dev", "shop-stage", "prod", "yes"} {
 			if !strings.Contains(out, want) {

@@ -115,7 +115,8 @@ func TestConfigCommands(t *testing.T) {
 		t.Fatalf("published drafts:\n%s", out)
 	}
 
-	if out := admin.ok("", "config", "compare", "dev", "prod", "-p", "shop", "-a", "web"); !strings.Contains(out, "LOG_LEVEL") {
+	if out := admin.ok("", "config", "compare", "dev", "prod", "-p", "shop", "-a", "web"); !strings.Contains(out, "LOG_LEVEL") ||
+		!strings.Contains(out, "compared by key only") {
 		t.Fatalf("compare:\n%s", out)
 	}
 

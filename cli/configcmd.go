@@ -188,6 +188,9 @@ func (a *App) showChange(ch *gatehouse.ConfigChange, side bool) error {
 // printChange prints a change's risk labels, its changes path by path, then its lines, unified
 // or side by side.
 func printChange(w io.Writer, ch *gatehouse.ConfigChange, side bool) {
+	if ch != nil && ch.SecretsByKey {
+		fmt.Fprintln(w, "# "+gatehouse.SecretsByKeyNote)
+	}
 	if ch == nil || len(ch.Changes) == 0 && ch.Unified == "" {
 		fmt.Fprintln(w, "(no differences)")
 		return

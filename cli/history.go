@@ -102,6 +102,9 @@ func printDiff(a *App, d *gatehouse.DeploymentDiff) {
 	if d.Image != nil {
 		fmt.Fprintf(a.Out, "~ image: %s → %s\n", d.Image.Old, d.Image.New)
 	}
+	if d.SecretsByKey {
+		fmt.Fprintln(a.Out, "# "+gatehouse.SecretsByKeyNote)
+	}
 	for _, ch := range d.Changes {
 		fmt.Fprintln(a.Out, ch)
 	}

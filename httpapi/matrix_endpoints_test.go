@@ -123,7 +123,7 @@ var endpoints = []endpoint{
 	}},
 	{"GET /api/v1/projects/{project}/apps/{app}/artifacts/{digest}", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/artifacts/"+digest1, nil)},
 	{"PATCH /api/v1/projects/{project}/apps/{app}/artifacts/{digest}", pushers, staticCall("PATCH", "/api/v1/projects/shop/apps/web/artifacts/"+digest1,
-		gatehouse.ArtifactUpdate{SetLabels: map[string]string{"k": "v"}})},
+		gatehouse.ArtifactUpdate{SetNotes: map[string]string{"k": "v"}})},
 	{"DELETE /api/v1/projects/{project}/apps/{app}/artifacts/{digest}", shopAdmins, func(w *world, _ string) call {
 		d := digestN(5000 + w.n.Add(1))
 		w.admin("POST", "/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "r.example.com/web@" + d})

@@ -194,8 +194,9 @@ func TestEligibilityIsCheckedAgainAtDeployTime(t *testing.T) {
 		_, err = g.groups.AddGroupMember(g.admin, "security", "carol")
 		g.must(err)
 		// A condition added to the policy makes the request stale; conditions are checked
-		// again at deploy time, so a label removed after approval also stops the deploy.
-		g.policy.Conditions = []string{`artifact.labels["qa"] == "passed"`}
+		// again at deploy time, so a tag moved away after approval also stops the deploy.
+		// Labels are fixed at push, and a note of the same name satisfies nothing.
+		g.policy.Conditions = []string{`artifact.labels["qa"] == "passed" && "release" in artifact.tags`}
 		_, err = g.policies.UpdatePolicy(g.admin, "prod-gate", g.policy)
 		g.must(err)
 		_, err = g.deploy(g.alice, g.digestA)
@@ -203,15 +204,21 @@ func TestEligibilityIsCheckedAgainAtDeployTime(t *testing.T) {
 		_, err = g.approvals.RequestApproval(g.alice, "shop", "web", gatehouse.ApprovalCreate{Environment: "prod", Digest: g.digestA})
 		wantErr(t, err, gatehouse.KindPreconditionFailed, `artifact.labels["qa"] == "passed"`)
 		_, err = g.arts.UpdateArtifact(g.admin, "shop", "web", g.digestA, gatehouse.ArtifactUpdate{SetLabels: map[string]string{"qa": "passed"}})
+		wantErr(t, err, gatehouse.KindInvalid, "set_labels", "fixed at push")
+		_, err = g.arts.UpdateArtifact(g.admin, "shop", "web", g.digestA, gatehouse.ArtifactUpdate{SetNotes: map[string]string{"qa": "passed"}, AddTags: []string{"release"}})
 		g.must(err)
-		r = g.request(g.alice, g.digestA)
+		_, err = g.approvals.RequestApproval(g.alice, "shop", "web", gatehouse.ApprovalCreate{Environment: "prod", Digest: g.digestA})
+		wantErr(t, err, gatehouse.KindPreconditionFailed, `artifact.labels["qa"] == "passed"`)
+		_, err = g.arts.CreateArtifact(g.admin, "shop", "web", gatehouse.ArtifactCreate{Image: "r.example.com/web:release@" + g.d3, Labels: map[string]string{"qa": "passed"}})
+		g.must(err)
+		r = g.request(g.alice, g.d3)
 		_, err = g.approvals.Approve(g.bob, r.ID, gatehouse.Decision{})
 		g.must(err)
 		_, err = g.approvals.Approve(g.carol, r.ID, gatehouse.Decision{})
 		g.must(err)
-		_, err = g.arts.UpdateArtifact(g.admin, "shop", "web", g.digestA, gatehouse.ArtifactUpdate{RemoveLabels: []string{"qa"}})
+		_, err = g.arts.UpdateArtifact(g.admin, "shop", "web", g.digestA, gatehouse.ArtifactUpdate{AddTags: []string{"release"}})
 		g.must(err)
-		_, err = g.deploy(g.alice, g.digestA)
+		_, err = g.deploy(g.alice, g.d3)
 		wantErr(t, err, gatehouse.KindPreconditionFailed, "fails policy prod-gate")
 	})
 }

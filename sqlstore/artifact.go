@@ -19,20 +19,23 @@ type ArtifactService struct{ db *DB }
 func NewArtifactService(db *DB) *ArtifactService { return &ArtifactService{db: db} }
 
 const artifactSelect = `SELECT a.id, p.name, ap.name, a.repository, a.digest, a.commit_sha, a.commit_time, a.commit_author,
-	a.builder, a.pusher, a.labels, a.created_by, a.created_at, a.retracted_at, a.retracted_by
+	a.builder, a.pusher, a.labels, a.notes, a.created_by, a.created_at, a.retracted_at, a.retracted_by
 	FROM artifacts a JOIN apps ap ON ap.id = a.app_id JOIN projects p ON p.id = ap.project_id`
 
 func scanArtifact(row scanner) (*gatehouse.Artifact, error) {
 	var a gatehouse.Artifact
 	var commitTime, retracted sql.NullInt64
-	var labels string
+	var labels, notes string
 	var created int64
 	if err := row.Scan(&a.ID, &a.Project, &a.App, &a.Repository, &a.Digest, &a.Commit, &commitTime, &a.CommitAuthor,
-		&a.Builder, &a.Pusher, &labels, &a.CreatedBy, &created, &retracted, &a.RetractedBy); err != nil {
+		&a.Builder, &a.Pusher, &labels, &notes, &a.CreatedBy, &created, &retracted, &a.RetractedBy); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(labels), &a.Labels); err != nil {
 		return nil, fmt.Errorf("artifact labels: %w", err)
+	}
+	if err := json.Unmarshal([]byte(notes), &a.Notes); err != nil {
+		return nil, fmt.Errorf("artifact notes: %w", err)
 	}
 	a.CommitTime, a.RetractedAt, a.CreatedAt = fromNullMicro(commitTime), fromNullMicro(retracted), fromMicro(created)
 	a.Tags = []string{}
@@ -127,7 +130,7 @@ func (s *ArtifactService) CreateArtifact(ctx context.Context, project, app strin
 			return fmt.Errorf("encode labels: %w", err)
 		}
 		art = &gatehouse.Artifact{Project: project, App: app, Repository: repo, Digest: digest, Commit: in.Commit,
-			CommitTime: in.CommitTime, CommitAuthor: in.CommitAuthor, Builder: builder, Pusher: who.Person, Labels: labels,
+			CommitTime: in.CommitTime, CommitAuthor: in.CommitAuthor, Builder: builder, Pusher: who.Person, Labels: labels, Notes: map[string]string{},
 			CreatedBy: who.UserName, CreatedAt: tx.now}
 		if art.CommitTime != nil {
 			t := gatehouse.AuditTime(*art.CommitTime)
@@ -225,19 +228,23 @@ func (s *ArtifactService) UpdateArtifact(ctx context.Context, project, app, dige
 				return fmt.Errorf("remove tag: %w", err)
 			}
 		}
-		labels := maps.Clone(before.Labels)
-		maps.Copy(labels, in.SetLabels)
-		for _, k := range in.RemoveLabels {
-			delete(labels, k)
+		// Labels are not touched here: in.Validate refused any change of them.
+		notes := maps.Clone(before.Notes)
+		if notes == nil {
+			notes = map[string]string{}
 		}
-		if err := gatehouse.ValidateLabels("set_labels", labels); err != nil {
+		maps.Copy(notes, in.SetNotes)
+		for _, k := range in.RemoveNotes {
+			delete(notes, k)
+		}
+		if err := gatehouse.ValidateNotes("set_notes", notes); err != nil {
 			return err
 		}
-		lj, err := json.Marshal(labels)
+		nj, err := json.Marshal(notes)
 		if err != nil {
-			return fmt.Errorf("encode labels: %w", err)
+			return fmt.Errorf("encode notes: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE artifacts SET labels = $1 WHERE id = $2`, string(lj), before.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE artifacts SET notes = $1 WHERE id = $2`, string(nj), before.ID); err != nil {
 			return fmt.Errorf("update artifact: %w", err)
 		}
 		if after, err = findArtifact(ctx, tx, ap, digest); err != nil {

@@ -2,9 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"maps"
 
 	"github.com/gatehousehq/gatehouse"
@@ -72,26 +69,17 @@ func (s *ConfigService) CompareConfig(ctx context.Context, project, app, from, t
 		if err != nil {
 			return nil, err
 		}
-		docs[i] = gatehouse.RenderValues(gatehouse.MergeValues(ec.values, s.db.secretMarks(ec.secrets)))
+		// Keys only: marks differ between environments whatever the values, and a comparison
+		// that told equal from different would let whoever writes one environment's secrets
+		// test guesses of the other's.
+		docs[i] = gatehouse.RenderValues(gatehouse.MergeValues(ec.values, gatehouse.SecretKeys(ec.secrets)))
 	}
-	return configChange(gatehouse.ConfigValues, from, to, docs[0], docs[1])
-}
-
-// secretMarks stands in for secret settings where values are compared (and where deployments
-// keep their values): the same mark for the same value, different marks for different ones.
-// Marks are keyed with the audit key, which is not in the database, so a mark cannot be tested
-// against guessed values by someone who reads the database.
-func (db *DB) secretMarks(secrets map[string]string) gatehouse.Values {
-	if len(secrets) == 0 {
-		return gatehouse.Values{}
+	c, err := configChange(gatehouse.ConfigValues, from, to, docs[0], docs[1])
+	if err != nil {
+		return nil, err
 	}
-	m := map[string]any{}
-	for k, v := range secrets {
-		mac := hmac.New(sha256.New, db.auditKey)
-		mac.Write([]byte("secret-mark\x00" + v))
-		m[k] = "mark:" + hex.EncodeToString(mac.Sum(nil)[:8])
-	}
-	return gatehouse.Values{gatehouse.SecretValuesKey: m}
+	c.SecretsByKey = true
+	return c, nil
 }
 
 // configChange compares two plain contents of a resource kind for people: by path, as lines,

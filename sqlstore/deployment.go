@@ -92,7 +92,7 @@ func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
 		if err != nil {
 			return nil, err
 		}
-		n.values = gatehouse.RenderValues(gatehouse.MergeValues(ec.values, tx.db.secretMarks(ec.secrets), gatehouse.ImageValues(n.artifact)))
+		n.values = gatehouse.RenderValues(gatehouse.MergeValues(ec.values, tx.db.secretMarks(n.app.ID, n.env.ID, ec.secrets), gatehouse.ImageValues(n.artifact)))
 		n.secrets, n.revision = ec.secrets, n.app.ConfigRevision
 	}
 	changes, prevRevision, err := tx.configSinceLast(n)

@@ -59,15 +59,15 @@ func (db *DB) preview(ctx context.Context, project, appName, envName, digest str
 	if err != nil {
 		return nil, err
 	}
-	next := gatehouse.RenderValues(gatehouse.MergeValues(ec.values, db.secretMarks(ec.secrets), gatehouse.ImageValues(art)))
+	next := gatehouse.RenderValues(gatehouse.MergeValues(ec.values, db.secretMarks(app.ID, env.ID, ec.secrets), gatehouse.ImageValues(art)))
 	prev, err := scanDeployment(db.r.QueryRowContext(ctx, deploymentSelect+` WHERE d.app_id = $1 AND d.environment_id = $2
 		AND d.state = 'succeeded' ORDER BY d.id DESC LIMIT 1`, app.ID, env.ID))
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("last deployment: %w", err)
 	}
-	candidate := &gatehouse.Deployment{Image: art.Reference(), Values: next}
+	candidate := &gatehouse.Deployment{Environment: env.Name, Image: art.Reference(), Values: next}
 	if prev == nil {
-		prev = &gatehouse.Deployment{}
+		prev = &gatehouse.Deployment{Environment: env.Name}
 	} else {
 		p.Previous = maskedDeployment(prev)
 	}

@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gatehousehq/gatehouse"
@@ -193,11 +194,21 @@ func TestArtifacts(t *testing.T) {
 		}
 
 		up, err := f.arts.UpdateArtifact(f.admin, "shop", "web", digest1, gatehouse.ArtifactUpdate{
-			AddTags: []string{"canary"}, RemoveTags: []string{"1.0"}, SetLabels: map[string]string{"qa": "passed"}, RemoveLabels: []string{"team"}})
+			AddTags: []string{"canary"}, RemoveTags: []string{"1.0"}, SetNotes: map[string]string{"qa": "passed", "team": "x"}, RemoveNotes: []string{"team"}})
 		f.must(err)
-		if len(up.Tags) != 1 || up.Tags[0] != "canary" || up.Labels["qa"] != "passed" || up.Labels["team"] != "" {
+		if len(up.Tags) != 1 || up.Tags[0] != "canary" || len(up.Notes) != 1 || up.Notes["qa"] != "passed" || len(up.Labels) != 1 || up.Labels["team"] != "shop" {
 			t.Fatalf("update = %+v", up)
 		}
+		// Notes are audited as labels were: the artifact before and after.
+		ev, err = f.audit.AuditEvents(f.admin, gatehouse.AuditFilter{Action: "artifact.update", Project: "shop"})
+		f.must(err)
+		if len(ev) != 1 || !strings.Contains(string(ev[0].Before), `"notes":{}`) || !strings.Contains(string(ev[0].After), `"notes":{"qa":"passed"}`) {
+			t.Fatalf("audit of notes: %+v", ev)
+		}
+		_, err = f.arts.UpdateArtifact(f.admin, "shop", "web", digest1, gatehouse.ArtifactUpdate{SetLabels: map[string]string{"qa": "passed"}})
+		wantErr(t, err, gatehouse.KindInvalid, "set_labels", "labels are fixed at push", "set_notes")
+		_, err = f.arts.UpdateArtifact(f.admin, "shop", "web", digest1, gatehouse.ArtifactUpdate{SetNotes: map[string]string{"Bad Key": "x"}})
+		wantErr(t, err, gatehouse.KindInvalid, "set_notes", "Bad Key")
 		r, err := f.arts.RetractArtifact(f.admin, "shop", "web", digest1)
 		f.must(err)
 		if r.RetractedAt == nil || r.RetractedBy != "admin" || len(r.Tags) != 0 {

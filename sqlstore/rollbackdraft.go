@@ -26,7 +26,7 @@ func (rollbackKind) live(ctx context.Context, db *DB, q querier, s subject) (str
 	if err != nil {
 		return "", err
 	}
-	layers := []gatehouse.Values{ec.values, db.secretMarks(ec.secrets)}
+	layers := []gatehouse.Values{ec.values, db.secretMarks(s.app.ID, s.env.ID, ec.secrets)}
 	var image string
 	err = q.QueryRowContext(ctx, `SELECT values_yaml FROM deployments WHERE app_id = $1 AND environment_id = $2 AND state = 'succeeded'
 		ORDER BY id DESC LIMIT 1`, s.app.ID, s.env.ID).Scan(&image)

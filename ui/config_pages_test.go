@@ -57,7 +57,8 @@ func TestConfigPages(t *testing.T) {
 		}
 	}
 	if cmp := alice.page("/ui/projects/shop/apps/web/config/compare?from=dev&to=prod"); !strings.Contains(cmp, `<option value="dev" selected>`) ||
-		!strings.Contains(cmp, `<option value="prod" selected>`) || !strings.Contains(cmp, "secrets.DB_PASSWORD") {
+		!strings.Contains(cmp, `<option value="prod" selected>`) || !strings.Contains(cmp, "secrets.DB_PASSWORD") ||
+		!strings.Contains(cmp, "Secrets are compared by key only between environments") {
 		t.Fatalf("compare page:\n%s", cmp)
 	}
 	if status, _ := alice.get("/ui/projects/shop/apps/web/config/compare?to=prod"); status != 400 {

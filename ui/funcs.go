@@ -24,6 +24,8 @@ var funcs = template.FuncMap{
 		return strings.Join(parts, "; ")
 	},
 	"stateClass": stateClass,
+	// secretsByKeyNote says how secrets of two environments are compared.
+	"secretsByKeyNote": func() string { return gatehouse.SecretsByKeyNote },
 }
 
 // shortDigest shortens "sha256:abcdef…" to its first 12 hex digits.

@@ -82,7 +82,8 @@ func TestHistoryPages(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("compare: %d %s", status, body)
 	}
-	haContains(t, "compare", body, `<li class="added"><code>&#43; replicas: 3</code>`, "r.example.com/web@"+haDigest1+" → r.example.com/web@"+haDigest2)
+	haContains(t, "compare", body, `<li class="added"><code>&#43; replicas: 3</code>`, "r.example.com/web@"+haDigest1+" → r.example.com/web@"+haDigest2,
+		"a secret whose value changed shows as ••• changed")
 	if status, _ := b.get(app + "/history/compare?from=x&to=2"); status != http.StatusBadRequest {
 		t.Errorf("compare from=x: %d, want 400", status)
 	}
