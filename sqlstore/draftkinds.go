@@ -249,4 +249,3 @@ func protectedEnv(ctx context.Context, q querier, project, env string) (bool, er
 	ps, err := settingPolicies(ctx, q, ts)
 	return len(ps) > 0, err
 }
-
