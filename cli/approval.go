@@ -27,7 +27,16 @@ func progressText(r *gatehouse.ApprovalRequest) string {
 
 func approvalRow(r *gatehouse.ApprovalRequest) []string {
 	return []string{fmt.Sprint(r.ID), r.Project + "/" + r.App, r.Environment, r.Digest[:min(len(r.Digest), 19)], string(r.State),
-		progressText(r), r.Requester, when(r.CreatedAt)}
+		progressText(r), requesterText(r), when(r.CreatedAt)}
+}
+
+// requesterText is who asked: the account, and the person it counts as when that differs (a
+// service account's token acts for the person who made it).
+func requesterText(r *gatehouse.ApprovalRequest) string {
+	if r.RequesterPerson != "" && r.RequesterPerson != r.Requester {
+		return fmt.Sprintf("%s (%s)", r.Requester, r.RequesterPerson)
+	}
+	return r.Requester
 }
 
 var approvalHeader = []string{"id", "app", "env", "digest", "state", "progress", "requester", "created"}
@@ -134,7 +143,7 @@ func (a *App) approvalCmd() *cobra.Command {
 				return a.render(rv, table{})
 			}
 			r := rv.Request
-			fmt.Fprintf(a.Out, "Approval request %d: %s/%s → %s, %s\nImage: %s\nRequested by %s: %s\n", r.ID, r.Project, r.App, r.Environment, r.State, r.Image, r.Requester, r.Comment)
+			fmt.Fprintf(a.Out, "Approval request %d: %s/%s → %s, %s\nImage: %s\nRequested by %s: %s\n", r.ID, r.Project, r.App, r.Environment, r.State, r.Image, requesterText(r), r.Comment)
 			if r.Reason != "" {
 				fmt.Fprintf(a.Out, "Reason: %s\n", r.Reason)
 			}

@@ -13,13 +13,13 @@ import (
 
 func (a *App) artifactCmd() *cobra.Command {
 	var pl place
-	n := noun[gatehouse.Artifact]{a: a, name: "artifact", header: []string{"digest", "tags", "commit", "builder", "created", "state"},
+	n := noun[gatehouse.Artifact]{a: a, name: "artifact", header: []string{"digest", "tags", "commit", "builder", "pusher", "created", "state"},
 		row: func(x *gatehouse.Artifact) []string {
 			state := "live"
 			if x.RetractedAt != nil {
 				state = "retracted"
 			}
-			return []string{x.Digest, strings.Join(x.Tags, ","), x.Commit, x.Builder, when(x.CreatedAt), state}
+			return []string{x.Digest, strings.Join(x.Tags, ","), x.Commit, x.Builder, x.Pusher, when(x.CreatedAt), state}
 		},
 		base: func() ([]string, error) { return pl.appPath("artifacts") }}
 
