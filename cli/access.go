@@ -56,7 +56,7 @@ access-manager, super-admin. Scopes: "*", "project:NAME", then optionally "/app:
 
 func (a *App) tokenCmd() *cobra.Command {
 	var user string
-	n := noun[gatehouse.Token]{a: a, name: "token", header: []string{"id", "name", "user", "prefix", "expires", "last used", "state"},
+	n := noun[gatehouse.Token]{a: a, name: "token", header: []string{"id", "name", "user", "made by", "prefix", "expires", "last used", "state"},
 		row: func(t *gatehouse.Token) []string {
 			used, state := "never", "active"
 			if t.LastUsedAt != nil {
@@ -65,7 +65,7 @@ func (a *App) tokenCmd() *cobra.Command {
 			if t.RevokedAt != nil {
 				state = "revoked"
 			}
-			return []string{fmt.Sprint(t.ID), t.Name, t.User, t.Prefix + "…", when(t.ExpiresAt), used, state}
+			return []string{fmt.Sprint(t.ID), t.Name, t.User, t.MadeBy, t.Prefix + "…", when(t.ExpiresAt), used, state}
 		},
 		base: func() ([]string, error) {
 			if user != "" {

@@ -3,11 +3,9 @@ package cli
 import (
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -29,7 +27,16 @@ func progressText(r *gatehouse.ApprovalRequest) string {
 
 func approvalRow(r *gatehouse.ApprovalRequest) []string {
 	return []string{fmt.Sprint(r.ID), r.Project + "/" + r.App, r.Environment, r.Digest[:min(len(r.Digest), 19)], string(r.State),
-		progressText(r), r.Requester, when(r.CreatedAt)}
+		progressText(r), requesterText(r), when(r.CreatedAt)}
+}
+
+// requesterText is who asked: the account, and the person it counts as when that differs (a
+// service account's token acts for the person who made it).
+func requesterText(r *gatehouse.ApprovalRequest) string {
+	if r.RequesterPerson != "" && r.RequesterPerson != r.Requester {
+		return fmt.Sprintf("%s (%s)", r.Requester, r.RequesterPerson)
+	}
+	return r.Requester
 }
 
 var approvalHeader = []string{"id", "app", "env", "digest", "state", "progress", "requester", "created"}
@@ -136,7 +143,7 @@ func (a *App) approvalCmd() *cobra.Command {
 				return a.render(rv, table{})
 			}
 			r := rv.Request
-			fmt.Fprintf(a.Out, "Approval request %d: %s/%s → %s, %s\nImage: %s\nRequested by %s: %s\n", r.ID, r.Project, r.App, r.Environment, r.State, r.Image, r.Requester, r.Comment)
+			fmt.Fprintf(a.Out, "Approval request %d: %s/%s → %s, %s\nImage: %s\nRequested by %s: %s\n", r.ID, r.Project, r.App, r.Environment, r.State, r.Image, requesterText(r), r.Comment)
 			if r.Reason != "" {
 				fmt.Fprintf(a.Out, "Reason: %s\n", r.Reason)
 			}
@@ -167,80 +174,6 @@ func orEmpty(d *gatehouse.Deployment) *gatehouse.Deployment {
 		return &gatehouse.Deployment{State: "nothing deployed yet"}
 	}
 	return d
-}
-
-func (a *App) policyCmd() *cobra.Command {
-	n := noun[gatehouse.Policy]{a: a, name: "policy", header: []string{"name", "scope", "rules", "version", "expiry", "rollback"},
-		row: func(p *gatehouse.Policy) []string {
-			var rules []string
-			for _, r := range p.Rules {
-				rules = append(rules, r.String())
-			}
-			return []string{p.Name, p.Scope, strings.Join(rules, " + "), strconv.FormatInt(p.Version, 10), p.Expiry, string(p.Rollback)}
-		},
-		base: fixed("policies")}
-	var file string
-	read := func() (gatehouse.PolicySpec, error) {
-		var spec gatehouse.PolicySpec
-		if file == "" {
-			return spec, gatehouse.Invalidf("--file", "is required: expected a policy in YAML or JSON")
-		}
-		text, err := a.readFileFlag("file", file)
-		if err != nil {
-			return spec, err
-		}
-		d := yaml.NewDecoder(strings.NewReader(text))
-		d.KnownFields(true)
-		if err := d.Decode(&spec); err != nil {
-			return spec, gatehouse.Invalidf("--file", "is not a policy (%v)", err)
-		}
-		return spec, nil
-	}
-	create := &cobra.Command{
-		Use:   "create --file FILE",
-		Short: "Create a policy from YAML",
-		Long: `Create a policy from YAML, e.g.:
-  name: prod-gate
-  scope: project:shop/env:prod
-  rules:
-    - {kind: any, count: 1}
-    - {kind: group, group: security, count: 1}
-  expiry: 72h            # or none
-  rollback: pre-approved # or approval (the default)
-  conditions: ['artifact.registry == "registry.example.com"']`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, err := read()
-			if err != nil {
-				return err
-			}
-			return n.send(cmd, "POST", []string{"policies"}, spec)
-		},
-	}
-	update := &cobra.Command{
-		Use:   "update NAME --file FILE",
-		Short: "Replace a policy (open requests under it become stale)",
-		Args:  exactArgs(1, "NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			spec, err := read()
-			if err != nil {
-				return err
-			}
-			return n.send(cmd, "PUT", []string{"policies", args[0]}, spec)
-		},
-	}
-	for _, c := range []*cobra.Command{create, update} {
-		c.Flags().StringVarP(&file, "file", "f", "", "policy file, YAML or JSON ('-' for stdin)")
-	}
-	var project string
-	list := n.list(func() url.Values {
-		if project == "" {
-			return nil
-		}
-		return url.Values{"project": {project}}
-	})
-	list.Flags().StringVarP(&project, "project", "p", "", "only policies reaching this project")
-	return group("policy", "Manage approval policies", list, n.get(), create, update, n.del())
 }
 
 func (a *App) webhookCmd() *cobra.Command {

@@ -31,13 +31,7 @@ func TestApprovalCommands(t *testing.T) {
 	if out := admin.ok("", "policy", "list"); !strings.Contains(out, "prod-gate") || !strings.Contains(out, "2 approvers") {
 		t.Fatalf("policy list:\n%s", out)
 	}
-	people := map[string]*term{}
-	for name, role := range map[string]string{"alice": "deployer", "bob": "image-approver", "carol": "image-approver"} {
-		admin.ok(testserver.Password+"\n", "user", "create", name, "--email", name+"@example.com")
-		admin.ok("", "access", "grant", role, "project:shop", "--user", name)
-		people[name] = &term{t: t, server: srv.URL, config: filepath.Join(dir, name+".json")}
-		people[name].ok(testserver.Password+"\n", "login", "--server", srv.URL, "-u", name)
-	}
+	people := admin.people(dir, map[string]string{"alice": "deployer", "bob": "image-approver", "carol": "image-approver"})
 	admin.ok("", "access", "grant", "image-approver", "project:shop", "--user", "alice")
 	alice, bob, carol := people["alice"], people["bob"], people["carol"]
 	one := "sha256:" + strings.Repeat("1", 64)

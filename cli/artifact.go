@@ -15,13 +15,13 @@ import (
 
 func (a *App) artifactCmd() *cobra.Command {
 	var pl place
-	n := noun[gatehouse.Artifact]{a: a, name: "artifact", header: []string{"digest", "tags", "commit", "builder", "labels", "notes", "created", "state"},
+	n := noun[gatehouse.Artifact]{a: a, name: "artifact", header: []string{"digest", "tags", "commit", "builder", "pusher", "labels", "notes", "created", "state"},
 		row: func(x *gatehouse.Artifact) []string {
 			state := "live"
 			if x.RetractedAt != nil {
 				state = "retracted"
 			}
-			return []string{x.Digest, strings.Join(x.Tags, ","), x.Commit, x.Builder, pairs(x.Labels), pairs(x.Notes), when(x.CreatedAt), state}
+			return []string{x.Digest, strings.Join(x.Tags, ","), x.Commit, x.Builder, x.Pusher, pairs(x.Labels), pairs(x.Notes), when(x.CreatedAt), state}
 		},
 		base: func() ([]string, error) { return pl.appPath("artifacts") }}
 

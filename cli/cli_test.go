@@ -56,6 +56,20 @@ func (tm *term) fails(code int, want string, args ...string) {
 
 const kubeconfig = testdb.Kubeconfig
 
+// people creates users with e-mail addresses, grants each its role on project shop and signs
+// each in with a config file in dir; it returns their terminals by name.
+func (tm *term) people(dir string, roles map[string]string) map[string]*term {
+	tm.t.Helper()
+	out := map[string]*term{}
+	for name, role := range roles {
+		tm.ok(testserver.Password+"\n", "user", "create", name, "--email", name+"@example.com")
+		tm.ok("", "access", "grant", role, "project:shop", "--user", name)
+		out[name] = &term{t: tm.t, server: tm.server, config: filepath.Join(dir, name+".json")}
+		out[name].ok(testserver.Password+"\n", "login", "--server", tm.server, "-u", name)
+	}
+	return out
+}
+
 // TestWalkthrough is the first hour of a new user: log in, build a project with a cluster,
 // environments, an app, a pipeline and an artifact; a user without rights is refused; the audit
 // trail verifies, and stops verifying once a row is edited behind the server's back.

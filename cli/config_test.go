@@ -33,13 +33,7 @@ func TestConfigCommands(t *testing.T) {
 	}
 	admin.ok("", "app", "create", "web", "-p", "shop")
 	admin.ok("name: cfg\nkind: config\nscope: project:shop/env:prod\nrules:\n  - {kind: any, count: 1}\n", "policy", "create", "-f", "-")
-	people := map[string]*term{}
-	for name, role := range map[string]string{"carol": "config-approver", "vic": "viewer"} {
-		admin.ok(testserver.Password+"\n", "user", "create", name, "--email", name+"@example.com")
-		admin.ok("", "access", "grant", role, "project:shop", "--user", name)
-		people[name] = &term{t: t, server: srv.URL, config: filepath.Join(dir, name+".json")}
-		people[name].ok(testserver.Password+"\n", "login", "--server", srv.URL, "-u", name)
-	}
+	people := admin.people(dir, map[string]string{"carol": "config-approver", "vic": "viewer"})
 	carol, vic := people["carol"], people["vic"]
 	prod := []string{"-p", "shop", "-a", "web", "--env", "prod", "--kind", "configmap"}
 	cfg := func(args ...string) []string { return append(append([]string{"config"}, args...), prod...) }
@@ -88,17 +82,18 @@ func TestConfigCommands(t *testing.T) {
 	// admin may approve config in shop, but not a draft it wrote.
 	admin.ok("", "access", "grant", "config-approver", "project:shop", "--user", "admin")
 	admin.ok("", "config", "propose", id, "--notify", "carol", "-m", "please")
-	admin.fails(4, "admin wrote a version of the draft", "config", "approve", id)
-	carol.fails(2, "--comment: is required", "config", "reject", id)
+	admin.fails(4, "admin wrote a version of the draft", "config", "approve", id, "--version", "3")
+	carol.fails(2, "--comment: is required", "config", "reject", id, "--version", "3")
+	carol.fails(2, "--version: is required: the draft version you reviewed (see gatehouse config draft show "+id+")", "config", "approve", id)
 	if out := carol.ok("", "config", "draft", "list", "--mine"); !strings.Contains(out, "shop/web") {
 		t.Fatalf("carol's drafts:\n%s", out)
 	}
-	decode(carol.ok("", "config", "approve", id, "-m", "ok", "-o", "json"))
+	decode(carol.ok("", "config", "approve", id, "--version", "3", "-m", "ok", "-o", "json"))
 	if d.State != "approved" {
 		t.Fatalf("approved draft: %+v", d)
 	}
 	out := admin.ok("", "config", "draft", "show", id)
-	for _, want := range []string{"Config draft " + id + ": shop/web prod configmap, approved, version 3", "Policy cfg v1",
+	for _, want := range []string{"Draft " + id + ": shop/web prod configmap\nKind configmap, approved, version 3\n", "Policy cfg v1",
 		"carol approved via", "TRACE off until the incident is over", "v2 by admin", "+LOG_LEVEL: debug"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("show lacks %q:\n%s", want, out)

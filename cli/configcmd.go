@@ -26,20 +26,32 @@ func (t *configTarget) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&t.kind, "kind", "k", string(gatehouse.ConfigValues), "resource: values, configmap or secrets")
 }
 
-// segs is the resource's path, …/config/values for the base values or
-// …/environments/ENV/config/KIND, with rest appended; errors name the flag at fault.
-func (t *configTarget) segs(rest ...string) ([]string, error) {
+// ref names the resource as a draft's subject; errors name the flag at fault.
+func (t *configTarget) ref() (gatehouse.DraftRef, error) {
 	kind := gatehouse.ConfigKind(t.kind)
 	if !slices.Contains(gatehouse.ConfigKinds, kind) {
-		return nil, gatehouse.Invalidf("--kind", "%q is not a configuration resource: expected values, configmap or secrets", t.kind)
+		return gatehouse.DraftRef{}, gatehouse.Invalidf("--kind", "%q is not a configuration resource: expected values, configmap or secrets", t.kind)
 	}
-	if t.env == "" {
-		if kind != gatehouse.ConfigValues {
-			return nil, gatehouse.Invalidf("--env", "is required for --kind %s: a %s belongs to an environment", kind, kind)
-		}
-		return t.pl.appPath(append([]string{"config", "values"}, rest...)...)
+	if t.env == "" && kind != gatehouse.ConfigValues {
+		return gatehouse.DraftRef{}, gatehouse.Invalidf("--env", "is required for --kind %s: a %s belongs to an environment", kind, kind)
 	}
-	return t.pl.appPath(append([]string{"environments", t.env, "config", t.kind}, rest...)...)
+	if _, err := t.pl.appPath(); err != nil {
+		return gatehouse.DraftRef{}, err
+	}
+	return gatehouse.ConfigRef{Project: t.pl.project, App: t.pl.app, Environment: t.env, Kind: kind}.Draft(), nil
+}
+
+// segs is the resource's path, …/config/values for the base values or
+// …/environments/ENV/config/KIND.
+func (t *configTarget) segs() ([]string, error) {
+	ref, err := t.ref()
+	if err != nil {
+		return nil, err
+	}
+	if ref.Environment == "" {
+		return t.pl.appPath("config", "values")
+	}
+	return t.pl.appPath("environments", ref.Environment, "config", string(ref.Kind))
 }
 
 // configWrite is new content from --file, with --comment.
@@ -160,14 +172,19 @@ An environment that a config policy protects refuses this (exit 7): use gatehous
 		},
 	}
 	diff.Flags().BoolVar(&side, "side-by-side", false, "show live and draft in two columns")
-	dn := draftNoun(a)
+	ds := newDrafts(a, &pl, "gatehouse config draft", "gatehouse config")
+	create := ds.create("create [--env ENV] [--kind K] --file FILE", "Open a draft of a protected configuration resource",
+		`  gatehouse config draft create -p shop -a web --env prod --kind configmap -f prod.yaml -m "debug logging"
+  gatehouse config draft create -p shop -a web --env prod -f - < prod-values.yaml`, t.bind, t.ref)
+	drafts := group("draft", "Change protected configuration through drafts that config policies gate",
+		create, ds.edit(), ds.show(), ds.list(), ds.comment())
 	cmd := group("config", "Read and change apps' configuration: values, configmaps and secrets, through drafts where protected",
-		get, set, a.draftCmd(dn, t, &w), diff, compare)
-	cmd.AddCommand(a.draftFlowCmds(dn)...)
+		get, set, drafts, diff, compare)
+	cmd.AddCommand(ds.flow()...)
 	cmd.Example = `  gatehouse config get -p shop -a web --env prod --kind configmap > prod.yaml
   gatehouse config draft create -p shop -a web --env prod --kind configmap -f prod.yaml -m "debug logging"
   gatehouse config propose 12 --notify carol
-  gatehouse config approve 12          # as carol
+  gatehouse config approve 12 --version 1   # as carol, for the version she reviewed
   gatehouse config publish 12`
 	pl.bind(cmd, true)
 	return cmd

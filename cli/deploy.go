@@ -154,11 +154,27 @@ func (a *App) follow(ctx context.Context, c *client.Client, pl *place, id int64)
 func (a *App) rollbackCmd() *cobra.Command {
 	var pl place
 	var wait bool
+	var prop proposal
 	cmd := &cobra.Command{
 		Use:   "rollback DEPLOYMENT-ID",
 		Short: "Deploy an earlier deployment's artifact and config again",
-		Args:  exactArgs(1, "DEPLOYMENT-ID"),
+		Long: `Deploy an earlier deployment's artifact and configuration again. Where config policies
+protect the environment, a rollback that would apply other configuration than the live one is
+refused (exit 7): with --propose it becomes a draft of kind rollback, judged like any
+configuration change; publishing it queues the rollback.`,
+		Example: `  gatehouse rollback 12 -p shop -a web --wait
+  gatehouse rollback 12 -p shop -a web --propose -m "1.3 leaks memory" --notify carol`,
+		Args: exactArgs(1, "DEPLOYMENT-ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := prop.check(cmd); err != nil {
+				return err
+			}
+			if prop.on {
+				if wait {
+					return gatehouse.Invalidf("--wait", "does not go with --propose: the rollback is queued when its draft is published")
+				}
+				return a.proposeRollback(cmd, &pl, args[0], &prop)
+			}
 			c, err := a.client()
 			if err != nil {
 				return err
@@ -175,6 +191,28 @@ func (a *App) rollbackCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&wait, "wait", "w", false, "follow the deployment until it ends (exit 10 if it fails)")
+	prop.bind(cmd)
 	pl.bind(cmd, true)
 	return cmd
+}
+
+// proposeRollback opens and proposes a draft of a rollback to a deployment, in the
+// deployment's environment.
+func (a *App) proposeRollback(cmd *cobra.Command, pl *place, id string, p *proposal) error {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n < 1 {
+		return gatehouse.Invalidf("DEPLOYMENT-ID", "%q is not a deployment id: expected a number (see gatehouse history)", id)
+	}
+	segs, err := pl.appPath("deployments", id)
+	if err != nil {
+		return err
+	}
+	var d gatehouse.Deployment
+	if err := a.call(cmd, "GET", segs, nil, nil, &d); err != nil {
+		return err
+	}
+	ref := gatehouse.DraftRef{Kind: gatehouse.DraftRollback, Project: pl.project, App: pl.app, Environment: d.Environment}
+	return a.propose(cmd, ref, func(string) (string, error) {
+		return gatehouse.RenderSetting(map[string]int64{"deployment": n})
+	}, p)
 }

@@ -77,56 +77,6 @@ func (a *App) clusterCmd() *cobra.Command {
 	return group("cluster", "Manage Kubernetes clusters", n.list(nil), n.get(), create, update, n.del())
 }
 
-func (a *App) envCmd() *cobra.Command {
-	var pl place
-	n := noun[gatehouse.Environment]{a: a, name: "environment", header: []string{"name", "cluster", "namespace", "production"},
-		row: func(e *gatehouse.Environment) []string {
-			return []string{e.Name, e.Cluster, e.Namespace, yesNo(e.Production)}
-		},
-		base: func() ([]string, error) { return pl.projectPath("environments") }}
-	var in gatehouse.EnvironmentCreate
-	create := &cobra.Command{
-		Use:     "create NAME --cluster CLUSTER --namespace NS",
-		Short:   "Create an environment: a namespace of a cluster",
-		Example: "  gatehouse env create prod -p shop --cluster prod-eu --namespace shop --production",
-		Args:    exactArgs(1, "NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			segs, err := n.base()
-			if err != nil {
-				return err
-			}
-			in.Name = args[0]
-			return n.send(cmd, "POST", segs, in)
-		},
-	}
-	update := &cobra.Command{
-		Use:   "update NAME",
-		Short: "Change an environment",
-		Args:  exactArgs(1, "NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			segs, err := n.at(args[0])
-			if err != nil {
-				return err
-			}
-			up := gatehouse.EnvironmentUpdate{Cluster: strPtr(cmd, "cluster", in.Cluster), Namespace: strPtr(cmd, "namespace", in.Namespace),
-				Description: strPtr(cmd, "description", in.Description)}
-			if flagSet(cmd, "production") {
-				up.Production = &in.Production
-			}
-			return n.send(cmd, "PATCH", segs, up)
-		},
-	}
-	for _, c := range []*cobra.Command{create, update} {
-		c.Flags().StringVar(&in.Cluster, "cluster", "", "cluster name")
-		c.Flags().StringVar(&in.Namespace, "namespace", "", "Kubernetes namespace")
-		c.Flags().BoolVar(&in.Production, "production", false, "counts as production (for delivery metrics)")
-		c.Flags().StringVar(&in.Description, "description", "", "what the environment is")
-	}
-	cmd := group("env", "Manage a project's environments", n.list(nil), n.get(), create, update, n.del())
-	pl.bind(cmd, false)
-	return cmd
-}
-
 func yesNo(b bool) string {
 	if b {
 		return "yes"
