@@ -218,6 +218,9 @@ func (in *PolicySpec) Validate() (Scope, error) {
 	if _, err := CompileConditions("conditions", in.Conditions); err != nil {
 		return Scope{}, err
 	}
+	if in.Conditions == nil {
+		in.Conditions = []string{} // as stored: no condition reads the same however it was written
+	}
 	return sc, nil
 }
 

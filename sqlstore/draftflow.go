@@ -49,7 +49,8 @@ func (s *DraftService) CreateDraft(ctx context.Context, in gatehouse.DraftCreate
 			return err
 		}
 		if len(judges) == 0 {
-			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "%s is not protected by any policy: change it directly", in.DraftRef)
+			return gatehouse.Errorf(gatehouse.KindPreconditionFailed,
+				"no policy judges this change of %s (nothing protects it, or the change only tightens): change it directly", in.DraftRef)
 		}
 		if id, err = tx.insertDraft(sub, current); err != nil {
 			return err
