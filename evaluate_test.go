@@ -163,6 +163,22 @@ func oracle(p *gatehouse.Policy, f gatehouse.ApprovalFacts, approvals []string, 
 	}
 }
 
+// randomVoters makes people of the names, each eligible but one time in outOf, each in each
+// group half the time.
+func randomVoters(r *rand.Rand, names, groups []string, outOf int) map[string]gatehouse.Voter {
+	vs := map[string]gatehouse.Voter{}
+	for _, n := range names {
+		v := gatehouse.Voter{Name: n, Email: n + "@example.com", Eligible: r.IntN(outOf) > 0}
+		for _, g := range groups {
+			if r.IntN(2) == 0 {
+				v.Groups = append(v.Groups, g)
+			}
+		}
+		vs[n] = v
+	}
+	return vs
+}
+
 // TestEvaluateProperty: over random policies, people and approvals, the verdict is met exactly
 // when some assignment of distinct eligible approvers meets every rule; a met verdict never
 // counts a person twice within a rule (nor across rules, unless allowed) nor anyone the
@@ -173,16 +189,7 @@ func TestEvaluateProperty(t *testing.T) {
 	groups := []string{"sre", "security"}
 	met := 0
 	for iter := 0; iter < 30000; iter++ {
-		vs := map[string]gatehouse.Voter{}
-		for _, n := range names {
-			v := gatehouse.Voter{Name: n, Email: n + "@example.com", Eligible: r.IntN(5) > 0}
-			for _, g := range groups {
-				if r.IntN(2) == 0 {
-					v.Groups = append(v.Groups, g)
-				}
-			}
-			vs[n] = v
-		}
+		vs := randomVoters(r, names, groups, 5)
 		p := &gatehouse.Policy{PolicySpec: gatehouse.PolicySpec{Name: "p", RequesterMayApprove: r.IntN(4) == 0, BuilderMayApprove: r.IntN(4) == 0, CountAcrossRules: r.IntN(4) == 0}}
 		for k := 0; k < 1+r.IntN(3); k++ {
 			switch r.IntN(3) {

@@ -163,16 +163,7 @@ func witness(r *rand.Rand, p, next *gatehouse.PolicySpec, tries int) bool {
 }
 
 func randomCase(r *rand.Rand) (map[string]gatehouse.Voter, gatehouse.ApprovalFacts, []string) {
-	vs := map[string]gatehouse.Voter{}
-	for _, n := range cmpNames {
-		v := gatehouse.Voter{Name: n, Email: n + "@example.com", Eligible: r.IntN(6) > 0}
-		for _, g := range cmpGroups {
-			if r.IntN(2) == 0 {
-				v.Groups = append(v.Groups, g)
-			}
-		}
-		vs[n] = v
-	}
+	vs := randomVoters(r, cmpNames, cmpGroups, 6)
 	f := gatehouse.ApprovalFacts{Requester: cmpNames[r.IntN(6)], Builders: []string{cmpNames[r.IntN(6)]}}
 	var approvals []string
 	for _, n := range cmpNames {
