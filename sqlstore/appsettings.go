@@ -129,3 +129,34 @@ func (hooksKind) apply(tx *Tx, s subject, _, body string, how application) (int6
 	}
 	return 0, tx.updateApp(s, "hooks", func(a *gatehouse.App) { a.Hooks = h }, how)
 }
+
+// objectScope is what a deployment's release may create outside its namespace, as its
+// environment allowed when it was queued.
+type objectScope struct {
+	AllowClusterScoped bool     `json:"allow_cluster_scoped"`
+	AllowNamespaces    []string `json:"allow_namespaces"`
+}
+
+// pinOnFirstUse pins the chart of an app recorded before charts were pinned, at its first
+// deployment since (trust on first use, audited); later deployments check that digest.
+func (tx *Tx) pinOnFirstUse(app *gatehouse.App) error {
+	if app.Chart.Digest != "" || tx.db.pin == nil {
+		return nil
+	}
+	was := *app
+	pinned, err := tx.db.pinChart(tx.ctx, "chart", app.Chart)
+	if err != nil {
+		return err
+	}
+	app.Chart = pinned
+	chart, _, err := encodeChartHooks(app.Chart, app.Hooks)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(tx.ctx, `UPDATE apps SET chart = $1 WHERE id = $2`, chart, app.ID); err != nil {
+		return fmt.Errorf("pin chart: %w", err)
+	}
+	return tx.audit(change{action: "app.chart_pinned", resource: appResource(app), target: app.Target(),
+		before: map[string]any{"chart": was.Chart}, after: map[string]any{"chart": app.Chart},
+		details: map[string]any{"reason": "first deployment since charts are pinned"}})
+}

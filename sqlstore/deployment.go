@@ -168,37 +168,6 @@ func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
 	return d, nil
 }
 
-// objectScope is what a deployment's release may create outside its namespace, as its
-// environment allowed when it was queued.
-type objectScope struct {
-	AllowClusterScoped bool     `json:"allow_cluster_scoped"`
-	AllowNamespaces    []string `json:"allow_namespaces"`
-}
-
-// pinOnFirstUse pins the chart of an app recorded before charts were pinned, at its first
-// deployment since (trust on first use, audited); later deployments check that digest.
-func (tx *Tx) pinOnFirstUse(app *gatehouse.App) error {
-	if app.Chart.Digest != "" || tx.db.pin == nil {
-		return nil
-	}
-	was := *app
-	pinned, err := tx.db.pinChart(tx.ctx, "chart", app.Chart)
-	if err != nil {
-		return err
-	}
-	app.Chart = pinned
-	chart, _, err := encodeChartHooks(app.Chart, app.Hooks)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(tx.ctx, `UPDATE apps SET chart = $1 WHERE id = $2`, chart, app.ID); err != nil {
-		return fmt.Errorf("pin chart: %w", err)
-	}
-	return tx.audit(change{action: "app.chart_pinned", resource: appResource(app), target: app.Target(),
-		before: map[string]any{"chart": was.Chart}, after: map[string]any{"chart": app.Chart},
-		details: map[string]any{"reason": "first deployment since charts are pinned"}})
-}
-
 func nonEmptyAny(m map[string]any) any {
 	if len(m) == 0 {
 		return nil
@@ -356,64 +325,6 @@ func (s *DeploymentService) Deployments(ctx context.Context, project, app string
 		out[i] = masker.mask(out[i])
 	}
 	return out, nil
-}
-
-// Rollback implements gatehouse.DeploymentService. A rollback that would apply other
-// configuration than the live one, where config policies protect it, is refused: it goes
-// through a draft of kind rollback that they judge (see rollbackKind).
-func (s *DeploymentService) Rollback(ctx context.Context, project, app string, id int64) (*gatehouse.Deployment, error) {
-	var d *gatehouse.Deployment
-	err := s.db.write(ctx, func(tx *Tx) error {
-		old, err := findDeployment(ctx, tx, id)
-		if err != nil || old.Project != project || old.App != app {
-			return gatehouse.NotFoundf("deployment %d not found in app %s/%s", id, project, app)
-		}
-		if _, _, _, err := deployable(ctx, tx, project, app, old.Environment); err != nil {
-			return err
-		}
-		sub, err := resolveSubject(ctx, tx, gatehouse.DraftRef{Kind: gatehouse.DraftRollback, Project: project, App: app, Environment: old.Environment})
-		if err != nil {
-			return err
-		}
-		made, err := tx.changeDirectly(sub, renderSetting(rollbackTarget{Deployment: id}), "")
-		if err != nil {
-			return err
-		}
-		d, err = findDeployment(ctx, tx, made)
-		return err
-	})
-	return maskedDeployment(d), err
-}
-
-// rollbackTo queues a deployment of an earlier deployment's artifact, values and secrets to
-// its environment, through the stage's gate, as the caller; how says whether an approved
-// rollback draft asked for it.
-func (tx *Tx) rollbackTo(a *gatehouse.App, e *gatehouse.Environment, old *gatehouse.Deployment, how application) (*gatehouse.Deployment, error) {
-	_, _, st, err := deployable(tx.ctx, tx, a.Project, a.Name, e.Name)
-	if err != nil {
-		return nil, err
-	}
-	if old.State != gatehouse.StateSucceeded {
-		return nil, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "deployment %d ended %s: only a deployment that succeeded can be rolled back to", old.ID, old.State)
-	}
-	art, err := findArtifact(tx.ctx, tx, a, old.Digest)
-	if err != nil {
-		return nil, err
-	}
-	if art.RetractedAt != nil {
-		return nil, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "artifact %s of deployment %d was retracted: it cannot be deployed again", art.Digest, old.ID)
-	}
-	who := gatehouse.ActorFrom(tx.ctx)
-	pass, err := tx.gate(a, e, art, who, old)
-	if err != nil {
-		return nil, err
-	}
-	secrets, err := tx.db.deploymentSecrets(tx.ctx, tx, old.ID)
-	if err != nil {
-		return nil, err
-	}
-	return tx.createDeployment(newDeployment{app: a, env: e, stage: st, artifact: art, values: old.Values, secrets: secrets, revision: old.ConfigRevision,
-		kind: gatehouse.KindRollback, rollbackOf: old.ID, by: who.UserName, pass: pass, how: how})
 }
 
 // DiffDeployments implements gatehouse.DeploymentService.

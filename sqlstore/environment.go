@@ -67,36 +67,6 @@ func placeEnvironment(ctx context.Context, q querier, cluster, namespace string,
 	return clusterID, server, nil
 }
 
-// claimant is the environment that last used a namespace of an API server.
-type claimant struct {
-	id            int64
-	project, name string
-}
-
-// namespaceOwner returns the environment that last used the namespace on the server, if it
-// is another than self.
-func namespaceOwner(ctx context.Context, q querier, server, namespace string, self int64) (*claimant, error) {
-	var c claimant
-	err := q.QueryRowContext(ctx, `SELECT e.id, p.name, e.name FROM namespace_claims n JOIN environments e ON e.id = n.environment_id
-		JOIN projects p ON p.id = e.project_id WHERE n.server = $1 AND n.namespace = $2`, server, namespace).Scan(&c.id, &c.project, &c.name)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && c.id == self) {
-		return nil, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("namespace claim: %w", err)
-	}
-	return &c, nil
-}
-
-// claimNamespace records that the environment uses the namespace of the server now.
-func (tx *Tx) claimNamespace(server, namespace string, env int64) error {
-	if _, err := tx.ExecContext(tx.ctx, `INSERT INTO namespace_claims (server, namespace, environment_id, claimed_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (server, namespace) DO UPDATE SET environment_id = excluded.environment_id, claimed_at = excluded.claimed_at`,
-		server, namespace, env, micro(tx.now)); err != nil {
-		return fmt.Errorf("claim namespace: %w", err)
-	}
-	return nil
-}
-
 // CreateEnvironment implements gatehouse.EnvironmentService. A namespace that an environment
 // which policies protect has used is not taken by a new environment: the new one is created
 // elsewhere and moved there through a draft that those policies judge.

@@ -120,3 +120,61 @@ func (k rollbackKind) apply(tx *Tx, s subject, _, body string, how application) 
 func (rollbackKind) view(body string) string  { return body }
 func (rollbackKind) action() gatehouse.Action { return gatehouse.ActionDeploy }
 func (rollbackKind) sealed() bool             { return false }
+
+// Rollback implements gatehouse.DeploymentService. A rollback that would apply other
+// configuration than the live one, where config policies protect it, is refused: it goes
+// through a draft of kind rollback that they judge (see rollbackKind).
+func (s *DeploymentService) Rollback(ctx context.Context, project, app string, id int64) (*gatehouse.Deployment, error) {
+	var d *gatehouse.Deployment
+	err := s.db.write(ctx, func(tx *Tx) error {
+		old, err := findDeployment(ctx, tx, id)
+		if err != nil || old.Project != project || old.App != app {
+			return gatehouse.NotFoundf("deployment %d not found in app %s/%s", id, project, app)
+		}
+		if _, _, _, err := deployable(ctx, tx, project, app, old.Environment); err != nil {
+			return err
+		}
+		sub, err := resolveSubject(ctx, tx, gatehouse.DraftRef{Kind: gatehouse.DraftRollback, Project: project, App: app, Environment: old.Environment})
+		if err != nil {
+			return err
+		}
+		made, err := tx.changeDirectly(sub, renderSetting(rollbackTarget{Deployment: id}), "")
+		if err != nil {
+			return err
+		}
+		d, err = findDeployment(ctx, tx, made)
+		return err
+	})
+	return maskedDeployment(d), err
+}
+
+// rollbackTo queues a deployment of an earlier deployment's artifact, values and secrets to
+// its environment, through the stage's gate, as the caller; how says whether an approved
+// rollback draft asked for it.
+func (tx *Tx) rollbackTo(a *gatehouse.App, e *gatehouse.Environment, old *gatehouse.Deployment, how application) (*gatehouse.Deployment, error) {
+	_, _, st, err := deployable(tx.ctx, tx, a.Project, a.Name, e.Name)
+	if err != nil {
+		return nil, err
+	}
+	if old.State != gatehouse.StateSucceeded {
+		return nil, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "deployment %d ended %s: only a deployment that succeeded can be rolled back to", old.ID, old.State)
+	}
+	art, err := findArtifact(tx.ctx, tx, a, old.Digest)
+	if err != nil {
+		return nil, err
+	}
+	if art.RetractedAt != nil {
+		return nil, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "artifact %s of deployment %d was retracted: it cannot be deployed again", art.Digest, old.ID)
+	}
+	who := gatehouse.ActorFrom(tx.ctx)
+	pass, err := tx.gate(a, e, art, who, old)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := tx.db.deploymentSecrets(tx.ctx, tx, old.ID)
+	if err != nil {
+		return nil, err
+	}
+	return tx.createDeployment(newDeployment{app: a, env: e, stage: st, artifact: art, values: old.Values, secrets: secrets, revision: old.ConfigRevision,
+		kind: gatehouse.KindRollback, rollbackOf: old.ID, by: who.UserName, pass: pass, how: how})
+}
