@@ -16,6 +16,12 @@ type Token struct {
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	// RevokedReason says why a revoked token was revoked: by whom, or that its owner's password
+	// changed.
+	RevokedReason string `json:"revoked_reason,omitempty"`
+	// Interactive tokens were made by signing in with a password (`gatehouse login`): only they
+	// (of all tokens) can approve, and a change of the password revokes them.
+	Interactive bool `json:"interactive"`
 }
 
 // NewToken is a freshly created token with its secret text.

@@ -127,12 +127,16 @@ type UserService interface {
 	User(ctx context.Context, name string) (*User, error)
 	// Users lists all users by name; any authenticated user may list them (to pick approvers).
 	Users(ctx context.Context) ([]*User, error)
-	// UpdateUser changes a user; disabling one ends its sessions and tokens at once. Errors:
-	// invalid input; not found; forbidden.
+	// UpdateUser changes a user. Setting the password, or disabling the user, ends the user's
+	// sessions and revokes its interactive tokens (Token.Interactive) in the same transaction,
+	// each revocation audited with its reason; a disabled user's other tokens stop working
+	// while it is disabled. Errors: invalid input; not found; forbidden.
 	UpdateUser(ctx context.Context, name string, in UserUpdate) (*User, error)
-	// ChangePassword changes the caller's own password after checking the current one, and ends
-	// all the caller's sessions (sign in again). Errors: invalid (new password); unauthenticated (current
-	// password wrong); forbidden for service accounts.
+	// ChangePassword changes the caller's own password after checking the current one, and in
+	// the same transaction ends all the caller's sessions and revokes its interactive tokens,
+	// each revocation audited (sign in again). Errors: invalid (new password); unauthenticated
+	// (current password wrong); conflict when the password changed meanwhile; forbidden for
+	// service accounts.
 	ChangePassword(ctx context.Context, in PasswordChange) error
 }
 

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/gatehousehq/gatehouse"
@@ -145,11 +146,19 @@ func (s *UserService) UpdateUser(ctx context.Context, name string, in gatehouse.
 			u.DisplayName, u.Email, u.Disabled, micro(tx.now), u.ID); err != nil {
 			return fmt.Errorf("update user: %w", err)
 		}
-		if u.Disabled || in.Password != nil {
-			// A disabled user, or one whose password an administrator reset, must sign in again.
-			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, u.ID); err != nil {
-				return fmt.Errorf("end sessions: %w", err)
-			}
+		// A user whose password an administrator reset, or who is disabled, must sign in again:
+		// sessions end and `gatehouse login` tokens are revoked. A disabled user fails
+		// authentication anyway, but only while disabled: the disable is often the answer to a
+		// suspected theft, and enabling the user again must not bring a stolen token that can
+		// approve back to life. Signing in again costs the person one `gatehouse login`.
+		switch {
+		case in.Password != nil:
+			err = tx.endSignIns(u.ID, fmt.Sprintf(reasonPasswordReset, gatehouse.ActorFrom(ctx).UserName))
+		case u.Disabled:
+			err = tx.endSignIns(u.ID, fmt.Sprintf(reasonUserDisabled, gatehouse.ActorFrom(ctx).UserName))
+		}
+		if err != nil {
+			return err
 		}
 		after = &u
 		return tx.audit(change{action: "user.update", resource: "user/" + name, before: before, after: after, details: nonEmpty(details)})
@@ -177,12 +186,17 @@ func (s *UserService) ChangePassword(ctx context.Context, in gatehouse.PasswordC
 		return &gatehouse.Error{Kind: gatehouse.KindUnauthenticated, Field: "current_password", Message: "does not match: expected your current password"}
 	}
 	return s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.samePassword(a.UserID, hash); errors.Is(err, errBadLogin) {
+			return gatehouse.Conflictf("your password changed meanwhile: sign in again")
+		} else if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`,
 			hashPassword(in.New.Reveal()), micro(tx.now), a.UserID); err != nil {
 			return fmt.Errorf("set password: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, a.UserID); err != nil {
-			return fmt.Errorf("end sessions: %w", err)
+		if err := tx.endSignIns(a.UserID, reasonPasswordChanged); err != nil {
+			return err
 		}
 		return tx.audit(change{action: "user.password_change", resource: "user/" + a.UserName,
 			details: map[string]string{"password": gatehouse.Masked + " changed"}})

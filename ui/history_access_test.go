@@ -223,8 +223,8 @@ func TestAccessPages(t *testing.T) {
 	if resp, body := m.post(fmt.Sprintf("/ui/access/tokens/%d/revoke", id), nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("revoke token %d: %d %s", id, resp.StatusCode, body)
 	}
-	if _, body := m.get("/ui/access/tokens"); !strings.Contains(body, "revoked") {
-		t.Errorf("revoked token not shown as revoked:\n%s", body)
+	if _, body := m.get("/ui/access/tokens"); !strings.Contains(body, "revoked") || !strings.Contains(body, "revoked by amy") {
+		t.Errorf("revoked token not shown as revoked, with its reason:\n%s", body)
 	}
 
 	// A form without the CSRF token is refused and changes nothing.
