@@ -24,6 +24,17 @@ type Token struct {
 	Interactive bool `json:"interactive"`
 }
 
+// Prefixes of the token and session texts: what a text is shows in its first characters, so a
+// leaked one is recognisable (and secret scanners can find it).
+const (
+	TokenPrefix   = "gth_"
+	SessionPrefix = "ghs_"
+)
+
+// SecretPrefixes are the prefixes of every secret text Gatehouse hands out: API tokens,
+// sessions and approve links. Whatever carries one of them must not be logged.
+var SecretPrefixes = []string{TokenPrefix, SessionPrefix, ApprovalLinkPrefix, DraftLinkPrefix}
+
 // NewToken is a freshly created token with its secret text.
 type NewToken struct {
 	Token

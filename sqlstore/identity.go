@@ -15,11 +15,10 @@ import (
 	"github.com/gatehousehq/gatehouse"
 )
 
-// Token texts carry a prefix that says what they are, so a leaked one is recognisable (and
-// secret scanners can find it).
+// Token texts carry a prefix that says what they are (see gatehouse.SecretPrefixes).
 const (
-	tokenPrefix   = "gth_"
-	sessionPrefix = "ghs_"
+	tokenPrefix   = gatehouse.TokenPrefix
+	sessionPrefix = gatehouse.SessionPrefix
 )
 
 // IdentityService implements gatehouse.IdentityService. Session and token texts are random
