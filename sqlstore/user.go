@@ -28,19 +28,27 @@ func scanUser(row scanner) (*gatehouse.User, error) {
 	return &u, nil
 }
 
-// findUser reads a user with its groups.
+// findUser reads a user with its groups, seeing the whole directory: for Gatehouse's own
+// reads, never to answer a caller (readUser does).
 func findUser(ctx context.Context, q querier, name string) (*gatehouse.User, error) {
-	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, name))
+	return readUser(ctx, q, name, wholeDirectory)
+}
+
+// readUser reads a user that d sees, with the groups of it that d sees and its e-mail masked
+// as d must; a user d does not see is not found, as one that does not exist.
+func readUser(ctx context.Context, q querier, name string, d directory) (*gatehouse.User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.name = $1 AND `+d.seesUser("u", 2),
+		append([]any{name}, d.args()...)...))
 	if err != nil {
 		return nil, notFoundOr(err, "user %q not found", name)
 	}
 	groups, err := queryAll(ctx, q, scanString, `SELECT g.name FROM user_groups g JOIN group_members m ON m.group_id = g.id
-		WHERE m.user_id = $1 ORDER BY g.name`, u.ID)
+		WHERE m.user_id = $1 AND `+d.seesGroup("g", 2)+` ORDER BY g.name`, append([]any{u.ID}, d.args()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("user groups: %w", err)
 	}
 	u.Groups = append(u.Groups, groups...)
-	return u, nil
+	return d.mask(u), nil
 }
 
 // requireAdminister checks the caller may administer the system.
@@ -89,20 +97,26 @@ func (s *UserService) CreateUser(ctx context.Context, in gatehouse.UserCreate) (
 
 // User implements gatehouse.UserService.
 func (s *UserService) User(ctx context.Context, name string) (*gatehouse.User, error) {
-	if _, err := actor(ctx); err != nil {
+	a, err := actor(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return findUser(ctx, s.db.r, name)
+	return readUser(ctx, s.db.r, name, directoryOf(a))
 }
 
 // Users implements gatehouse.UserService.
 func (s *UserService) Users(ctx context.Context) ([]*gatehouse.User, error) {
-	if _, err := actor(ctx); err != nil {
+	a, err := actor(ctx)
+	if err != nil {
 		return nil, err
 	}
-	users, err := queryAll(ctx, s.db.r, scanUser, `SELECT `+userColumns+` FROM users ORDER BY name`)
+	d := directoryOf(a)
+	users, err := queryAll(ctx, s.db.r, scanUser, `SELECT `+userColumns+` FROM users u WHERE `+d.seesUser("u", 1)+` ORDER BY u.name`, d.args()...)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
+	}
+	for _, u := range users {
+		d.mask(u)
 	}
 	return users, nil
 }

@@ -159,6 +159,11 @@ func TestAccessPages(t *testing.T) {
 	grant := url.Values{"subject": {"user:tess"}, "role": {"deployer"}, "project": {"shop"}, "app": {""}, "env": {"dev"}}
 
 	v := signInPages(t, srv, "vic", nil)
+	// A viewer sees the people of the projects it is bound in, without e-mail: amy, not tess.
+	if status, body := v.get("/ui/access"); status != http.StatusOK || !strings.Contains(body, "People in your projects") ||
+		!strings.Contains(body, `value="user:amy"`) || strings.Contains(body, "user:tess") || strings.Contains(body, "E-mail") {
+		t.Errorf("a viewer's access page: %d\n%s", status, body)
+	}
 	resp, body := v.post("/ui/access/bindings", grant)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "may not grant deployer") {
 		t.Errorf("viewer grants: %d %s", resp.StatusCode, body)
