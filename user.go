@@ -141,8 +141,8 @@ type UserService interface {
 	// ChangePassword changes the caller's own password after checking the current one, and in
 	// the same transaction ends all the caller's sessions and revokes its interactive tokens,
 	// each revocation audited (sign in again). Errors: invalid (new password); unauthenticated
-	// (current password wrong); conflict when the password changed meanwhile; forbidden for
-	// service accounts.
+	// (current password wrong); conflict when the password changed, or the caller was disabled,
+	// meanwhile; forbidden for service accounts.
 	ChangePassword(ctx context.Context, in PasswordChange) error
 }
 

@@ -44,7 +44,7 @@ func hashText(s string) string {
 var errBadLogin = gatehouse.Errorf(gatehouse.KindUnauthenticated, "invalid user name or password")
 
 // checkLogin returns the human user whose password matches, or errBadLogin, and the password
-// hash it verified (see Tx.samePassword).
+// hash it verified (see Tx.passwordStands).
 func (s *IdentityService) checkLogin(ctx context.Context, c gatehouse.Credentials) (*gatehouse.User, string, error) {
 	var hash sql.NullString
 	u, err := scanUser(s.db.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, c.Name))
@@ -67,16 +67,19 @@ func (s *IdentityService) checkLogin(ctx context.Context, c gatehouse.Credential
 	return u, hash.String, nil
 }
 
-// samePassword refuses a sign-in whose password check raced a change of the password: the hash
-// it verified (outside the transaction, as hashing is slow) must still be the user's, read
-// under the row's lock. Without it a sign-in with the old password that began before a change
-// could leave a session or token the change never saw.
-func (tx *Tx) samePassword(userID int64, verified string) error {
+// passwordStands refuses a sign-in whose password check raced a change of the user: the hash it
+// verified (outside the transaction, as hashing is slow) must still be the user's, and the
+// user still enabled, read under the row's lock. Without it a sign-in with the old password
+// that began before a password change or a disable could leave a session or token that the
+// change never saw, and that would work again once the user is enabled.
+func (tx *Tx) passwordStands(userID int64, verified string) error {
 	var hash string
-	if err := tx.QueryRowContext(tx.ctx, `SELECT COALESCE(password_hash, '') FROM users WHERE id = $1`+tx.db.dialect.forUpdate, userID).Scan(&hash); err != nil {
+	var disabled bool
+	if err := tx.QueryRowContext(tx.ctx, `SELECT COALESCE(password_hash, ''), disabled FROM users WHERE id = $1`+tx.db.dialect.forUpdate,
+		userID).Scan(&hash, &disabled); err != nil {
 		return fmt.Errorf("read password: %w", err)
 	}
-	if hash != verified {
+	if hash != verified || disabled {
 		return errBadLogin
 	}
 	return nil
@@ -90,7 +93,7 @@ func (s *IdentityService) Login(ctx context.Context, c gatehouse.Credentials, tt
 	}
 	var sess *gatehouse.Session
 	err = s.db.write(gatehouse.WithActor(ctx, &gatehouse.Actor{UserID: u.ID, UserName: u.Name, Kind: u.Kind, Via: gatehouse.AuthSession}), func(tx *Tx) error {
-		if err := tx.samePassword(u.ID, hash); err != nil {
+		if err := tx.passwordStands(u.ID, hash); err != nil {
 			return err
 		}
 		sess, err = tx.openSession(u, ttl, map[string]string{"method": "session"})
@@ -123,7 +126,7 @@ func (s *IdentityService) LoginToken(ctx context.Context, c gatehouse.Credential
 	ctx = gatehouse.WithActor(ctx, &gatehouse.Actor{UserID: u.ID, UserName: u.Name, Kind: u.Kind, Via: gatehouse.AuthSession})
 	var t *gatehouse.NewToken
 	err = s.db.write(ctx, func(tx *Tx) error {
-		if err := tx.samePassword(u.ID, hash); err != nil {
+		if err := tx.passwordStands(u.ID, hash); err != nil {
 			return err
 		}
 		t, err = tx.insertToken(u, in.Name, ttl, true)

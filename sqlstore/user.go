@@ -200,8 +200,8 @@ func (s *UserService) ChangePassword(ctx context.Context, in gatehouse.PasswordC
 		return &gatehouse.Error{Kind: gatehouse.KindUnauthenticated, Field: "current_password", Message: "does not match: expected your current password"}
 	}
 	return s.db.write(ctx, func(tx *Tx) error {
-		if err := tx.samePassword(a.UserID, hash); errors.Is(err, errBadLogin) {
-			return gatehouse.Conflictf("your password changed meanwhile: sign in again")
+		if err := tx.passwordStands(a.UserID, hash); errors.Is(err, errBadLogin) {
+			return gatehouse.Conflictf("your password changed, or your account was disabled, meanwhile: sign in again")
 		} else if err != nil {
 			return err
 		}
