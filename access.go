@@ -116,3 +116,20 @@ func CanGrant(grants []Grant, role Role, scope Scope) bool {
 	}
 	return role != RoleSuperAdmin && managing && holding
 }
+
+// directoryRoles are the roles whose holders see the whole directory of users and groups: they
+// manage projects or grant roles to people, so they must know whom they deal with.
+var directoryRoles = []Role{RoleSuperAdmin, RoleAdmin, RoleAccessManager}
+
+// SeesDirectory reports whether holders of grants see the whole user and group directory,
+// e-mails and group members included: whether they hold super-admin, admin or access-manager
+// on any scope. Everyone else sees less (see UserService.Users), so a role-less person or a CI
+// token cannot harvest the organisation's addresses.
+func SeesDirectory(grants []Grant) bool {
+	for _, g := range grants {
+		if slices.Contains(directoryRoles, g.Role) {
+			return true
+		}
+	}
+	return false
+}

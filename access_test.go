@@ -201,3 +201,24 @@ func TestRequireExplainsWhatIsMissing(t *testing.T) {
 		t.Error("a nil actor must be unauthenticated")
 	}
 }
+
+// TestSeesDirectory: super-admin, admin and access-manager on any scope see the whole
+// directory; approvers, deployers, viewers and the role-less do not.
+func TestSeesDirectory(t *testing.T) {
+	for _, tt := range []struct {
+		grants []gatehouse.Grant
+		want   bool
+	}{
+		{nil, false},
+		{[]gatehouse.Grant{{Role: gatehouse.RoleViewer, Scope: gatehouse.GlobalScope}}, false},
+		{[]gatehouse.Grant{{Role: gatehouse.RoleDeployer, Scope: mustScope(t, "project:shop")}, {Role: gatehouse.RoleImageApprover, Scope: gatehouse.GlobalScope}}, false},
+		{[]gatehouse.Grant{{Role: gatehouse.RoleConfigApprover, Scope: mustScope(t, "project:shop")}}, false},
+		{[]gatehouse.Grant{{Role: gatehouse.RoleViewer, Scope: mustScope(t, "project:shop")}, {Role: gatehouse.RoleAdmin, Scope: mustScope(t, "project:shop/app:web")}}, true},
+		{[]gatehouse.Grant{{Role: gatehouse.RoleAccessManager, Scope: mustScope(t, "project:bank/env:prod")}}, true},
+		{gatehouse.SystemActor().Grants, true},
+	} {
+		if got := gatehouse.SeesDirectory(tt.grants); got != tt.want {
+			t.Errorf("SeesDirectory(%v) = %v, want %v", tt.grants, got, tt.want)
+		}
+	}
+}

@@ -19,7 +19,24 @@ type Token struct {
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	// RevokedReason says why a revoked token was revoked: by whom, or that its owner's password
+	// changed.
+	RevokedReason string `json:"revoked_reason,omitempty"`
+	// Interactive tokens were made by signing in with a password (`gatehouse login`): only they
+	// (of all tokens) can approve, and a change of the password revokes them.
+	Interactive bool `json:"interactive"`
 }
+
+// Prefixes of the token and session texts: what a text is shows in its first characters, so a
+// leaked one is recognisable (and secret scanners can find it).
+const (
+	TokenPrefix   = "gth_"
+	SessionPrefix = "ghs_"
+)
+
+// SecretPrefixes are the prefixes of every secret text Gatehouse hands out: API tokens,
+// sessions and approve links. Whatever carries one of them must not be logged.
+var SecretPrefixes = []string{TokenPrefix, SessionPrefix, ApprovalLinkPrefix, DraftLinkPrefix}
 
 // NewToken is a freshly created token with its secret text.
 type NewToken struct {

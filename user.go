@@ -123,16 +123,26 @@ type PasswordChange struct {
 type UserService interface {
 	// CreateUser creates a user. Errors: invalid input; forbidden; conflict when the name is taken.
 	CreateUser(ctx context.Context, in UserCreate) (*User, error)
-	// User returns one user with its groups. Errors: not found.
+	// User returns one user with its groups, as the caller sees the directory (see Users).
+	// Errors: not found, also for a user the caller does not see.
 	User(ctx context.Context, name string) (*User, error)
-	// Users lists all users by name; any authenticated user may list them (to pick approvers).
+	// Users lists by name the users the caller sees. Holders of super-admin, admin or
+	// access-manager on any scope (SeesDirectory) see every user with e-mail and groups. Anyone
+	// else sees themselves, and the users bound (directly or through a group) on a scope that
+	// reaches a project the caller is bound in, a scope on every project reaching each one —
+	// enough to pick whom to notify — without their e-mail, and of their groups those the
+	// caller sees (see Groups). Someone bound nowhere sees only themselves.
 	Users(ctx context.Context) ([]*User, error)
-	// UpdateUser changes a user; disabling one ends its sessions and tokens at once. Errors:
-	// invalid input; not found; forbidden.
+	// UpdateUser changes a user. Setting the password, or disabling the user, ends the user's
+	// sessions and revokes its interactive tokens (Token.Interactive) in the same transaction,
+	// each revocation audited with its reason; a disabled user's other tokens stop working
+	// while it is disabled. Errors: invalid input; not found; forbidden.
 	UpdateUser(ctx context.Context, name string, in UserUpdate) (*User, error)
-	// ChangePassword changes the caller's own password after checking the current one, and ends
-	// all the caller's sessions (sign in again). Errors: invalid (new password); unauthenticated (current
-	// password wrong); forbidden for service accounts.
+	// ChangePassword changes the caller's own password after checking the current one, and in
+	// the same transaction ends all the caller's sessions and revokes its interactive tokens,
+	// each revocation audited (sign in again). Errors: invalid (new password); unauthenticated
+	// (current password wrong); conflict when the password changed, or the caller was disabled,
+	// meanwhile; forbidden for service accounts.
 	ChangePassword(ctx context.Context, in PasswordChange) error
 }
 
@@ -170,9 +180,13 @@ type GroupService interface {
 	// CreateGroup creates a group with initial members. Errors: invalid input (unknown member
 	// names the members field); forbidden; conflict when the name is taken.
 	CreateGroup(ctx context.Context, in GroupCreate) (*Group, error)
-	// Group returns a group with its members. Errors: not found.
+	// Group returns a group with its members, as the caller sees the directory (see Groups).
+	// Errors: not found, also for a group the caller does not see.
 	Group(ctx context.Context, name string) (*Group, error)
-	// Groups lists all groups by name.
+	// Groups lists by name the groups the caller sees: all of them, with every member, for
+	// those who see the whole directory (SeesDirectory); for anyone else, the groups bound on a
+	// scope that reaches a project the caller is bound in and the caller's own groups, each
+	// with only the members the caller sees (see UserService.Users).
 	Groups(ctx context.Context) ([]*Group, error)
 	// DeleteGroup deletes a group and its role bindings. Errors: not found; forbidden.
 	DeleteGroup(ctx context.Context, name string) error

@@ -53,7 +53,7 @@ func newVoteWorld(b *testing.B, engine string, requests int) *voteWorld {
 		d := fmt.Sprintf("sha256:%064x", i+1)
 		do("POST", "/api/v1/projects/p/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "r.example.com/web@" + d})
 		var r gatehouse.ApprovalRequest
-		must(srv.Admin.Do(ctx, "POST", "/api/v1/projects/p/apps/web/approvals", nil, gatehouse.ApprovalCreate{Environment: "prod", Digest: d, Notify: []string{"absent"}}, &r))
+		must(srv.Admin.Do(ctx, "POST", "/api/v1/projects/p/apps/web/approvals", nil, gatehouse.ApprovalCreate{Environment: "prod", Digest: d, Notify: []string{"approver0"}}, &r))
 		for k := 0; k < votesPerRequest; k++ {
 			w.requests <- r.ID
 		}

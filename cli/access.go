@@ -56,16 +56,22 @@ access-manager, super-admin. Scopes: "*", "project:NAME", then optionally "/app:
 
 func (a *App) tokenCmd() *cobra.Command {
 	var user string
-	n := noun[gatehouse.Token]{a: a, name: "token", header: []string{"id", "name", "user", "made by", "prefix", "expires", "last used", "state"},
+	n := noun[gatehouse.Token]{a: a, name: "token", header: []string{"id", "name", "user", "kind", "made by", "prefix", "expires", "last used", "state"},
 		row: func(t *gatehouse.Token) []string {
-			used, state := "never", "active"
+			used, state, kind := "never", "active", "api"
 			if t.LastUsedAt != nil {
 				used = when(*t.LastUsedAt)
 			}
-			if t.RevokedAt != nil {
-				state = "revoked"
+			if t.Interactive {
+				kind = "login" // made by gatehouse login: can approve; a password change revokes it
 			}
-			return []string{fmt.Sprint(t.ID), t.Name, t.User, t.MadeBy, t.Prefix + "…", when(t.ExpiresAt), used, state}
+			if t.RevokedAt != nil {
+				state = "revoked " + when(*t.RevokedAt)
+				if t.RevokedReason != "" {
+					state += ": " + t.RevokedReason
+				}
+			}
+			return []string{fmt.Sprint(t.ID), t.Name, t.User, kind, t.MadeBy, t.Prefix + "…", when(t.ExpiresAt), used, state}
 		},
 		base: func() ([]string, error) {
 			if user != "" {

@@ -162,7 +162,8 @@ func (a *App) passwdCmd() *cobra.Command {
 			if err := c.Do(cmd.Context(), "PUT", path("me", "password"), nil, gatehouse.PasswordChange{Current: cur, New: next}, nil); err != nil {
 				return err
 			}
-			return a.say(map[string]bool{"changed": true}, "Password changed; sign in again in the browser.")
+			return a.say(map[string]bool{"changed": true},
+				"Password changed. Your sessions and gatehouse login tokens are revoked: sign in again (gatehouse login, and in the browser).")
 		},
 	}
 }

@@ -58,7 +58,7 @@ func (a *App) userCmd() *cobra.Command {
 	}
 	reset := &cobra.Command{
 		Use:   "set-password NAME",
-		Short: "Set a person's password (from the terminal or stdin); ends their sessions",
+		Short: "Set a person's password (from the terminal or stdin); ends their sessions and revokes their login tokens",
 		Args:  exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pw, err := a.readSecret("New password for " + args[0] + ": ")
@@ -69,7 +69,7 @@ func (a *App) userCmd() *cobra.Command {
 		},
 	}
 	return group("user", "Manage users and service accounts", n.list(nil), n.get(), create, update,
-		toggle("disable", "Disable a user: sessions end, tokens stop working", true), toggle("enable", "Enable a user again", false), reset)
+		toggle("disable", "Disable a user: sessions end, login tokens are revoked, other tokens stop working", true), toggle("enable", "Enable a user again", false), reset)
 }
 
 func (a *App) groupCmd() *cobra.Command {

@@ -49,7 +49,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	rid := gatehouse.RequestInfoFrom(r.Context()).RequestID
 	if pub.Kind == gatehouse.KindInternal {
-		s.log.Error("request failed", "request_id", rid, "method", r.Method, "path", r.URL.Path, "err", err)
+		path, _ := redactURL(r.URL)
+		s.log.Error("request failed", "request_id", rid, "method", r.Method, "path", path, "err", err)
 	}
 	if pub.Kind == gatehouse.KindUnauthenticated {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)

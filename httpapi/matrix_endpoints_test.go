@@ -37,7 +37,8 @@ var endpoints = []endpoint{
 	{"POST /api/v1/users", superAdmins, func(w *world, _ string) call {
 		return call{method: "POST", path: "/api/v1/users", body: gatehouse.UserCreate{Name: w.unique("u"), Kind: gatehouse.ServiceAccount}}
 	}},
-	{"GET /api/v1/users/{user}", signedIn, staticCall("GET", "/api/v1/users/loginuser", nil)},
+	// loginuser and group sre are bound nowhere: only those who see the whole directory find them.
+	{"GET /api/v1/users/{user}", directory, staticCall("GET", "/api/v1/users/loginuser", nil)},
 	{"PATCH /api/v1/users/{user}", superAdmins, staticCall("PATCH", "/api/v1/users/loginuser", map[string]string{"display_name": "L"})},
 	{"GET /api/v1/users/{user}/tokens", superAdmins, staticCall("GET", "/api/v1/users/ci/tokens", nil)},
 	{"POST /api/v1/users/{user}/tokens", superAdmins, staticCall("POST", "/api/v1/users/ci/tokens", gatehouse.TokenCreate{Name: "ci"})},
@@ -45,7 +46,7 @@ var endpoints = []endpoint{
 	{"POST /api/v1/groups", superAdmins, func(w *world, _ string) call {
 		return call{method: "POST", path: "/api/v1/groups", body: gatehouse.GroupCreate{Name: w.unique("g")}}
 	}},
-	{"GET /api/v1/groups/{group}", signedIn, staticCall("GET", "/api/v1/groups/sre", nil)},
+	{"GET /api/v1/groups/{group}", directory, staticCall("GET", "/api/v1/groups/sre", nil)},
 	{"DELETE /api/v1/groups/{group}", superAdmins, func(w *world, _ string) call {
 		g := w.unique("g")
 		w.admin("POST", "/api/v1/groups", gatehouse.GroupCreate{Name: g})

@@ -182,6 +182,7 @@ var (
 	superAdmins = []string{"super-admin"}
 	pushers     = []string{"deployer", "admin", "super-admin"}
 	grantors    = []string{"access-manager", "super-admin"}
+	directory   = []string{"admin", "access-manager", "super-admin"} // see every user and group
 	creds       = gatehouse.Credentials{Name: "loginuser", Password: gatehouse.OutgoingSecret(testserver.Password)}
 	staticCall  = func(method, path string, body any) func(*world, string) call {
 		return func(*world, string) call { return call{method: method, path: path, body: body} }

@@ -39,7 +39,8 @@ func (r *statusRecorder) Flush() {
 }
 
 // middleware gives every request an id, its source address, security headers, a body limit,
-// panic recovery, the caller's identity (when it presents one) and a log line.
+// panic recovery, the caller's identity (when it presents one) and a log line, whose path and
+// query pass through redactURL so no token or approve link reaches the log.
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -62,7 +63,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			if a := gatehouse.ActorFrom(r.Context()); a != nil {
 				actor = a.UserName
 			}
-			s.log.Info("request", "request_id", rid, "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			path, query := redactURL(r.URL)
+			s.log.Info("request", "request_id", rid, "method", r.Method, "path", path, "query", query, "status", rec.status,
 				"duration_ms", time.Since(start).Milliseconds(), "actor", actor)
 		}()
 		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes)

@@ -15,9 +15,7 @@ func loadActor(ctx context.Context, q querier, u *gatehouse.User, via gatehouse.
 	if err != nil {
 		return nil, fmt.Errorf("load groups: %w", err)
 	}
-	bindings, err := queryAll(ctx, q, scanGrant, `SELECT role, scope FROM role_bindings
-		WHERE (subject_kind = 'user' AND subject_id = $1)
-		   OR (subject_kind = 'group' AND subject_id IN (SELECT group_id FROM group_members WHERE user_id = $1))`, u.ID)
+	bindings, err := queryAll(ctx, q, scanGrant, `SELECT b.role, b.scope FROM role_bindings b WHERE `+boundTo("b", "$1"), u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("load role bindings: %w", err)
 	}

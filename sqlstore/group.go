@@ -13,17 +13,25 @@ type GroupService struct{ db *DB }
 // NewGroupService returns the group service of db.
 func NewGroupService(db *DB) *GroupService { return &GroupService{db: db} }
 
+// findGroup reads a group with its members, seeing the whole directory: for Gatehouse's own
+// reads, never to answer a caller (readGroup does).
 func findGroup(ctx context.Context, q querier, name string) (*gatehouse.Group, error) {
+	return readGroup(ctx, q, name, wholeDirectory)
+}
+
+// readGroup reads a group that d sees, with the members d sees; a group d does not see is not
+// found, as one that does not exist.
+func readGroup(ctx context.Context, q querier, name string, d directory) (*gatehouse.Group, error) {
 	var g gatehouse.Group
 	var created int64
-	err := q.QueryRowContext(ctx, `SELECT id, name, description, created_at FROM user_groups WHERE name = $1`, name).
-		Scan(&g.ID, &g.Name, &g.Description, &created)
+	err := q.QueryRowContext(ctx, `SELECT g.id, g.name, g.description, g.created_at FROM user_groups g WHERE g.name = $1 AND `+d.seesGroup("g", 2),
+		append([]any{name}, d.args()...)...).Scan(&g.ID, &g.Name, &g.Description, &created)
 	if err != nil {
 		return nil, notFoundOr(err, "group %q not found", name)
 	}
 	g.CreatedAt = fromMicro(created)
 	members, err := queryAll(ctx, q, scanString, `SELECT u.name FROM users u JOIN group_members m ON m.user_id = u.id
-		WHERE m.group_id = $1 ORDER BY u.name`, g.ID)
+		WHERE m.group_id = $1 AND `+d.seesUser("u", 2)+` ORDER BY u.name`, append([]any{g.ID}, d.args()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("group members: %w", err)
 	}
@@ -77,24 +85,27 @@ func (s *GroupService) CreateGroup(ctx context.Context, in gatehouse.GroupCreate
 
 // Group implements gatehouse.GroupService.
 func (s *GroupService) Group(ctx context.Context, name string) (*gatehouse.Group, error) {
-	if _, err := actor(ctx); err != nil {
+	a, err := actor(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return findGroup(ctx, s.db.r, name)
+	return readGroup(ctx, s.db.r, name, directoryOf(a))
 }
 
 // Groups implements gatehouse.GroupService.
 func (s *GroupService) Groups(ctx context.Context) ([]*gatehouse.Group, error) {
-	if _, err := actor(ctx); err != nil {
+	a, err := actor(ctx)
+	if err != nil {
 		return nil, err
 	}
-	names, err := queryAll(ctx, s.db.r, scanString, `SELECT name FROM user_groups ORDER BY name`)
+	d := directoryOf(a)
+	names, err := queryAll(ctx, s.db.r, scanString, `SELECT g.name FROM user_groups g WHERE `+d.seesGroup("g", 1)+` ORDER BY g.name`, d.args()...)
 	if err != nil {
 		return nil, fmt.Errorf("list groups: %w", err)
 	}
 	out := make([]*gatehouse.Group, 0, len(names))
 	for _, n := range names {
-		g, err := findGroup(ctx, s.db.r, n)
+		g, err := readGroup(ctx, s.db.r, n, d)
 		if err != nil {
 			return nil, err
 		}

@@ -15,11 +15,10 @@ import (
 	"github.com/gatehousehq/gatehouse"
 )
 
-// Token texts carry a prefix that says what they are, so a leaked one is recognisable (and
-// secret scanners can find it).
+// Token texts carry a prefix that says what they are (see gatehouse.SecretPrefixes).
 const (
-	tokenPrefix   = "gth_"
-	sessionPrefix = "ghs_"
+	tokenPrefix   = gatehouse.TokenPrefix
+	sessionPrefix = gatehouse.SessionPrefix
 )
 
 // IdentityService implements gatehouse.IdentityService. Session and token texts are random
@@ -44,37 +43,59 @@ func hashText(s string) string {
 
 var errBadLogin = gatehouse.Errorf(gatehouse.KindUnauthenticated, "invalid user name or password")
 
-// checkLogin returns the human user whose password matches, or errBadLogin.
-func (s *IdentityService) checkLogin(ctx context.Context, c gatehouse.Credentials) (*gatehouse.User, error) {
+// checkLogin returns the human user whose password matches, or errBadLogin, and the password
+// hash it verified (see Tx.passwordStands).
+func (s *IdentityService) checkLogin(ctx context.Context, c gatehouse.Credentials) (*gatehouse.User, string, error) {
 	var hash sql.NullString
 	u, err := scanUser(s.db.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, c.Name))
 	if err == nil {
 		err = s.db.r.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = $1`, u.ID).Scan(&hash)
 	}
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("login: %w", err)
+		return nil, "", fmt.Errorf("login: %w", err)
 	}
 	if !hash.Valid {
 		checkPassword(dummyHash, c.Password.Reveal())
-		return nil, errBadLogin
+		return nil, "", errBadLogin
 	}
 	if !checkPassword(hash.String, c.Password.Reveal()) || u.Disabled || u.Kind != gatehouse.HumanUser {
 		_ = s.db.write(ctx, func(tx *Tx) error {
 			return tx.audit(change{action: "auth.login_failed", resource: "user/" + u.Name})
 		})
-		return nil, errBadLogin
+		return nil, "", errBadLogin
 	}
-	return u, nil
+	return u, hash.String, nil
+}
+
+// passwordStands refuses a sign-in whose password check raced a change of the user: the hash it
+// verified (outside the transaction, as hashing is slow) must still be the user's, and the
+// user still enabled, read under the row's lock. Without it a sign-in with the old password
+// that began before a password change or a disable could leave a session or token that the
+// change never saw, and that would work again once the user is enabled.
+func (tx *Tx) passwordStands(userID int64, verified string) error {
+	var hash string
+	var disabled bool
+	if err := tx.QueryRowContext(tx.ctx, `SELECT COALESCE(password_hash, ''), disabled FROM users WHERE id = $1`+tx.db.dialect.forUpdate,
+		userID).Scan(&hash, &disabled); err != nil {
+		return fmt.Errorf("read password: %w", err)
+	}
+	if hash != verified || disabled {
+		return errBadLogin
+	}
+	return nil
 }
 
 // Login implements gatehouse.IdentityService.
 func (s *IdentityService) Login(ctx context.Context, c gatehouse.Credentials, ttl time.Duration) (*gatehouse.Session, error) {
-	u, err := s.checkLogin(ctx, c)
+	u, hash, err := s.checkLogin(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	var sess *gatehouse.Session
 	err = s.db.write(gatehouse.WithActor(ctx, &gatehouse.Actor{UserID: u.ID, UserName: u.Name, Person: u.Name, Kind: u.Kind, Via: gatehouse.AuthSession}), func(tx *Tx) error {
+		if err := tx.passwordStands(u.ID, hash); err != nil {
+			return err
+		}
 		sess, err = tx.openSession(u, ttl, map[string]string{"method": "session"})
 		return err
 	})
@@ -94,7 +115,7 @@ func (tx *Tx) openSession(u *gatehouse.User, ttl time.Duration, details map[stri
 
 // LoginToken implements gatehouse.IdentityService.
 func (s *IdentityService) LoginToken(ctx context.Context, c gatehouse.Credentials, in gatehouse.TokenCreate) (*gatehouse.NewToken, error) {
-	u, err := s.checkLogin(ctx, c)
+	u, hash, err := s.checkLogin(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +124,15 @@ func (s *IdentityService) LoginToken(ctx context.Context, c gatehouse.Credential
 		return nil, err
 	}
 	ctx = gatehouse.WithActor(ctx, &gatehouse.Actor{UserID: u.ID, UserName: u.Name, Person: u.Name, Kind: u.Kind, Via: gatehouse.AuthSession})
-	return s.issueToken(ctx, u, in.Name, ttl, true)
+	var t *gatehouse.NewToken
+	err = s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.passwordStands(u.ID, hash); err != nil {
+			return err
+		}
+		t, err = tx.insertToken(u, in.Name, ttl, true)
+		return err
+	})
+	return t, err
 }
 
 // Logout implements gatehouse.IdentityService.
@@ -208,27 +237,21 @@ func (s *IdentityService) AuthenticateToken(ctx context.Context, token gatehouse
 	return a, nil
 }
 
-// issueToken creates a token for u and audits it (never the token text). An interactive token
+// insertToken creates a token for u and audits it (never the token text). An interactive token
 // is one a person got by signing in with their password.
-func (s *IdentityService) issueToken(ctx context.Context, u *gatehouse.User, name string, ttl time.Duration, interactive bool) (*gatehouse.NewToken, error) {
+func (tx *Tx) insertToken(u *gatehouse.User, name string, ttl time.Duration, interactive bool) (*gatehouse.NewToken, error) {
 	secret := randomText(tokenPrefix)
 	t := &gatehouse.NewToken{Secret: secret}
-	t.Name, t.User, t.Prefix = name, u.Name, secret[:len(tokenPrefix)+6]
-	err := s.db.write(ctx, func(tx *Tx) error {
-		t.CreatedAt, t.ExpiresAt = tx.now, tx.now.Add(ttl)
-		maker := gatehouse.ActorFrom(ctx)
-		t.MadeBy = maker.UserName
-		if err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at, expires_at, interactive, made_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, u.ID, name, t.Prefix, hashText(secret), micro(tx.now), micro(t.ExpiresAt),
-			interactive, maker.UserID).Scan(&t.ID); err != nil {
-			return fmt.Errorf("insert token: %w", err)
-		}
-		return tx.audit(change{action: "token.create", resource: fmt.Sprintf("token/%d", t.ID), after: &t.Token})
-	})
-	if err != nil {
-		return nil, err
+	t.Name, t.User, t.Prefix, t.Interactive = name, u.Name, secret[:len(tokenPrefix)+6], interactive
+	t.CreatedAt, t.ExpiresAt = tx.now, tx.now.Add(ttl)
+	maker := gatehouse.ActorFrom(tx.ctx)
+	t.MadeBy = maker.UserName
+	if err := tx.QueryRowContext(tx.ctx, `INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at, expires_at, interactive, made_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, u.ID, name, t.Prefix, hashText(secret), micro(tx.now), micro(t.ExpiresAt),
+		interactive, maker.UserID).Scan(&t.ID); err != nil {
+		return nil, fmt.Errorf("insert token: %w", err)
 	}
-	return t, nil
+	return t, tx.audit(change{action: "token.create", resource: fmt.Sprintf("token/%d", t.ID), after: &t.Token})
 }
 
 // CreateToken implements gatehouse.IdentityService.
@@ -256,17 +279,23 @@ func (s *IdentityService) CreateToken(ctx context.Context, user string, in gateh
 	if u.Name != a.UserName && u.Kind != gatehouse.ServiceAccount {
 		return nil, gatehouse.Forbiddenf("tokens are created by their owner: %s is a person and creates its own", u.Name)
 	}
-	return s.issueToken(ctx, u, in.Name, ttl, false)
+	var t *gatehouse.NewToken
+	err = s.db.write(ctx, func(tx *Tx) error {
+		t, err = tx.insertToken(u, in.Name, ttl, false)
+		return err
+	})
+	return t, err
 }
 
-const tokenSelect = `SELECT t.id, t.name, u.name, t.prefix, t.expires_at, t.last_used_at, t.created_at, t.revoked_at, COALESCE(m.name, '')
+const tokenSelect = `SELECT t.id, t.name, u.name, t.prefix, t.expires_at, t.last_used_at, t.created_at, t.revoked_at,
+	t.revoked_reason, t.interactive, COALESCE(m.name, '')
 	FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN users m ON m.id = t.made_by`
 
 func scanToken(row scanner) (*gatehouse.Token, error) {
 	var t gatehouse.Token
 	var expires, created int64
 	var used, revoked sql.NullInt64
-	if err := row.Scan(&t.ID, &t.Name, &t.User, &t.Prefix, &expires, &used, &created, &revoked, &t.MadeBy); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &t.User, &t.Prefix, &expires, &used, &created, &revoked, &t.RevokedReason, &t.Interactive, &t.MadeBy); err != nil {
 		return nil, err
 	}
 	t.ExpiresAt, t.CreatedAt, t.LastUsedAt, t.RevokedAt = fromMicro(expires), fromMicro(created), fromNullMicro(used), fromNullMicro(revoked)
@@ -310,11 +339,6 @@ func (s *IdentityService) RevokeToken(ctx context.Context, id int64) error {
 		if t.RevokedAt != nil {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE id = $2`, micro(tx.now), id); err != nil {
-			return fmt.Errorf("revoke token: %w", err)
-		}
-		after := *t
-		after.RevokedAt = &tx.now
-		return tx.audit(change{action: "token.revoke", resource: fmt.Sprintf("token/%d", id), before: t, after: &after})
+		return tx.revokeToken(t, "revoked by "+a.UserName)
 	})
 }

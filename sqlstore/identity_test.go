@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -189,3 +190,90 @@ func TestGroupsGiveGrants(t *testing.T) {
 		}
 	})
 }
+
+// TestPasswordChangeRevokesLoginTokens: a password change, an administrator's reset and a
+// disable each revoke the person's `gatehouse login` tokens (which can approve) in the same
+// transaction, audited with the reason that the token list shows; personal API tokens stay.
+func TestPasswordChangeRevokesLoginTokens(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, engine string) {
+		f := newFixture(t, engine)
+		alice := f.person("alice", "image-approver@project:shop")
+		ctx := context.Background()
+		loginToken := func(pw string) *gatehouse.NewToken {
+			t.Helper()
+			tok, err := f.identity.LoginToken(ctx, gatehouse.Credentials{Name: "alice", Password: gatehouse.NewSecret(pw)}, gatehouse.TokenCreate{Name: "cli"})
+			f.must(err)
+			return tok
+		}
+		works := func(tok *gatehouse.NewToken, want bool) {
+			t.Helper()
+			a, err := f.identity.AuthenticateToken(ctx, gatehouse.NewSecret(tok.Secret))
+			if (err == nil) != want {
+				t.Fatalf("token %d works = %v (%v), want %v", tok.ID, err == nil, err, want)
+			}
+			if err == nil && a.Interactive != tok.Interactive {
+				t.Fatalf("token %d interactive = %v, want %v", tok.ID, a.Interactive, tok.Interactive)
+			}
+		}
+		reason := func(tok *gatehouse.NewToken) string {
+			t.Helper()
+			list, err := f.identity.Tokens(f.admin, "alice")
+			f.must(err)
+			for _, l := range list {
+				if l.ID == tok.ID {
+					if (l.RevokedAt == nil) != (l.RevokedReason == "") {
+						t.Fatalf("token %d revoked at %v for %q", l.ID, l.RevokedAt, l.RevokedReason)
+					}
+					return l.RevokedReason
+				}
+			}
+			t.Fatalf("token %d not listed", tok.ID)
+			return ""
+		}
+		audited := func(tok *gatehouse.NewToken, why string) int {
+			return f.countRows(`SELECT COUNT(*) FROM audit_events WHERE action = 'token.revoke' AND resource = $1 AND details LIKE $2`,
+				fmt.Sprintf("token/%d", tok.ID), "%"+why+"%")
+		}
+
+		cli := loginToken(password)
+		api, err := f.identity.CreateToken(alice, "", gatehouse.TokenCreate{Name: "script"})
+		f.must(err)
+		if !cli.Interactive || api.Interactive {
+			t.Fatalf("interactive: login token %v, API token %v", cli.Interactive, api.Interactive)
+		}
+		f.must(f.users.ChangePassword(alice, gatehouse.PasswordChange{Current: gatehouse.NewSecret(password), New: gatehouse.NewSecret("a brand new passphrase")}))
+		works(cli, false)
+		works(api, true)
+		if got := reason(cli); got != "password changed" || reason(api) != "" {
+			t.Fatalf("after a password change: login token %q, API token %q", got, reason(api))
+		}
+		if n := audited(cli, "password changed"); n != 1 {
+			t.Fatalf("%d token.revoke events for the login token, want 1", n)
+		}
+
+		// An administrator's reset, and a disable, revoke them likewise; enabling again does not
+		// bring a revoked token back.
+		cli = loginToken("a brand new passphrase")
+		_, err = f.users.UpdateUser(f.admin, "alice", gatehouse.UserUpdate{Password: ptr(gatehouse.NewSecret(password))})
+		f.must(err)
+		works(cli, false)
+		if got := reason(cli); got != "password reset by admin" || audited(cli, "password reset by admin") != 1 {
+			t.Fatalf("after a reset: %q", got)
+		}
+		cli = loginToken(password)
+		_, err = f.users.UpdateUser(f.admin, "alice", gatehouse.UserUpdate{Disabled: ptr(true)})
+		f.must(err)
+		_, err = f.users.UpdateUser(f.admin, "alice", gatehouse.UserUpdate{Disabled: ptr(false)})
+		f.must(err)
+		works(cli, false)
+		works(api, true)
+		if got := reason(cli); got != "user disabled by admin" || audited(cli, "user disabled by admin") != 1 {
+			t.Fatalf("after a disable: %q", got)
+		}
+		if n := f.countRows(`SELECT COUNT(*) FROM audit_events WHERE action = 'token.revoke'`); n != 3 {
+			t.Fatalf("%d token.revoke events, want 3 (one per revoked login token)", n)
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -108,7 +108,7 @@ func (s *RoleBindingService) RoleBindings(ctx context.Context, f gatehouse.RoleB
 	}
 	var userGroups map[string]bool
 	if f.User != "" {
-		u, err := findUser(ctx, s.db.r, f.User)
+		u, err := readUser(ctx, s.db.r, f.User, directoryOf(a)) // one the caller does not see is not found
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/gatehousehq/gatehouse"
@@ -27,19 +28,27 @@ func scanUser(row scanner) (*gatehouse.User, error) {
 	return &u, nil
 }
 
-// findUser reads a user with its groups.
+// findUser reads a user with its groups, seeing the whole directory: for Gatehouse's own
+// reads, never to answer a caller (readUser does).
 func findUser(ctx context.Context, q querier, name string) (*gatehouse.User, error) {
-	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, name))
+	return readUser(ctx, q, name, wholeDirectory)
+}
+
+// readUser reads a user that d sees, with the groups of it that d sees and its e-mail masked
+// as d must; a user d does not see is not found, as one that does not exist.
+func readUser(ctx context.Context, q querier, name string, d directory) (*gatehouse.User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u WHERE u.name = $1 AND `+d.seesUser("u", 2),
+		append([]any{name}, d.args()...)...))
 	if err != nil {
 		return nil, notFoundOr(err, "user %q not found", name)
 	}
 	groups, err := queryAll(ctx, q, scanString, `SELECT g.name FROM user_groups g JOIN group_members m ON m.group_id = g.id
-		WHERE m.user_id = $1 ORDER BY g.name`, u.ID)
+		WHERE m.user_id = $1 AND `+d.seesGroup("g", 2)+` ORDER BY g.name`, append([]any{u.ID}, d.args()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("user groups: %w", err)
 	}
 	u.Groups = append(u.Groups, groups...)
-	return u, nil
+	return d.mask(u), nil
 }
 
 // requireAdminister checks the caller may administer the system.
@@ -88,20 +97,26 @@ func (s *UserService) CreateUser(ctx context.Context, in gatehouse.UserCreate) (
 
 // User implements gatehouse.UserService.
 func (s *UserService) User(ctx context.Context, name string) (*gatehouse.User, error) {
-	if _, err := actor(ctx); err != nil {
+	a, err := actor(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return findUser(ctx, s.db.r, name)
+	return readUser(ctx, s.db.r, name, directoryOf(a))
 }
 
 // Users implements gatehouse.UserService.
 func (s *UserService) Users(ctx context.Context) ([]*gatehouse.User, error) {
-	if _, err := actor(ctx); err != nil {
+	a, err := actor(ctx)
+	if err != nil {
 		return nil, err
 	}
-	users, err := queryAll(ctx, s.db.r, scanUser, `SELECT `+userColumns+` FROM users ORDER BY name`)
+	d := directoryOf(a)
+	users, err := queryAll(ctx, s.db.r, scanUser, `SELECT `+userColumns+` FROM users u WHERE `+d.seesUser("u", 1)+` ORDER BY u.name`, d.args()...)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
+	}
+	for _, u := range users {
+		d.mask(u)
 	}
 	return users, nil
 }
@@ -145,11 +160,19 @@ func (s *UserService) UpdateUser(ctx context.Context, name string, in gatehouse.
 			u.DisplayName, u.Email, u.Disabled, micro(tx.now), u.ID); err != nil {
 			return fmt.Errorf("update user: %w", err)
 		}
-		if u.Disabled || in.Password != nil {
-			// A disabled user, or one whose password an administrator reset, must sign in again.
-			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, u.ID); err != nil {
-				return fmt.Errorf("end sessions: %w", err)
-			}
+		// A user whose password an administrator reset, or who is disabled, must sign in again:
+		// sessions end and `gatehouse login` tokens are revoked. A disabled user fails
+		// authentication anyway, but only while disabled: the disable is often the answer to a
+		// suspected theft, and enabling the user again must not bring a stolen token that can
+		// approve back to life. Signing in again costs the person one `gatehouse login`.
+		switch {
+		case in.Password != nil:
+			err = tx.endSignIns(u.ID, fmt.Sprintf(reasonPasswordReset, gatehouse.ActorFrom(ctx).UserName))
+		case u.Disabled:
+			err = tx.endSignIns(u.ID, fmt.Sprintf(reasonUserDisabled, gatehouse.ActorFrom(ctx).UserName))
+		}
+		if err != nil {
+			return err
 		}
 		after = &u
 		return tx.audit(change{action: "user.update", resource: "user/" + name, before: before, after: after, details: nonEmpty(details)})
@@ -177,12 +200,17 @@ func (s *UserService) ChangePassword(ctx context.Context, in gatehouse.PasswordC
 		return &gatehouse.Error{Kind: gatehouse.KindUnauthenticated, Field: "current_password", Message: "does not match: expected your current password"}
 	}
 	return s.db.write(ctx, func(tx *Tx) error {
+		if err := tx.passwordStands(a.UserID, hash); errors.Is(err, errBadLogin) {
+			return gatehouse.Conflictf("your password changed, or your account was disabled, meanwhile: sign in again")
+		} else if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`,
 			hashPassword(in.New.Reveal()), micro(tx.now), a.UserID); err != nil {
 			return fmt.Errorf("set password: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, a.UserID); err != nil {
-			return fmt.Errorf("end sessions: %w", err)
+		if err := tx.endSignIns(a.UserID, reasonPasswordChanged); err != nil {
+			return err
 		}
 		return tx.audit(change{action: "user.password_change", resource: "user/" + a.UserName,
 			details: map[string]string{"password": gatehouse.Masked + " changed"}})

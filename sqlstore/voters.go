@@ -193,19 +193,20 @@ func satisfiable(ctx context.Context, q querier, st gatehouse.Standing) (bool, e
 	return st.Satisfiable(vs), nil
 }
 
-// recipients checks the chosen people to notify exist, or picks everyone who may approve
-// under the standing now.
+// recipients checks the chosen people to notify may approve under the standing now (a name
+// that may not, or names nobody, gets the same answer, so the list probes no names), or picks
+// everyone who may.
 func (tx *Tx) recipients(chosen []string, st gatehouse.Standing) ([]string, error) {
-	if len(chosen) > 0 {
-		for _, n := range chosen {
-			var x int
-			if err := tx.QueryRowContext(tx.ctx, `SELECT 1 FROM users WHERE name = $1`, n).Scan(&x); err != nil {
-				return nil, gatehouse.Invalidf("notify", "user %q does not exist", n)
-			}
-		}
-		return slices.Compact(slices.Sorted(slices.Values(chosen))), nil
+	may, err := eligible(tx.ctx, tx, st)
+	if err != nil || len(chosen) == 0 {
+		return may, err
 	}
-	return eligible(tx.ctx, tx, st)
+	for _, n := range chosen {
+		if !slices.Contains(may, n) {
+			return nil, gatehouse.Invalidf("notify", "%q cannot approve this: expected people who may approve it (leave notify empty for all of them)", n)
+		}
+	}
+	return slices.Compact(slices.Sorted(slices.Values(chosen))), nil
 }
 
 // placeholders returns "$from, $from+1, …" for n parameters.

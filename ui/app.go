@@ -114,7 +114,8 @@ func (a *App) Error(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	if pub.Kind == gatehouse.KindInternal {
-		a.log.Error("page failed", "path", r.URL.Path, "err", err)
+		// The request's line in the log names its path, redacted (httpapi); the id joins them.
+		a.log.Error("page failed", "request_id", gatehouse.RequestInfoFrom(r.Context()).RequestID, "err", err)
 	}
 	a.render(w, r, statusOf[pub.Kind], "error.html", "That did not work", errorPage{Message: pub.Error(), Kind: string(pub.Kind)})
 }

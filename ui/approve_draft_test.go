@@ -108,11 +108,13 @@ func TestApproveDraftByEmail(t *testing.T) {
 		t.Fatalf("webhook got %s (%d badly signed)", events, h.bad)
 	}
 	seen = append(seen, h.bodies()...)
+	seen = append(seen, srv.Log.String())
 	for _, s := range seen {
 		if strings.Contains(s, planted) {
-			t.Fatalf("a mail, page or webhook shows the secret value:\n%s", s)
+			t.Fatalf("a mail, page, webhook or log line shows the secret value:\n%s", s)
 		}
 	}
+	linkNotLogged(t, srv, link)
 }
 
 func get(t *testing.T, c *http.Client, link string) string {

@@ -188,6 +188,31 @@ func TestApproveByEmail(t *testing.T) {
 	if h.bad != 0 {
 		t.Fatalf("%d webhook deliveries had a bad signature", h.bad)
 	}
+	linkNotLogged(t, srv, link)
 }
 
 func jsonNum(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// linkNotLogged fails unless the server logged a line for each GET and POST of the approve
+// link, with its token redacted, and the token's text appears nowhere in the server's log
+// (whoever reads logs could otherwise vote as the link's recipient).
+func linkNotLogged(t *testing.T, srv *testserver.Server, link string) {
+	t.Helper()
+	token := link[strings.Index(link, "/approve/")+len("/approve/"):]
+	logs := srv.Log.String()
+	for _, s := range []string{token, token[4:20]} {
+		if strings.Contains(logs, s) {
+			t.Fatalf("the server log holds the approve link's token (%s…):\n%s", s[:8], logs)
+		}
+	}
+	methods := map[string]bool{}
+	for _, line := range strings.Split(logs, "\n") {
+		var l struct{ Msg, Method, Path string }
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "request" && l.Path == "/approve/[redacted]" {
+			methods[l.Method] = true
+		}
+	}
+	if !methods["GET"] || !methods["POST"] {
+		t.Fatalf("no request line for the approve link's GET and POST (got %v):\n%s", methods, logs)
+	}
+}

@@ -160,6 +160,11 @@ func TestAccessPages(t *testing.T) {
 	grant := url.Values{"subject": {"user:tess"}, "role": {"deployer"}, "project": {"shop"}, "app": {""}, "env": {"dev"}}
 
 	v := signInPages(t, srv, "vic", nil)
+	// A viewer sees the people of the projects it is bound in, without e-mail: amy, not tess.
+	if status, body := v.get("/ui/access"); status != http.StatusOK || !strings.Contains(body, "People in your projects") ||
+		!strings.Contains(body, `value="user:amy"`) || strings.Contains(body, "user:tess") || strings.Contains(body, "E-mail") {
+		t.Errorf("a viewer's access page: %d\n%s", status, body)
+	}
 	resp, body := v.post("/ui/access/bindings", grant)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "may not grant deployer") {
 		t.Errorf("viewer grants: %d %s", resp.StatusCode, body)
@@ -224,8 +229,8 @@ func TestAccessPages(t *testing.T) {
 	if resp, body := m.post(fmt.Sprintf("/ui/access/tokens/%d/revoke", id), nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("revoke token %d: %d %s", id, resp.StatusCode, body)
 	}
-	if _, body := m.get("/ui/access/tokens"); !strings.Contains(body, "revoked") {
-		t.Errorf("revoked token not shown as revoked:\n%s", body)
+	if _, body := m.get("/ui/access/tokens"); !strings.Contains(body, "revoked") || !strings.Contains(body, "revoked by amy") {
+		t.Errorf("revoked token not shown as revoked, with its reason:\n%s", body)
 	}
 
 	// A form without the CSRF token is refused and changes nothing.

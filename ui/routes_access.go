@@ -22,6 +22,7 @@ func (a *App) accessRoutes() []Route {
 }
 
 type accessPage struct {
+	Everyone bool // the caller sees the whole directory (gatehouse.SeesDirectory), e-mails included
 	Users    []*gatehouse.User
 	Groups   []*gatehouse.Group
 	Bindings []*gatehouse.RoleBinding
@@ -33,7 +34,7 @@ type accessPage struct {
 
 func (a *App) access(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	p := accessPage{Roles: gatehouse.Roles}
+	p := accessPage{Roles: gatehouse.Roles, Everyone: gatehouse.SeesDirectory(gatehouse.ActorFrom(ctx).Grants)}
 	var err error
 	if p.Users, err = a.svc.Users.Users(ctx); err != nil {
 		return err
