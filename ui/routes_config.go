@@ -1,9 +1,10 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"net/http"
-	"strings"
+	"net/url"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -18,15 +19,29 @@ func (a *App) configRoutes() []Route {
 	}
 }
 
-// configEnv is one environment's configuration resources.
+// subjectRow is one row of the configuration page: a configuration resource or a gated
+// setting as it is live (protected or not, by which policies, its open draft), with what the
+// row shows of a setting.
+type subjectRow struct {
+	*gatehouse.Live
+	Label  string // what the row is: values, configmap, secrets, placement, chart, hooks or pipeline
+	Edit   string // the edit page of the subject
+	Env    *gatehouse.Environment
+	Chart  gatehouse.Chart
+	Hooks  gatehouse.Hooks
+	Stages []gatehouse.Stage
+}
+
+// configEnv is one environment's placement and configuration resources.
 type configEnv struct {
-	Env       *gatehouse.Environment
-	Resources []*gatehouse.Config
+	Env  *gatehouse.Environment
+	Rows []*subjectRow
 }
 
 type configPage struct {
 	Project, App string
-	Base         *gatehouse.Config
+	Settings     []*subjectRow // the app's chart, hooks and pipeline
+	Base         *subjectRow
 	Envs         []configEnv
 	Names        []string // the environments, for the compare form
 	From, To     string
@@ -38,8 +53,11 @@ func (a *App) configBase(r *http.Request) (*configPage, []*gatehouse.Environment
 	ctx := r.Context()
 	p := &configPage{Project: r.PathValue("project"), App: r.PathValue("app")}
 	var err error
-	if p.Base, err = a.svc.Config.Config(ctx, gatehouse.ConfigRef{Project: p.Project, App: p.App, Kind: gatehouse.ConfigValues}); err != nil {
+	if p.Base, err = a.subjectRow(ctx, p, gatehouse.DraftRef{Kind: gatehouse.DraftValues, Project: p.Project, App: p.App}); err != nil {
 		return nil, nil, err
+	}
+	if p.Base == nil {
+		return nil, nil, gatehouse.NotFoundf("app %s/%s not found", p.Project, p.App)
 	}
 	envs, err := a.svc.Environments.Environments(ctx, p.Project)
 	if err != nil {
@@ -51,23 +69,67 @@ func (a *App) configBase(r *http.Request) (*configPage, []*gatehouse.Environment
 	return p, envs, nil
 }
 
+// subjectRow reads a subject as it is live; nil when the person may not see it.
+func (a *App) subjectRow(ctx context.Context, p *configPage, ref gatehouse.DraftRef) (*subjectRow, error) {
+	live, err := a.svc.Drafts.Live(ctx, ref)
+	if k := gatehouse.KindOf(err); k == gatehouse.KindNotFound || k == gatehouse.KindForbidden {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	q := url.Values{"kind": {string(ref.Kind)}}
+	if ref.Environment != "" {
+		q.Set("env", ref.Environment)
+	}
+	row := &subjectRow{Live: live, Label: string(ref.Kind),
+		Edit: fmt.Sprintf("/ui/projects/%s/apps/%s/config/edit?%s", url.PathEscape(p.Project), url.PathEscape(p.App), q.Encode())}
+	if ref.Kind == gatehouse.DraftEnvironment {
+		row.Label = "placement"
+	}
+	return row, nil
+}
+
 func (a *App) configOverview(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
 	p, envs, err := a.configBase(r)
 	if err != nil {
 		return err
 	}
+	app, err := a.svc.Apps.App(ctx, p.Project, p.App)
+	if err != nil {
+		return err
+	}
+	pl, err := a.svc.Pipelines.Pipeline(ctx, p.Project, p.App)
+	if err != nil {
+		return err
+	}
+	for _, kind := range []gatehouse.DraftKind{gatehouse.DraftChart, gatehouse.DraftHooks, gatehouse.DraftPipeline} {
+		row, err := a.subjectRow(ctx, p, gatehouse.DraftRef{Kind: kind, Project: p.Project, App: p.App})
+		if err != nil {
+			return err
+		}
+		if row != nil {
+			row.Chart, row.Hooks, row.Stages = app.Chart, app.Hooks, pl.Stages
+			p.Settings = append(p.Settings, row)
+		}
+	}
 	for _, e := range envs {
 		ce := configEnv{Env: e}
+		refs := []gatehouse.DraftRef{{Kind: gatehouse.DraftEnvironment, Project: p.Project, Environment: e.Name}}
 		for _, k := range gatehouse.ConfigKinds {
-			c, err := a.svc.Config.Config(r.Context(), gatehouse.ConfigRef{Project: p.Project, App: p.App, Environment: e.Name, Kind: k})
-			if k := gatehouse.KindOf(err); k == gatehouse.KindNotFound || k == gatehouse.KindForbidden {
-				continue // not an environment this person may see
-			} else if err != nil {
+			refs = append(refs, gatehouse.ConfigRef{Project: p.Project, App: p.App, Environment: e.Name, Kind: k}.Draft())
+		}
+		for _, ref := range refs {
+			row, err := a.subjectRow(ctx, p, ref)
+			if err != nil {
 				return err
 			}
-			ce.Resources = append(ce.Resources, c)
+			if row != nil { // else not an environment this person may see
+				row.Env = e
+				ce.Rows = append(ce.Rows, row)
+			}
 		}
-		if len(ce.Resources) > 0 {
+		if len(ce.Rows) > 0 {
 			p.Envs = append(p.Envs, ce)
 		}
 	}
@@ -89,80 +151,5 @@ func (a *App) configCompare(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.render(w, r, http.StatusOK, "config-compare.html", p.From+" → "+p.To, p)
-	return nil
-}
-
-type configEditView struct {
-	Config           *gatehouse.Config
-	Content, Comment string
-	Error, Field     string // a refusal of the input, and the field at fault
-}
-
-// configRef reads the resource a config page names from its query or form.
-func configRef(r *http.Request, v func(string) string) gatehouse.ConfigRef {
-	kind := gatehouse.ConfigKind(v("kind"))
-	if kind == "" {
-		kind = gatehouse.ConfigValues
-	}
-	return gatehouse.ConfigRef{Project: r.PathValue("project"), App: r.PathValue("app"), Environment: v("env"), Kind: kind}
-}
-
-func (a *App) configEditPage(w http.ResponseWriter, r *http.Request) error {
-	ref := configRef(r, r.URL.Query().Get)
-	if err := ref.Validate(); err != nil {
-		return err
-	}
-	c, err := a.svc.Config.Config(r.Context(), ref)
-	if err != nil {
-		return err
-	}
-	a.render(w, r, http.StatusOK, "config-edit.html", "Edit "+ref.String(), configEditView{Config: c, Content: c.Content})
-	return nil
-}
-
-func (a *App) configEdit(w http.ResponseWriter, r *http.Request) error {
-	if err := r.ParseForm(); err != nil {
-		return gatehouse.Invalidf("form", "cannot be read")
-	}
-	ref := configRef(r, r.PostForm.Get)
-	if err := ref.Validate(); err != nil {
-		return err
-	}
-	ctx := r.Context()
-	c, err := a.svc.Config.Config(ctx, ref)
-	if err != nil {
-		return err
-	}
-	in := gatehouse.ConfigWrite{Content: r.PostForm.Get("content"), Comment: strings.TrimSpace(r.PostForm.Get("comment"))}
-	if c.Protected && c.OpenDraft != 0 {
-		return a.back(w, r, fmt.Sprintf("/ui/drafts/%d", c.OpenDraft), "A draft of "+ref.String()+" is open: edit it here.")
-	}
-	if c.Protected {
-		d, err := a.svc.Drafts.CreateDraft(ctx, gatehouse.DraftCreate{DraftRef: ref.Draft(), ConfigWrite: in})
-		if err == nil {
-			return a.back(w, r, fmt.Sprintf("/ui/drafts/%d", d.ID), fmt.Sprintf("Draft %d created. Propose it when it is ready for approval.", d.ID))
-		}
-		return a.configRefused(w, r, c, in, err)
-	}
-	saved, err := a.svc.Config.SetConfig(ctx, ref, in)
-	if err != nil {
-		return a.configRefused(w, r, c, in, err)
-	}
-	return a.back(w, r, "/ui/projects/"+ref.Project+"/apps/"+ref.App+"/config",
-		fmt.Sprintf("Saved %s (configuration revision %d).", ref, saved.Revision))
-}
-
-// configRefused shows the form again, with the person's text, when their input is refused;
-// other errors go to the error page.
-func (a *App) configRefused(w http.ResponseWriter, r *http.Request, c *gatehouse.Config, in gatehouse.ConfigWrite, err error) error {
-	pub := gatehouse.PublicError(err)
-	if pub.Kind != gatehouse.KindInvalid {
-		return err
-	}
-	v := configEditView{Config: c, Content: in.Content, Comment: in.Comment, Error: pub.Message, Field: pub.Field}
-	if v.Field != "comment" {
-		v.Field = "content"
-	}
-	a.render(w, r, http.StatusBadRequest, "config-edit.html", "Edit "+c.DraftRef.String(), v)
 	return nil
 }
