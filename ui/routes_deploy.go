@@ -67,14 +67,8 @@ func (a *App) deploy(w http.ResponseWriter, r *http.Request) error {
 			}
 			labels[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
-		var notify []string
-		for _, n := range strings.Split(f.Get("notify"), ",") {
-			if n = strings.TrimSpace(n); n != "" {
-				notify = append(notify, n)
-			}
-		}
 		req, err := a.svc.Approvals.RequestApproval(ctx, project, app, gatehouse.ApprovalCreate{Environment: env, Digest: digest,
-			Comment: f.Get("comment"), Labels: labels, Notify: notify})
+			Comment: f.Get("comment"), Labels: labels, Notify: names(f.Get("notify"))})
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package ui
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/gatehousehq/gatehouse"
@@ -94,67 +93,4 @@ func (a *App) compareDeployments(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.render(w, r, http.StatusOK, "history-compare.html", fmt.Sprintf("Deployments %d and %d", from, to), p)
 	return nil
-}
-
-type rollbackPage struct {
-	Project, App string
-	Target       *gatehouse.Deployment     // what the rollback deploys again
-	Current      *gatehouse.Deployment     // what runs in the environment now (nil: nothing)
-	Diff         *gatehouse.DeploymentDiff // from Current to Target, when they differ
-	Gate         []string                  // the image policies that gate the stage
-}
-
-func (a *App) rollbackPage(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	p := rollbackPage{Project: r.PathValue("project"), App: r.PathValue("app")}
-	id, err := deploymentNumber("id", r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	if p.Target, err = a.svc.Deployments.Deployment(ctx, p.Project, p.App, id); err != nil {
-		return err
-	}
-	deps, err := a.svc.Deployments.Deployments(ctx, p.Project, p.App, gatehouse.DeploymentFilter{Environment: p.Target.Environment, Limit: historyLimit})
-	if err != nil {
-		return err
-	}
-	for _, d := range deps {
-		if d.State == gatehouse.StateSucceeded {
-			p.Current = d
-			break
-		}
-	}
-	if p.Current != nil && p.Current.ID != p.Target.ID {
-		if p.Diff, err = a.svc.Deployments.DiffDeployments(ctx, p.Project, p.App, p.Current.ID, p.Target.ID); err != nil {
-			return err
-		}
-	}
-	policies, err := a.svc.Policies.Policies(ctx, p.Project)
-	if err != nil {
-		return err
-	}
-	for _, pol := range policies {
-		if !pol.Reaches(gatehouse.PolicyImage, p.Target.Target()) {
-			continue
-		}
-		for _, rule := range pol.Rules {
-			p.Gate = append(p.Gate, fmt.Sprintf("%s (rollback: %s): %s", pol.Name, pol.Rollback, rule.String()))
-		}
-	}
-	a.render(w, r, http.StatusOK, "history-rollback.html", fmt.Sprintf("Roll back to deployment %d", id), p)
-	return nil
-}
-
-func (a *App) rollback(w http.ResponseWriter, r *http.Request) error {
-	project, app := r.PathValue("project"), r.PathValue("app")
-	id, err := deploymentNumber("id", r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	d, err := a.svc.Deployments.Rollback(r.Context(), project, app, id)
-	if err != nil {
-		return err
-	}
-	to := fmt.Sprintf("/ui/projects/%s/apps/%s/deployments/%d", url.PathEscape(project), url.PathEscape(app), d.ID)
-	return a.back(w, r, to, fmt.Sprintf("Rollback to deployment %d queued as deployment %d.", id, d.ID))
 }
