@@ -17,13 +17,18 @@ func (a *App) approvalRoutes() []Route {
 	}
 }
 
+// inboxPage is everything that waits for a vote, of every kind: image requests and drafts
+// (configuration, settings, policies, rollbacks) the viewer may approve now, and the
+// viewer's own open ones.
 type inboxPage struct {
-	ForMe, Mine, Open []*gatehouse.ApprovalRequest
+	ForMe, Mine, Open       []*gatehouse.ApprovalRequest
+	DraftsForMe, DraftsMine []*gatehouse.Draft
 }
 
 func (a *App) inbox(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	me := gatehouse.ActorFrom(ctx).UserName
+	who := gatehouse.ActorFrom(ctx)
+	me := who.UserName
 	var p inboxPage
 	var err error
 	if p.ForMe, err = a.svc.Approvals.Approvals(ctx, gatehouse.ApprovalFilter{ForMe: true, Limit: 100}); err != nil {
@@ -39,6 +44,16 @@ func (a *App) inbox(w http.ResponseWriter, r *http.Request) error {
 			p.Mine = append(p.Mine, req)
 		case req.State.Open() && !slices.ContainsFunc(p.ForMe, func(x *gatehouse.ApprovalRequest) bool { return x.ID == req.ID }):
 			p.Open = append(p.Open, req)
+		}
+	}
+	var drafts []*gatehouse.Draft
+	if p.DraftsForMe, drafts, err = a.draftLists(ctx); err != nil {
+		return err
+	}
+	for _, d := range drafts {
+		// Mine: drafts I wrote a version of, as the draft page counts its authors.
+		if d.State.Open() && slices.Contains(d.Authors, who.Person) {
+			p.DraftsMine = append(p.DraftsMine, d)
 		}
 	}
 	a.render(w, r, http.StatusOK, "approvals.html", "Approvals", p)

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -29,14 +30,10 @@ type draftsPage struct {
 }
 
 func (a *App) draftList(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	var p draftsPage
+	var all []*gatehouse.Draft
 	var err error
-	if p.Waiting, err = a.svc.Drafts.Drafts(ctx, gatehouse.DraftFilter{ForMe: true, Limit: 50}); err != nil {
-		return err
-	}
-	all, err := a.svc.Drafts.Drafts(ctx, gatehouse.DraftFilter{Limit: 200})
-	if err != nil {
+	if p.Waiting, all, err = a.draftLists(r.Context()); err != nil {
 		return err
 	}
 	for _, d := range all {
@@ -50,6 +47,16 @@ func (a *App) draftList(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// draftLists reads the drafts waiting for the viewer's vote and the recent drafts the viewer
+// may see, newest first (the drafts page and the approvals inbox).
+func (a *App) draftLists(ctx context.Context) (waiting, recent []*gatehouse.Draft, err error) {
+	if waiting, err = a.svc.Drafts.Drafts(ctx, gatehouse.DraftFilter{ForMe: true, Limit: 100}); err != nil {
+		return nil, nil, err
+	}
+	recent, err = a.svc.Drafts.Drafts(ctx, gatehouse.DraftFilter{Limit: 200})
+	return waiting, recent, err
+}
+
 type draftView struct {
 	D *gatehouse.Draft
 	// Author means the viewer wrote a version, so may not vote on it.
@@ -58,6 +65,11 @@ type draftView struct {
 	// the text of it, kept for the writer.
 	Refused, Unsaved string
 	Stale            bool
+	// Reviewed is the version a refused vote named: when it is not the latest, the page says
+	// the draft changed since the voter looked.
+	Reviewed int64
+	// RollbackTo is the deployment a rollback draft returns to.
+	RollbackTo int64
 }
 
 func draftID(r *http.Request) (int64, error) {
@@ -78,6 +90,14 @@ func (a *App) showDraft(w http.ResponseWriter, r *http.Request, status int, v dr
 	}
 	if who := gatehouse.ActorFrom(r.Context()); who != nil {
 		v.Author = slices.Contains(v.D.Authors, who.Person)
+	}
+	if v.D.Kind == gatehouse.DraftRollback {
+		var t struct {
+			Deployment int64 `json:"deployment"`
+		}
+		if gatehouse.ParseSetting("content", v.D.Content, &t) == nil {
+			v.RollbackTo = t.Deployment
+		}
 	}
 	a.render(w, r, status, "draft.html", fmt.Sprintf("Draft %d: %s", id, v.D.DraftRef), v)
 	return nil
@@ -126,10 +146,15 @@ func (a *App) draftAction(step draftStep) handler {
 			return gatehouse.Invalidf("form", "cannot be read")
 		}
 		msg, err := step(a, r, id)
-		if err != nil {
-			return err
+		switch kind := gatehouse.KindOf(err); kind {
+		case "":
+			return a.back(w, r, fmt.Sprintf("/ui/drafts/%d", id), msg)
+		case gatehouse.KindConflict, gatehouse.KindInvalid:
+			// Stay on the draft, as it is now: a vote for a version that is no longer the
+			// latest is refused (and records nothing), and the voter reads the new one here.
+			return a.showDraft(w, r, statusOf[kind], draftView{Refused: gatehouse.PublicError(err).Error(), Reviewed: decisionOf(r).Version})
 		}
-		return a.back(w, r, fmt.Sprintf("/ui/drafts/%d", id), msg)
+		return err
 	}
 }
 
@@ -141,12 +166,7 @@ func draftComment(a *App, r *http.Request, id int64) (string, error) {
 }
 
 func draftPropose(a *App, r *http.Request, id int64) (string, error) {
-	in := gatehouse.DraftPropose{Comment: draftField(r, "comment")}
-	for _, n := range strings.Split(draftField(r, "notify"), ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			in.Notify = append(in.Notify, n)
-		}
-	}
+	in := gatehouse.DraftPropose{Comment: draftField(r, "comment"), Notify: names(draftField(r, "notify"))}
 	if _, err := a.svc.Drafts.ProposeDraft(r.Context(), id, in); err != nil {
 		return "", err
 	}
