@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -13,13 +14,15 @@ import (
 )
 
 // a11yWorld is haWorld (project shop with dev and prod, app web, two artifacts, two
-// deployments to dev) plus what the other pages show: an image policy and a config policy on
-// prod, a group, alice's open approval request for prod and her proposed draft of the prod
-// configmap. It returns the request's and the draft's IDs.
+// deployments to dev) plus what the other pages show: a chart and hooks that the deployments
+// did not run, an image policy and a config policy on prod, a group, alice's open approval
+// request for prod and her proposed draft of the prod configmap. It returns the request's
+// and the draft's IDs.
 func a11yWorld(t *testing.T) (srv *testserver.Server, request, draft int64) {
 	t.Helper()
 	srv = haWorld(t)
 	srv.Setup(
+		setChartAndHooks(t),
 		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-gate", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}),
 		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:prod",
 			Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}),
@@ -69,12 +72,13 @@ func TestAccessibility(t *testing.T) {
 	for _, p := range []struct{ name, path, screenshot string }{
 		{"home", "/ui/", ""},
 		{"pipeline", app, ""},
-		{"deploy preview", fmt.Sprintf("%s/deploy?env=prod&digest=%s", app, haDigest2), ""},
+		{"deploy preview", fmt.Sprintf("%s/deploy?env=dev&digest=%s", app, haDigest1), "deploy-preview-settings"},
 		{"deployment", app + "/deployments/2", ""},
 		{"approvals inbox", "/ui/approvals", ""},
-		{"approval review", fmt.Sprintf("/ui/approvals/%d", request), ""},
+		{"approval review", fmt.Sprintf("/ui/approvals/%d", request), "approval-review-settings"},
 		{"config", app + "/config", "config"},
 		{"config edit", app + "/config/edit?env=dev&kind=configmap", "config-edit"},
+		{"config edit pipeline", app + "/config/edit?kind=pipeline", ""},
 		{"config edit secrets", app + "/config/edit?env=dev&kind=secrets", ""},
 		{"config compare", app + "/config/compare?from=dev&to=prod", ""},
 		{"drafts", "/ui/drafts", "drafts"},
@@ -97,4 +101,39 @@ func TestAccessibility(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#new-token`)))
 	browser.CheckAccessible(t, b, "access tokens, new token")
 	visit("access tokens with two", "/ui/access/tokens", "access-tokens")
+
+	// A protected setting edited on its page becomes a draft, listed in the inbox as mine.
+	visit("config edit placement", app+"/config/edit?env=prod&kind=environment", "config-edit-placement")
+	content := browser.Get(t, b, "placement", chromedp.Value(chromedp.CSS(`#content`)))
+	browser.Do(t, b, "draft prod's placement",
+		chromedp.SetValue(chromedp.CSS(`#content`), strings.Replace(content, "namespace: shop-prod", "namespace: shop-next", 1)),
+		chromedp.SendKeys(chromedp.CSS(`#comment`), "a namespace of its own"),
+		chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`main .flash.ok`)))
+	browser.Screenshot(t, b, "draft-placement")
+	browser.CheckAccessible(t, b, "draft of a placement")
+	visit("approvals inbox, my drafts", "/ui/approvals", "approvals-inbox-drafts")
+
+	// The server judges a change of dev's stage alone unprotected: the form offers saving it directly.
+	browser.Do(t, b, "draft a change of dev's stage",
+		chromedp.Navigate(srv.URL+app+"/config/edit?kind=pipeline"),
+		chromedp.WaitVisible(chromedp.CSS(`#content`)))
+	content = browser.Get(t, b, "pipeline", chromedp.Value(chromedp.CSS(`#content`)))
+	browser.Do(t, b, "draft a change of dev's stage",
+		chromedp.SetValue(chromedp.CSS(`#content`), strings.Replace(content, "trigger: manual", "trigger: auto", 1)),
+		chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`main .flash.bad`)))
+	browser.Screenshot(t, b, "config-edit-refused")
+	browser.CheckAccessible(t, b, "config edit, refused")
+
+	// Where a config policy protects dev, a rollback to other configuration is proposed.
+	srv.Setup(testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "dev-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:dev",
+		Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}))
+	visit("rollback, proposal", app+"/deployments/1/rollback", "rollback-propose")
+	browser.Do(t, b, "propose the rollback",
+		chromedp.SendKeys(chromedp.CSS(`#rb-comment`), "back to 1"),
+		chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`main .flash.ok`)))
+	browser.Screenshot(t, b, "draft-rollback")
+	browser.CheckAccessible(t, b, "draft of a rollback")
 }

@@ -143,13 +143,15 @@ func TestConfigPages(t *testing.T) {
 	if waiting := bob.page("/ui/drafts"); !strings.Contains(waiting, fmt.Sprintf(`href="/ui/drafts/%d"`, id)) {
 		t.Fatalf("bob's drafts page:\n%s", waiting)
 	}
-	if page := bob.page(draft); !strings.Contains(page, approve) || !strings.Contains(page, "prod-config") {
-		t.Fatalf("approver's draft page:\n%s", page)
+	reviewed := bob.page(draft)
+	if !strings.Contains(reviewed, approve) || !strings.Contains(reviewed, "prod-config") {
+		t.Fatalf("approver's draft page:\n%s", reviewed)
 	}
-	if status, page, _ = bob.submit(draft+"/reject", url.Values{"comment": {""}}); status != 400 || cfgDraft(t, srv, id).State != gatehouse.DraftProposed {
+	version := formValue(t, reviewed, draft+"/approve", "version")
+	if status, page, _ = bob.submit(draft+"/reject", url.Values{"comment": {""}, "version": {version}}); status != 400 || cfgDraft(t, srv, id).State != gatehouse.DraftProposed {
 		t.Fatalf("reject without a comment: %d\n%s", status, page)
 	}
-	status, page, _ = bob.submit(draft+"/approve", url.Values{"comment": {"fine"}})
+	status, page, _ = bob.submit(draft+"/approve", url.Values{"comment": {"fine"}, "version": {version}})
 	if d := cfgDraft(t, srv, id); status != 200 || d.State != gatehouse.DraftApproved || len(d.Votes) != 1 || d.Votes[0].Voter != "bob" {
 		t.Fatalf("approve: %d %s %+v\n%s", status, d.State, d.Votes, page)
 	}

@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -112,4 +113,19 @@ func (b *pageClient) submit(path string, form url.Values) (int, string, string) 
 	to := resp.Header.Get("Location")
 	status, page := b.get(to)
 	return status, page, to
+}
+
+// formValue returns the value of a field of the page's form that posts to action, as a
+// browser would send it.
+func formValue(t *testing.T, body, action, name string) string {
+	t.Helper()
+	form := regexp.MustCompile(`(?s)<form[^>]*action="` + regexp.QuoteMeta(action) + `"[^>]*>(.*?)</form>`).FindStringSubmatch(body)
+	if form == nil {
+		t.Fatalf("no form posting to %s in:\n%s", action, body)
+	}
+	f := regexp.MustCompile(`name="` + regexp.QuoteMeta(name) + `" value="([^"]*)"`).FindStringSubmatch(form[1])
+	if f == nil {
+		t.Fatalf("the form posting to %s has no %s field:\n%s", action, name, form[0])
+	}
+	return html.UnescapeString(f[1])
 }
