@@ -57,7 +57,7 @@ func TestApproveDraftByEmail(t *testing.T) {
 	srv.Must(alice.Do(ctx, "POST", fmt.Sprintf("/api/v1/drafts/%d/propose", d.ID), nil, gatehouse.DraftPropose{Comment: "please"}, nil))
 
 	mail := mp.Mails(t, 1)[0]
-	if mail.To[0].Address != "bob@example.com" || !strings.HasPrefix(mail.Subject, "Config change proposed: shop/web") ||
+	if mail.To[0].Address != "bob@example.com" || !strings.HasPrefix(mail.Subject, "Change proposed: shop/web") ||
 		!strings.Contains(mail.Text, "DB_PASSWORD") || !strings.Contains(mail.Text, "secrets") {
 		t.Fatalf("mail to %v: %q\n%s", mail.To, mail.Subject, mail.Text)
 	}
@@ -82,7 +82,11 @@ func TestApproveDraftByEmail(t *testing.T) {
 		t.Fatalf("opening the link voted: %s %+v", got.State, got.Votes)
 	}
 	csrf := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)[1]
-	resp, err := browser.PostForm(link, url.Values{"decision": {"approve"}, "csrf_token": {csrf}})
+	version := regexp.MustCompile(`name="version" value="(\d+)"`).FindStringSubmatch(page) // the version the page showed
+	if version == nil {
+		t.Fatalf("the confirmation form carries no version:\n%s", page)
+	}
+	resp, err := browser.PostForm(link, url.Values{"decision": {"approve"}, "csrf_token": {csrf}, "version": {version[1]}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,11 +104,11 @@ func TestApproveDraftByEmail(t *testing.T) {
 	}
 	for _, m := range mp.Mails(t, 2) {
 		seen = append(seen, m.Subject, m.Text, m.HTML)
-		if m.To[0].Address == "alice@example.com" && !strings.HasPrefix(m.Subject, "Config change approved") {
+		if m.To[0].Address == "alice@example.com" && !strings.HasPrefix(m.Subject, "Change approved") {
 			t.Fatalf("alice got %q", m.Subject)
 		}
 	}
-	if events := strings.Join(h.wait(2), ","); events != "config.proposed,config.approved" || h.bad != 0 {
+	if events := strings.Join(h.wait(2), ","); events != gatehouse.EventDraftProposed+","+gatehouse.EventDraftApproved || h.bad != 0 {
 		t.Fatalf("webhook got %s (%d badly signed)", events, h.bad)
 	}
 	seen = append(seen, h.bodies()...)
