@@ -36,6 +36,12 @@ func TestRollbackToOtherProtectedConfigNeedsItsApproval(t *testing.T) {
 		_, err = w.deps.Rollback(w.erin, "shop", "web", first.ID)
 		wantErr(t, err, gatehouse.KindPreconditionFailed, "rollback of shop/web in prod is protected by policy prod-config")
 		rb := gatehouse.DraftRef{Kind: gatehouse.DraftRollback, Project: "shop", App: "web", Environment: "prod"}
+		// What runs now shows no secret's mark: a stable mark would fingerprint its value.
+		live, err := w.drafts.Live(w.cora, rb)
+		w.must(err)
+		if strings.Contains(live.Content, "mark:") || !strings.Contains(live.Content, "TOKEN: "+gatehouse.Masked) {
+			t.Fatalf("live of a rollback shows %q", live.Content)
+		}
 		d, err := w.drafts.CreateDraft(w.erin, gatehouse.DraftCreate{DraftRef: rb, ConfigWrite: gatehouse.ConfigWrite{Content: "deployment: " + strconv.FormatInt(first.ID, 10)}})
 		w.must(err)
 		var shown []string

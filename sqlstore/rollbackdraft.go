@@ -117,7 +117,9 @@ func (k rollbackKind) apply(tx *Tx, s subject, _, body string, how application) 
 	return out.ID, nil
 }
 
-func (rollbackKind) view(body string) string  { return body }
+// view masks secret marks: a stable mark is a fingerprint of a value, and what is live is
+// shown to anyone who sees the environment.
+func (rollbackKind) view(body string) string  { return gatehouse.MaskValues(body) }
 func (rollbackKind) action() gatehouse.Action { return gatehouse.ActionDeploy }
 func (rollbackKind) sealed() bool             { return false }
 
