@@ -171,7 +171,7 @@ func TestConfigDraftFlow(t *testing.T) {
 		_, err = w.apps.SetOverrides(w.ed, "shop", "web", "prod", "replicas: 6\n")
 		wantErr(t, err, gatehouse.KindPreconditionFailed, "protected")
 		_, err = w.drafts.CreateDraft(w.ed, configDraft(ref("dev", gatehouse.ConfigValues), gatehouse.ConfigWrite{Content: "replicas: 6\n"}))
-		wantErr(t, err, gatehouse.KindPreconditionFailed, "not protected")
+		wantErr(t, err, gatehouse.KindPreconditionFailed, "no policy judges this change", "change it directly")
 
 		d, err := w.drafts.CreateDraft(w.ed, configDraft(ref("prod", gatehouse.ConfigValues), gatehouse.ConfigWrite{Content: "replicas: 6\n", Comment: "more capacity"}))
 		w.must(err)
