@@ -33,7 +33,7 @@ func Services(db *sqlstore.DB) httpapi.Services {
 
 // WorkerOptions configure the deploy workers.
 type WorkerOptions struct {
-	DataDir      string // chart downloads are cached under DATA-DIR/charts
+	DataDir      string // Helm repository and registry settings for charts live under DATA-DIR/charts
 	Workers      int
 	Lease        time.Duration
 	PollInterval time.Duration
