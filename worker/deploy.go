@@ -195,7 +195,8 @@ func (r *Runner) apply(ctx context.Context, conn *kube.Conn, dj *sqlstore.Deploy
 		values[gatehouse.SecretValuesKey] = sec
 	}
 	started := time.Now()
-	applied, err := conn.Apply(ctx, kube.Release{Name: dj.Release, Namespace: dj.Namespace, Chart: ch, Values: values})
+	applied, err := conn.Apply(ctx, kube.Release{Name: dj.Release, Namespace: dj.Namespace, Chart: ch, Values: values,
+		Scope: kube.ObjectScope{AllowClusterScoped: dj.AllowClusterScoped, AllowNamespaces: dj.AllowNamespaces}})
 	if err != nil {
 		if kube.IsInvalid(err) {
 			return &kube.RolloutError{Cause: err.Error()}
