@@ -27,8 +27,9 @@ type Chart struct {
 	URL     string      `json:"url,omitempty"`     // repository or oci
 	Name    string      `json:"name,omitempty"`    // repository
 	Version string      `json:"version,omitempty"` // repository or oci; empty means newest
-	// Digest is "sha256:<64 hex>" of the chart as pinned when it was recorded: the worker
-	// refuses a chart whose digest differs.
+	// Digest is "sha256:<64 hex digits>" of the chart as pinned: of the chart archive as
+	// downloaded for repository and OCI charts, of the chart's files for builtin and directory
+	// charts. When set, a deployment refuses a chart that is not exactly this one.
 	Digest string `json:"digest,omitempty"`
 }
 
@@ -58,6 +59,9 @@ func (c Chart) Validate(field string) error {
 		}
 	default:
 		return Invalidf(field+".source", "%q is not a chart source: expected builtin, directory, repository or oci", c.Source)
+	}
+	if c.Digest != "" && !digestRE.MatchString(c.Digest) {
+		return Invalidf(field+".digest", "%q is not a chart digest: expected sha256:<64 lowercase hex digits>", c.Digest)
 	}
 	return validateText(field+".version", c.Version, 128)
 }

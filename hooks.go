@@ -2,6 +2,7 @@ package gatehouse
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -9,7 +10,9 @@ import (
 // on, its logs kept with the deployment. A failing pre-deploy step stops the deployment before
 // anything is applied; a failing post-deploy step fails it after.
 type JobStep struct {
-	Name    string            `json:"name"`
+	Name string `json:"name"`
+	// Image is pinned by digest, "repo[:tag]@sha256:<64 hex digits>": a step runs exactly the
+	// image that was approved.
 	Image   string            `json:"image"`
 	Command []string          `json:"command,omitempty"`
 	Args    []string          `json:"args,omitempty"`
@@ -48,8 +51,8 @@ func (h Hooks) Validate(field string) error {
 				return Invalidf(f+".name", "step %q is defined twice", s.Name)
 			}
 			names[s.Name] = true
-			if s.Image == "" || len(s.Image) > 512 {
-				return Invalidf(f+".image", "expected a container image reference")
+			if err := validateStepImage(f+".image", s.Image); err != nil {
+				return err
 			}
 			if s.Timeout != "" {
 				if d, err := time.ParseDuration(s.Timeout); err != nil || d < time.Second || d > 2*time.Hour {
@@ -64,4 +67,17 @@ func (h Hooks) Validate(field string) error {
 		}
 	}
 	return nil
+}
+
+// validateStepImage accepts only an image pinned by digest: hooks run what was approved, and a
+// tag can be moved to another image after the approval.
+func validateStepImage(field, image string) error {
+	if len(image) > 512 {
+		return Invalidf(field, "is longer than 512 characters: expected a container image reference")
+	}
+	if !strings.Contains(image, "@") {
+		return Invalidf(field, "%q has no digest: expected repo[:tag]@sha256:<64 hex digits> (hooks run what was approved, and a tag can move)", image)
+	}
+	_, _, _, err := ParseImage(field, image)
+	return err
 }

@@ -1,13 +1,13 @@
 package kube
 
 import (
-	"strings"
-
 	"context"
 	"errors"
 	"fmt"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"log/slog"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
@@ -15,12 +15,14 @@ import (
 	"helm.sh/helm/v3/pkg/storage/driver"
 )
 
-// Release is what a deployment applies: a chart with values as a named release in a namespace.
+// Release is what a deployment applies: a chart with values as a named release in a namespace,
+// whose objects must stay within Scope.
 type Release struct {
 	Name      string
 	Namespace string
 	Chart     *chart.Chart
 	Values    map[string]any
+	Scope     ObjectScope
 }
 
 // Applied is a release revision Helm recorded.
@@ -66,15 +68,26 @@ func (c *Conn) Recover(ctx context.Context, namespace, name string) (bool, error
 
 // Apply installs or upgrades the release without Helm's own waiting (readiness is watched
 // separately, by events rather than Helm's 2-second polling).
+//
+// A rendered release holding an object outside r.Scope — in its manifest, in a Helm hook, or
+// among the CRDs an install creates — is refused with a *ScopeError before Helm records the
+// release or creates any object (the release's namespace aside). Errors for which IsInvalid
+// reports true will not go away by retrying.
 func (c *Conn) Apply(ctx context.Context, r Release) (*Applied, error) {
 	cfg, err := c.helm(r.Namespace)
 	if err != nil {
 		return nil, err
 	}
+	// Helm records the release, rendered in full, before it creates any of its objects.
+	cfg.Releases.Driver = scopeGate{Driver: cfg.Releases.Driver, scope: r.Scope, kube: cfg.KubeClient}
 	_, err = cfg.Releases.Last(r.Name)
 	var rel *release.Release
 	switch {
 	case errors.Is(err, driver.ErrReleaseNotFound):
+		// Helm creates the chart's CRDs first thing on install, before the gate sees anything.
+		if err := r.Scope.checkCRDs(cfg.KubeClient, r.Name, r.Namespace, r.Chart); err != nil {
+			return nil, err
+		}
 		// Helm's own CreateNamespace validates the namespace against the server's OpenAPI
 		// document, downloaded and parsed anew for every install; creating it here is cheaper.
 		if err := c.EnsureNamespace(ctx, r.Namespace); err != nil {
@@ -146,8 +159,13 @@ func (c *Conn) Manifest(ctx context.Context, namespace, name string, revision in
 }
 
 // IsInvalid reports whether err says the chart or values are wrong (templates fail to render,
-// values fail the schema, the API server rejects the objects): retrying will not help.
+// values fail the schema, an object is outside the release's scope, the API server rejects the
+// objects): retrying will not help.
 func IsInvalid(err error) bool {
+	var scope *ScopeError
+	if errors.As(err, &scope) {
+		return true
+	}
 	var status apierrors.APIStatus
 	if errors.As(err, &status) {
 		code := status.Status().Code

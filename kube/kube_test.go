@@ -2,19 +2,13 @@ package kube
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/registry"
 	"helm.sh/helm/v3/pkg/chartutil"
-	helmregistry "helm.sh/helm/v3/pkg/registry"
 	"helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/repo"
 
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/testbed"
@@ -90,8 +84,8 @@ func TestRecoverPendingRelease(t *testing.T) {
 	}
 }
 
-// TestChartSources loads the same chart from a directory, a Helm repository (served over
-// HTTP) and an OCI registry (a real registry on loopback), and installs each.
+// TestChartSources pins the same chart from a directory, a Helm repository (served over HTTP)
+// and an OCI registry (a real registry on loopback), loads each pin and installs it.
 func TestChartSources(t *testing.T) {
 	conn := connect(t)
 	ctx := context.Background()
@@ -99,45 +93,20 @@ func TestChartSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	pkg, err := chartutil.Save(builtin, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := withVersion(builtin, "1.0.0")
 	unpacked := filepath.Join(t.TempDir(), "app")
-	if err := chartutil.SaveDir(builtin, filepath.Dir(unpacked)); err != nil {
+	if err := chartutil.SaveDir(app, filepath.Dir(unpacked)); err != nil {
 		t.Fatal(err)
 	}
-	repoSrv := httptest.NewServer(http.FileServer(http.Dir(dir)))
-	defer repoSrv.Close()
-	idx, err := repo.IndexDirectory(dir, repoSrv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := idx.WriteFile(filepath.Join(dir, "index.yaml"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	reg := httptest.NewServer(registry.New())
-	defer reg.Close()
-	host := strings.TrimPrefix(reg.URL, "http://")
-	rc, err := helmregistry.NewClient(helmregistry.ClientOptPlainHTTP())
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(pkg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rc.Push(data, host+"/charts/app:1.0.0"); err != nil {
-		t.Fatalf("push chart to the registry: %v", err)
-	}
+	repoURL, _, _ := serveRepository(t, app)
+	host := serveOCI(t, app)
 	charts := &Charts{CacheDir: t.TempDir(), PlainHTTP: true}
 	for name, ref := range map[string]gatehouse.Chart{
 		"dir":  {Source: gatehouse.ChartDirectory, Path: unpacked},
-		"repo": {Source: gatehouse.ChartRepository, URL: repoSrv.URL, Name: "app", Version: "1.0.0"},
+		"repo": {Source: gatehouse.ChartRepository, URL: repoURL, Name: "app", Version: "1.0.0"},
 		"oci":  {Source: gatehouse.ChartOCI, URL: "oci://" + host + "/charts/app", Version: "1.0.0"},
 	} {
-		ch, err := charts.Load(ref)
+		ch, err := charts.Load(pin(t, charts, ref))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -152,7 +121,7 @@ func TestChartSources(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	if _, err := charts.Load(gatehouse.Chart{Source: gatehouse.ChartRepository, URL: repoSrv.URL, Name: "nope"}); err == nil {
+	if _, err := charts.Load(gatehouse.Chart{Source: gatehouse.ChartRepository, URL: repoURL, Name: "nope"}); err == nil {
 		t.Fatal("a chart missing from the repository loaded")
 	}
 }

@@ -253,7 +253,7 @@ func TestPreDeployStepsHoldTheClaimInPreDeploy(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, engine string) {
 		f := newFixture(t, engine)
 		_, deps := f.pipelineWorld()
-		hooks := gatehouse.Hooks{PreDeploy: []gatehouse.JobStep{{Name: "migrate", Image: "r.example.com/migrate:1"}}}
+		hooks := gatehouse.Hooks{PreDeploy: []gatehouse.JobStep{{Name: "migrate", Image: "r.example.com/migrate:1@" + digest2}}}
 		_, err := f.apps.UpdateApp(f.admin, "shop", "web", gatehouse.AppUpdate{Hooks: &hooks})
 		f.must(err)
 		d, err := deps.Deploy(f.admin, "shop", "web", gatehouse.DeploymentCreate{Environment: "prod", Digest: digest1})

@@ -41,8 +41,9 @@ type DeployJob struct {
 	// LastGood is the Helm revision of the environment's last succeeded deployment of the
 	// app before this one (0 when there is none): the target of an automatic rollback.
 	LastGood int
-	// AllowClusterScoped and AllowNamespaces are what the release may create outside its
-	// namespace; every other object outside it is refused before anything is applied.
+	// AllowClusterScoped lets the release hold cluster-scoped objects, and AllowNamespaces
+	// lists namespaces besides the environment's own that its objects may be in; by default
+	// neither (the worker refuses such a release).
 	AllowClusterScoped bool
 	AllowNamespaces    []string
 }

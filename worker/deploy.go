@@ -147,8 +147,12 @@ func (r *Runner) run(ctx context.Context, dj *sqlstore.DeployJob) error {
 	}
 }
 
-// steps runs pre- or post-deploy Jobs in order, then moves to next.
+// steps runs pre- or post-deploy Jobs in order, then moves to next. Steps recorded before hook
+// images had to be pinned by digest are refused, not run: a tag may have moved since.
 func (r *Runner) steps(ctx context.Context, conn *kube.Conn, dj *sqlstore.DeployJob, phase string, steps []gatehouse.JobStep, next gatehouse.DeploymentState) error {
+	if err := dj.Hooks.Validate("hooks"); err != nil {
+		return &kube.RolloutError{Cause: err.Error()}
+	}
 	for _, s := range steps {
 		name := fmt.Sprintf("%s-%d-%s-%s", dj.Release, dj.ID, phase, s.Name)
 		labels := map[string]string{"app.kubernetes.io/managed-by": "gatehouse", "gatehouse.dev/deployment": fmt.Sprint(dj.ID)}
@@ -191,7 +195,8 @@ func (r *Runner) apply(ctx context.Context, conn *kube.Conn, dj *sqlstore.Deploy
 		values[gatehouse.SecretValuesKey] = sec
 	}
 	started := time.Now()
-	applied, err := conn.Apply(ctx, kube.Release{Name: dj.Release, Namespace: dj.Namespace, Chart: ch, Values: values})
+	applied, err := conn.Apply(ctx, kube.Release{Name: dj.Release, Namespace: dj.Namespace, Chart: ch, Values: values,
+		Scope: kube.ObjectScope{AllowClusterScoped: dj.AllowClusterScoped, AllowNamespaces: dj.AllowNamespaces}})
 	if err != nil {
 		if kube.IsInvalid(err) {
 			return &kube.RolloutError{Cause: err.Error()}

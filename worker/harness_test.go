@@ -127,9 +127,15 @@ func (h *harness) env(name string, cluster int) string {
 // app creates an app with values and hooks and a pipeline of the stages.
 func (h *harness) app(name, values string, hooks gatehouse.Hooks, stages ...gatehouse.Stage) {
 	h.t.Helper()
-	_, err := h.apps.CreateApp(h.ctx, "p", gatehouse.AppCreate{Name: name, Values: values, Hooks: hooks})
+	h.createApp(gatehouse.AppCreate{Name: name, Values: values, Hooks: hooks}, stages...)
+}
+
+// createApp creates the app and a pipeline of the stages.
+func (h *harness) createApp(in gatehouse.AppCreate, stages ...gatehouse.Stage) {
+	h.t.Helper()
+	_, err := h.apps.CreateApp(h.ctx, "p", in)
 	h.must(err)
-	_, err = h.pipes.SetPipeline(h.ctx, "p", name, gatehouse.PipelineSet{Stages: stages})
+	_, err = h.pipes.SetPipeline(h.ctx, "p", in.Name, gatehouse.PipelineSet{Stages: stages})
 	h.must(err)
 }
 

@@ -34,7 +34,7 @@ func Services(db *sqlstore.DB) httpapi.Services {
 
 // WorkerOptions configure the deploy workers.
 type WorkerOptions struct {
-	DataDir      string // chart downloads are cached under DATA-DIR/charts
+	DataDir      string // Helm repository and registry settings for charts live under DATA-DIR/charts
 	Workers      int
 	Lease        time.Duration
 	PollInterval time.Duration
@@ -44,12 +44,15 @@ type WorkerOptions struct {
 	ExternalURL  string        // for links in notifications
 }
 
-// Worker builds the deploy workers over db's clusters and connects db's deployments to them.
+// Worker builds the deploy workers over db's clusters and connects db's deployments to them;
+// db pins charts with the same chart loader the workers deploy with.
 func Worker(ctx context.Context, db *sqlstore.DB, o WorkerOptions) (*worker.Runner, error) {
+	charts := &kube.Charts{CacheDir: filepath.Join(o.DataDir, "charts"), PlainHTTP: o.PlainHTTP}
+	db.SetChartPinner(charts.Pin)
 	r, err := worker.New(ctx, worker.Options{
 		Store:    db,
 		Clusters: kube.NewClusters(db.Kubeconfig),
-		Charts:   &kube.Charts{CacheDir: filepath.Join(o.DataDir, "charts"), PlainHTTP: o.PlainHTTP},
+		Charts:   charts,
 		Lease:    o.Lease, Workers: o.Workers, PollInterval: o.PollInterval, Logger: o.Logger,
 		Mailer: o.Mailer, ExternalURL: o.ExternalURL,
 	})
