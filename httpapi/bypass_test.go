@@ -72,6 +72,7 @@ var bypassRoutes = map[string]bypassRoute{
 	"POST /api/v1/projects/{project}/webhooks":                                           cannot("notifications"),
 	"DELETE /api/v1/projects/{project}/webhooks/{id}":                                    cannot("notifications"),
 	"POST /api/v1/audit/verify":                                                          cannot("reads the trail"),
+	"POST /api/v1/audit/checkpoint":                                                      cannot("signs the trail's head"),
 	"POST /api/v1/drafts":                                                                cannot("a draft changes nothing until it is published"),
 	"POST /api/v1/projects/{project}/apps/{app}/config/values/drafts":                    cannot("a draft changes nothing until it is published"),
 	"POST /api/v1/projects/{project}/apps/{app}/environments/{env}/config/{kind}/drafts": cannot("a draft changes nothing until it is published"),
