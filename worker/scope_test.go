@@ -34,4 +34,15 @@ func TestDeployRefusesObjectsOutsideTheEnvironment(t *testing.T) {
 	if _, err := kube(t, 0).CoreV1().ConfigMaps(ns).Get(context.Background(), "web", metav1.GetOptions{}); err == nil {
 		t.Fatal("the refused release's ConfigMap exists")
 	}
+	// Once the environment allows cluster-scoped objects (nothing protects it here, so the
+	// change is direct), its next deployment carries that and goes through.
+	yes := true
+	_, err := h.envs.UpdateEnvironment(h.ctx, "p", "dev", gatehouse.EnvironmentUpdate{AllowClusterScoped: &yes})
+	h.must(err)
+	if d := h.wait("web", h.deploy("web", "dev", h.push("web", "allowed")).ID); d.State != gatehouse.StateSucceeded {
+		t.Fatalf("deployment %s: %s\n%s", d.State, d.Cause, events(d))
+	}
+	if _, err := kube(t, 0).RbacV1().ClusterRoles().Get(context.Background(), ns+"-reader", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the allowed ClusterRole: %v", err)
+	}
 }
