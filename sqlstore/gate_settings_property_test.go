@@ -23,7 +23,7 @@ type prodState struct {
 
 // TestNothingUnapprovedReachesProd drives random people, a service account's token (made by
 // one of them), direct changes, drafts with random votes (some for stale versions), publishes,
-// image approvals, deploys and rollbacks at a protected environment. It keeps its own record
+// image approvals, deploys and rollbacks to earlier deployments at a protected environment. It keeps its own record
 // of what was approved — a change counts only when published from a draft that distinct
 // people approved, each holding config-approver when it was published and none of them an
 // author (as a person: the token's maker for the token) — and checks that what is live, and
@@ -77,6 +77,13 @@ func TestNothingUnapprovedReachesProd(t *testing.T) {
 			}
 			return actor
 		}
+		type deployed struct {
+			id       int64
+			replicas int
+			token    string
+		}
+		var history []deployed // prod's succeeded deployments, with what they applied
+		rollbacks := 0
 		// The approved state before protection; then prod is protected.
 		want := prodState{namespace: "shop-prod", chart: "", hook: "", trigger: gatehouse.TriggerManual, replicas: 5, token: ""}
 		_, err = policies.CreatePolicy(f.admin, gatehouse.PolicySpec{Name: "prod-cfg", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:prod",
@@ -178,6 +185,28 @@ func TestNothingUnapprovedReachesProd(t *testing.T) {
 				path = path[i+1:]
 			}
 			f.must(f.db.AdvanceDeployment(context.Background(), id, "w", sqlstore.Outcome{}, path...))
+			history = append(history, deployed{id: id, replicas: want.replicas, token: want.token})
+		}
+		// rollback tries to return prod to an earlier deployment directly: it goes through only
+		// when that deployment's values and secrets are what is approved now (its image passed
+		// the gate then, and the image policy pre-approves rollbacks); otherwise it is refused
+		// for the config policy's draft.
+		rollback := func(round int) {
+			t.Helper()
+			old := history[r.IntN(len(history))]
+			d, err := deps.Rollback(f.admin, "shop", "web", old.id)
+			same := old.replicas == want.replicas && old.token == want.token
+			switch {
+			case err == nil && !same:
+				t.Fatalf("round %d: a rollback to deployment %d (replicas %d, token %q) went through; approved: %+v", round, old.id, old.replicas, old.token, want)
+			case err == nil:
+				rollbacks++
+				check(round, d.ID)
+			case same:
+				t.Fatalf("round %d: a rollback to the approved configuration was refused: %v", round, err)
+			case !strings.Contains(err.Error(), "rollback of shop/web in prod is protected by policy prod-cfg"):
+				t.Fatalf("round %d: a rollback refused with %v", round, err)
+			}
 		}
 		actors := append(slices.Clone(people), "ci")
 		pick := func(xs []string) string { return xs[r.IntN(len(xs))] }
@@ -281,10 +310,13 @@ func TestNothingUnapprovedReachesProd(t *testing.T) {
 			default:
 				t.Fatalf("round %d: request %d is %s", round, req.ID, req.State)
 			}
+			if r.IntN(2) == 0 {
+				rollback(round)
+			}
 		}
 		if published < 3 || refusedDirect < 10 {
 			t.Fatalf("the property was barely exercised: %d published drafts, %d refused direct changes", published, refusedDirect)
 		}
-		t.Logf("%d drafts published, %d direct changes refused", published, refusedDirect)
+		t.Logf("%d drafts published, %d direct changes refused, %d rollbacks went through", published, refusedDirect, rollbacks)
 	})
 }
