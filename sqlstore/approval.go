@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -37,8 +38,8 @@ func (r approvalRow) standing(tx *Tx) (gatehouse.Standing, error) {
 	return requestStanding(tx.ctx, tx, r, nil)
 }
 
-func (r approvalRow) setState(to gatehouse.BallotState, reason string) {
-	r.State, r.Reason = to, reason
+func (r approvalRow) setState(to gatehouse.BallotState, reason string, decided *time.Time) {
+	r.State, r.Reason, r.DecidedAt = to, reason, decided
 }
 
 // approved tells the requester, and on an auto stage starts the deployment at once.

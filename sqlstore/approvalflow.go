@@ -248,18 +248,9 @@ func voteIn(tx *Tx, id int64, approve bool, d gatehouse.Decision) (out *gatehous
 		}
 		return nil, after, tx.notify(gatehouse.EventApprovalStale, r.ApprovalRequest, []string{r.Requester})
 	}
-	if err := tx.castVote(r, approve, d); err != nil {
+	if r.Verdicts, err = tx.castVote(r, st, approve, d); err != nil {
 		return nil, nil, err
 	}
-	// What the vote led to (approved, consumed by an auto stage's deployment), as stored.
-	if r, err = findApproval(ctx, tx, id, ""); err != nil {
-		return nil, nil, err
-	}
-	j, err := judge(ctx, tx, st, r.Votes)
-	if err != nil {
-		return nil, nil, err
-	}
-	r.Verdicts = j.verdicts
 	return r.ApprovalRequest, nil, nil
 }
 

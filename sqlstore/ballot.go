@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -28,8 +29,9 @@ type ballot interface {
 	approved(tx *Tx) error
 	// rejected moves the ballot on after a rejection, d carrying the reason.
 	rejected(tx *Tx, d gatehouse.Decision) error
-	// setState keeps the ballot's in-memory state in step with the row.
-	setState(to gatehouse.BallotState, reason string)
+	// setState keeps the ballot's in-memory state in step with the row (decided is the moment
+	// of decision, or nil).
+	setState(to gatehouse.BallotState, reason string, decided *time.Time)
 	// addVote keeps the ballot's in-memory votes in step with the rows.
 	addVote(v gatehouse.Vote)
 }
@@ -71,7 +73,7 @@ func (tx *Tx) moveBallot(b ballot, to gatehouse.BallotState, reason string, deta
 		ft.table, ft.touch, len(args)), args...); err != nil {
 		return fmt.Errorf("%s state: %w", ft.noun, err)
 	}
-	b.setState(to, reason)
+	b.setState(to, reason, fromNullMicro(decided))
 	if details == nil {
 		details = map[string]any{}
 	}
@@ -122,6 +124,15 @@ func approvers(votes []gatehouse.Vote) []string {
 // mayVote checks the caller is a person who signed in, has not voted on this version, and
 // counts under at least one judge.
 func mayVote(ctx context.Context, q querier, b ballot, st gatehouse.Standing) error {
+	vs, err := votersOf(ctx, q, st, []string{gatehouse.ActorFrom(ctx).UserName})
+	if err != nil {
+		return err
+	}
+	return mayVoteAs(ctx, b, st, vs)
+}
+
+// mayVoteAs is mayVote with what the judges need of the caller read already (in vs).
+func mayVoteAs(ctx context.Context, b ballot, st gatehouse.Standing, vs []map[string]gatehouse.Voter) error {
 	who := gatehouse.ActorFrom(ctx)
 	if who.Kind != gatehouse.HumanUser || !who.Interactive {
 		return gatehouse.Forbiddenf("%s may not vote: approvals are cast by people who signed in (the web UI, `gatehouse login` or the e-mail link); API tokens and service accounts never approve", who.UserName)
@@ -131,10 +142,6 @@ func mayVote(ctx context.Context, q querier, b ballot, st gatehouse.Standing) er
 	}
 	if len(st.Judges) == 0 {
 		return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "no policy judges %s any more", describe(b))
-	}
-	vs, err := votersOf(ctx, q, st, []string{who.UserName})
-	if err != nil {
-		return err
 	}
 	per := make([]gatehouse.Voter, len(vs))
 	for i := range vs {
@@ -156,40 +163,46 @@ func alreadyVoted(b ballot, voter string) error {
 // castVote is the one vote path: it records the caller's vote on the ballot's current
 // version, which the decision must name for a draft (a vote for a version the voter did not
 // see would approve what they did not read). An approval that meets every judge approves the
-// ballot; a rejection hands it to the flow. The ballot must be locked by the caller.
-func (tx *Tx) castVote(b ballot, approve bool, d gatehouse.Decision) error {
+// ballot; a rejection hands it to the flow. The ballot must be locked by the caller, and st
+// be its standing now. It returns the verdicts with the new vote counted, judged with one
+// read of the voters.
+func (tx *Tx) castVote(b ballot, st gatehouse.Standing, approve bool, d gatehouse.Decision) ([]gatehouse.Verdict, error) {
 	if len(d.Comment) > 4096 {
-		return gatehouse.Invalidf("comment", "is %d bytes: expected at most 4096", len(d.Comment))
+		return nil, gatehouse.Invalidf("comment", "is %d bytes: expected at most 4096", len(d.Comment))
 	}
 	if !approve && strings.TrimSpace(d.Comment) == "" {
-		return gatehouse.Invalidf("comment", "is required: a rejection says why")
+		return nil, gatehouse.Invalidf("comment", "is required: a rejection says why")
 	}
 	if !b.flow().Votable(b.state()) {
-		return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "%s is %s: it takes no votes", describe(b), b.state())
+		return nil, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "%s is %s: it takes no votes", describe(b), b.state())
 	}
 	if b.flow() == gatehouse.FlowDraft {
 		switch {
 		case d.Version <= 0:
-			return gatehouse.Invalidf("version", "is required: the version of %s you reviewed (it is at version %d)", describe(b), b.version())
+			return nil, gatehouse.Invalidf("version", "is required: the version of %s you reviewed (it is at version %d)", describe(b), b.version())
 		case d.Version != b.version():
-			return gatehouse.Conflictf("changed since you looked: %s is at version %d, you reviewed version %d: review version %d", describe(b), b.version(), d.Version, b.version())
+			return nil, gatehouse.Conflictf("changed since you looked: %s is at version %d, you reviewed version %d: review version %d", describe(b), b.version(), d.Version, b.version())
 		}
 	}
-	st, err := b.standing(tx)
-	if err != nil {
-		return err
-	}
-	if err := mayVote(tx.ctx, tx, b, st); err != nil {
-		return err
-	}
 	who := gatehouse.ActorFrom(tx.ctx)
+	names := []string{who.UserName}
+	for _, v := range b.votes() {
+		names = append(names, v.Voter)
+	}
+	vs, err := votersOf(tx.ctx, tx, st, names)
+	if err != nil {
+		return nil, err
+	}
+	if err := mayVoteAs(tx.ctx, b, st, vs); err != nil {
+		return nil, err
+	}
 	v := gatehouse.Vote{Voter: who.UserName, Version: b.version(), Approve: approve, Comment: d.Comment, Via: who.Via, Time: tx.now}
 	_, err = tx.ExecContext(tx.ctx, `INSERT INTO ballot_votes (flow, ballot_id, version, voter, approve, comment, via, at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, b.flow(), b.id(), v.Version, v.Voter, v.Approve, v.Comment, v.Via, micro(tx.now))
 	if isUniqueViolation(err) {
-		return alreadyVoted(b, who.UserName)
+		return nil, alreadyVoted(b, who.UserName)
 	} else if err != nil {
-		return fmt.Errorf("insert vote: %w", err)
+		return nil, fmt.Errorf("insert vote: %w", err)
 	}
 	b.addVote(v)
 	details := map[string]any{"approve": approve, "comment": d.Comment, "via": who.Via}
@@ -197,21 +210,19 @@ func (tx *Tx) castVote(b ballot, approve bool, d gatehouse.Decision) error {
 		details["version"] = v.Version
 	}
 	if err := tx.audit(change{action: flowTable[b.flow()].noun + ".vote", resource: resourceOf(b), target: b.target(), details: details}); err != nil {
-		return err
+		return nil, err
 	}
+	verdicts := st.Judge(approvers(b.votes()), vs)
 	if !approve {
-		return b.rejected(tx, d)
+		return verdicts, b.rejected(tx, d)
 	}
-	if b.state() == gatehouse.ApprovalApproved {
-		return nil
-	}
-	if j, err := judge(tx.ctx, tx, st, b.votes()); err != nil || !j.met() {
-		return err
+	if b.state() == gatehouse.ApprovalApproved || !gatehouse.GateOpen(verdicts) {
+		return verdicts, nil
 	}
 	if err := tx.moveBallot(b, gatehouse.ApprovalApproved, "", nil); err != nil {
-		return err
+		return nil, err
 	}
-	return b.approved(tx)
+	return verdicts, b.approved(tx)
 }
 
 // votesOf reads the votes cast on a ballot's version, in the order they were cast.

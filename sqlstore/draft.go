@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -39,7 +40,9 @@ func (r draftRow) votes() []gatehouse.Vote      { return r.Votes }
 func (r draftRow) target() gatehouse.Target     { return r.DraftRef.Target() }
 func (r draftRow) addVote(v gatehouse.Vote)     { r.Votes = append(r.Votes, v) }
 
-func (r draftRow) setState(to gatehouse.BallotState, reason string) { r.State, r.Reason = to, reason }
+func (r draftRow) setState(to gatehouse.BallotState, reason string, decided *time.Time) {
+	r.State, r.Reason, r.DecidedAt = to, reason, decided
+}
 
 func (r draftRow) standing(tx *Tx) (gatehouse.Standing, error) {
 	j, err := tx.db.judgeDraft(tx.ctx, tx, r)

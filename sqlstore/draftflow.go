@@ -273,7 +273,7 @@ func (s *DraftService) ProposeDraft(ctx context.Context, id int64, in gatehouse.
 
 // ApproveDraft implements gatehouse.DraftService.
 func (s *DraftService) ApproveDraft(ctx context.Context, id int64, d gatehouse.Decision) (*gatehouse.Draft, error) {
-	return s.draftTx(ctx, id, false, func(tx *Tx, r draftRow) error { return tx.castVote(r, true, d) })
+	return s.draftTx(ctx, id, false, func(tx *Tx, r draftRow) error { return tx.voteDraft(r, true, d) })
 }
 
 // RejectDraft implements gatehouse.DraftService.
@@ -281,7 +281,17 @@ func (s *DraftService) RejectDraft(ctx context.Context, id int64, d gatehouse.De
 	if strings.TrimSpace(d.Comment) == "" {
 		return nil, gatehouse.Invalidf("comment", "is required: a rejection says why")
 	}
-	return s.draftTx(ctx, id, false, func(tx *Tx, r draftRow) error { return tx.castVote(r, false, d) })
+	return s.draftTx(ctx, id, false, func(tx *Tx, r draftRow) error { return tx.voteDraft(r, false, d) })
+}
+
+// voteDraft casts the caller's vote on a locked draft, judged as it stands now.
+func (tx *Tx) voteDraft(r draftRow, approve bool, d gatehouse.Decision) error {
+	st, err := r.standing(tx)
+	if err != nil {
+		return err
+	}
+	_, err = tx.castVote(r, st, approve, d)
+	return err
 }
 
 // PublishDraft implements gatehouse.DraftService.

@@ -150,7 +150,7 @@ func (s *LinkService) RedeemLink(ctx context.Context, token gatehouse.Secret, ap
 		if err != nil {
 			return err
 		}
-		return tx.castVote(r, approve, d)
+		return tx.voteDraft(r, approve, d)
 	})
 	if err == nil {
 		err = after
