@@ -167,6 +167,7 @@ func (s *ApprovalService) Approvals(ctx context.Context, f gatehouse.ApprovalFil
 		return nil, err
 	}
 	out := []*gatehouse.ApprovalRequest{}
+	me := callerVoters{}
 	for _, r := range rows {
 		if !who.CanSee(r.Target()) {
 			continue
@@ -184,8 +185,14 @@ func (s *ApprovalService) Approvals(ctx context.Context, f gatehouse.ApprovalFil
 			return nil, err
 		}
 		full.Verdicts = j.verdicts
-		if f.ForMe && (st.Stale != "" || mayVote(ctx, s.db.r, full, st) != nil) {
-			continue
+		if f.ForMe {
+			vs, err := me.of(ctx, s.db.r, st)
+			if err != nil {
+				return nil, err
+			}
+			if st.Stale != "" || mayVoteAs(ctx, full, st, vs) != nil {
+				continue
+			}
 		}
 		out = append(out, full.ApprovalRequest)
 	}

@@ -121,17 +121,8 @@ func approvers(votes []gatehouse.Vote) []string {
 	return out
 }
 
-// mayVote checks the caller is a person who signed in, has not voted on this version, and
-// counts under at least one judge.
-func mayVote(ctx context.Context, q querier, b ballot, st gatehouse.Standing) error {
-	vs, err := votersOf(ctx, q, st, []string{gatehouse.ActorFrom(ctx).UserName})
-	if err != nil {
-		return err
-	}
-	return mayVoteAs(ctx, b, st, vs)
-}
-
-// mayVoteAs is mayVote with what the judges need of the caller read already (in vs).
+// mayVoteAs checks the caller is a person who signed in, has not voted on this version, and
+// counts under at least one judge; vs holds what the judges need of the caller.
 func mayVoteAs(ctx context.Context, b ballot, st gatehouse.Standing, vs []map[string]gatehouse.Voter) error {
 	who := gatehouse.ActorFrom(ctx)
 	if who.Kind != gatehouse.HumanUser || !who.Interactive {

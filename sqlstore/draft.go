@@ -279,6 +279,7 @@ func (s *DraftService) Drafts(ctx context.Context, f gatehouse.DraftFilter) ([]*
 		return nil, fmt.Errorf("list drafts: %w", err)
 	}
 	out := []*gatehouse.Draft{}
+	me := callerVoters{}
 	for _, row := range rows {
 		_, r, err := s.db.visibleDraft(ctx, s.db.r, row.ID, "")
 		if gatehouse.KindOf(err) == gatehouse.KindNotFound {
@@ -291,7 +292,11 @@ func (s *DraftService) Drafts(ctx context.Context, f gatehouse.DraftFilter) ([]*
 			if err != nil {
 				return nil, err
 			}
-			if !gatehouse.FlowDraft.Votable(r.State) || mayVote(ctx, s.db.r, r, j.Standing) != nil {
+			vs, err := me.of(ctx, s.db.r, j.Standing)
+			if err != nil {
+				return nil, err
+			}
+			if !gatehouse.FlowDraft.Votable(r.State) || mayVoteAs(ctx, r, j.Standing, vs) != nil {
 				continue
 			}
 		}

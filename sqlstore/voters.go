@@ -228,3 +228,33 @@ func anys[T any](xs []T) []any {
 	}
 	return out
 }
+
+// callerVoters keeps what judges need of the caller, per place and approve action, so a list
+// that asks for every ballot whether the caller may vote reads each place once.
+type callerVoters map[struct {
+	t gatehouse.Target
+	a gatehouse.Action
+}]gatehouse.Voter
+
+// of returns the caller as each judge of the standing sees them, in votersOf's form.
+func (c callerVoters) of(ctx context.Context, q querier, st gatehouse.Standing) ([]map[string]gatehouse.Voter, error) {
+	name := gatehouse.ActorFrom(ctx).UserName
+	out := make([]map[string]gatehouse.Voter, len(st.Judges))
+	for i, j := range st.Judges {
+		k := struct {
+			t gatehouse.Target
+			a gatehouse.Action
+		}{j.Target, j.Policy.Kind.ApproveAction()}
+		v, ok := c[k]
+		if !ok {
+			vs, err := loadVoters(ctx, q, []string{name}, j)
+			if err != nil {
+				return nil, err
+			}
+			v = vs[name]
+			c[k] = v
+		}
+		out[i] = map[string]gatehouse.Voter{name: v}
+	}
+	return out, nil
+}
