@@ -122,18 +122,27 @@ func configChange(kind gatehouse.ConfigKind, fromName, toName, a, b string) (*ga
 			tb = gatehouse.RenderSettings(shown, false)
 		}
 	}
+	c.Labels = gatehouse.RiskLabels(kind, c.Changes)
+	return lines(c, ta, tb), nil
+}
+
+// lines completes a change with its line views of the two documents (as shown: secret
+// values already masked), and empty lists rather than none.
+func lines(c *gatehouse.ConfigChange, a, b string) *gatehouse.ConfigChange {
 	if c.Changes == nil {
 		c.Changes = []gatehouse.ValueChange{}
 	}
-	c.Labels = gatehouse.RiskLabels(kind, c.Changes)
-	c.Unified = textdiff.Unified(fromName, toName, ta, tb, 3)
+	if c.Labels == nil {
+		c.Labels = []string{}
+	}
+	c.Unified = textdiff.Unified(c.From, c.To, a, b, 3)
 	c.SideBySide = []gatehouse.DiffRow{}
 	if len(c.Changes) > 0 {
-		for _, r := range textdiff.SideBySide(ta, tb) {
+		for _, r := range textdiff.SideBySide(a, b) {
 			c.SideBySide = append(c.SideBySide, gatehouse.DiffRow{Op: r.Op, Left: r.Left, Right: r.Right, LeftNo: r.LeftNo, RightNo: r.RightNo})
 		}
 	}
-	return c, nil
+	return c
 }
 
 // effective is an environment's configuration as a deployment takes it.

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/gatehousehq/gatehouse"
-	"github.com/gatehousehq/gatehouse/textdiff"
 )
 
 // changeDirectly changes a subject without a draft. Only a change that no policy judges goes
@@ -64,17 +63,7 @@ func settingChange(fromName, toName, a, b string) (*gatehouse.ConfigChange, erro
 	if err != nil {
 		return nil, err
 	}
-	c := &gatehouse.ConfigChange{From: fromName, To: toName, Changes: gatehouse.DiffValues(va, vb), Labels: []string{},
-		Unified: textdiff.Unified(fromName, toName, a, b, 3), SideBySide: []gatehouse.DiffRow{}}
-	if c.Changes == nil {
-		c.Changes = []gatehouse.ValueChange{}
-	}
-	if len(c.Changes) > 0 {
-		for _, r := range textdiff.SideBySide(a, b) {
-			c.SideBySide = append(c.SideBySide, gatehouse.DiffRow{Op: r.Op, Left: r.Left, Right: r.Right, LeftNo: r.LeftNo, RightNo: r.RightNo})
-		}
-	}
-	return c, nil
+	return lines(&gatehouse.ConfigChange{From: fromName, To: toName, Changes: gatehouse.DiffValues(va, vb)}, a, b), nil
 }
 
 // setting is the part every settings kind shares: settings compare by path, show as they are,
