@@ -11,12 +11,17 @@ import (
 // Cluster is a Kubernetes API endpoint. Its kubeconfig is encrypted at rest and never returned;
 // Server is read from it for display.
 type Cluster struct {
-	ID          int64     `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	Server      string    `json:"server"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Server      string `json:"server"`
+	// Identity is what the cluster itself says it is — the UID of its kube-system namespace —
+	// as Gatehouse last saw it ("" until it has reached the cluster). Many URLs can reach one
+	// API server; its identity is one, so one Kubernetes cluster is registered once and a
+	// cluster's kubeconfig cannot be re-pointed at another.
+	Identity  string    `json:"identity,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ClusterCreate is the input that registers a cluster.

@@ -33,8 +33,14 @@ func (a *App) projectCmd() *cobra.Command {
 }
 
 func (a *App) clusterCmd() *cobra.Command {
-	n := noun[gatehouse.Cluster]{a: a, name: "cluster", header: []string{"name", "server", "description"},
-		row:  func(c *gatehouse.Cluster) []string { return []string{c.Name, c.Server, c.Description} },
+	n := noun[gatehouse.Cluster]{a: a, name: "cluster", header: []string{"name", "server", "identity", "description"},
+		row: func(c *gatehouse.Cluster) []string {
+			id := c.Identity
+			if id == "" {
+				id = "(not reached yet)"
+			}
+			return []string{c.Name, c.Server, id, c.Description}
+		},
 		base: fixed("clusters")}
 	var desc, kubeconfig string
 	create := &cobra.Command{

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -50,6 +51,8 @@ type Conn struct {
 	disco     discovery.CachedDiscoveryInterface
 	mapper    meta.ResettableRESTMapper
 	sum       [32]byte
+	idMu      sync.Mutex
+	identity  string
 }
 
 // Get returns the connection to the named cluster.
@@ -131,3 +134,29 @@ func (n namespaced) RawConfig() (clientcmdapi.Config, error) { return n.inner.Ra
 func (n namespaced) ClientConfig() (*rest.Config, error)     { return n.inner.ClientConfig() }
 func (n namespaced) ConfigAccess() clientcmd.ConfigAccess    { return n.inner.ConfigAccess() }
 func (n namespaced) Namespace() (string, bool, error)        { return n.namespace, true, nil }
+
+// Identity returns what the cluster says it is: the UID of its kube-system namespace, which
+// the API server creates once and no URL, alias or credential changes. The first answer is
+// kept for the connection's life.
+func (c *Conn) Identity(ctx context.Context) (string, error) {
+	c.idMu.Lock()
+	defer c.idMu.Unlock()
+	if c.identity != "" {
+		return c.identity, nil
+	}
+	ns, err := c.clientset.CoreV1().Namespaces().Get(ctx, metav1.NamespaceSystem, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("cluster %s: read its identity (namespace %s): %w", c.Name, metav1.NamespaceSystem, err)
+	}
+	c.identity = string(ns.UID)
+	return c.identity, nil
+}
+
+// Identify connects with a kubeconfig and returns the cluster's identity (see Conn.Identity).
+func Identify(ctx context.Context, kubeconfig gatehouse.Secret) (string, error) {
+	conn, err := Connect("new", []byte(kubeconfig.Reveal()))
+	if err != nil {
+		return "", err
+	}
+	return conn.Identity(ctx)
+}

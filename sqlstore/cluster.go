@@ -14,12 +14,12 @@ type ClusterService struct{ db *DB }
 // NewClusterService returns the cluster service of db.
 func NewClusterService(db *DB) *ClusterService { return &ClusterService{db: db} }
 
-const clusterColumns = `id, name, description, server, created_at, updated_at`
+const clusterColumns = `id, name, description, server, COALESCE(identity, ''), created_at, updated_at`
 
 func scanCluster(row scanner) (*gatehouse.Cluster, error) {
 	var c gatehouse.Cluster
 	var created, updated int64
-	if err := row.Scan(&c.ID, &c.Name, &c.Description, &c.Server, &created, &updated); err != nil {
+	if err := row.Scan(&c.ID, &c.Name, &c.Description, &c.Server, &c.Identity, &created, &updated); err != nil {
 		return nil, err
 	}
 	c.CreatedAt, c.UpdatedAt = fromMicro(created), fromMicro(updated)
@@ -50,11 +50,15 @@ func (s *ClusterService) CreateCluster(ctx context.Context, in gatehouse.Cluster
 		return nil, err
 	}
 	sealed := s.db.secrets.Seal([]byte(in.Kubeconfig.Reveal()), kubeconfigAAD(in.Name))
+	identity := s.db.identifyCluster(ctx, in.Name, in.Kubeconfig)
 	var c *gatehouse.Cluster
 	err = s.db.write(ctx, func(tx *Tx) error {
-		c = &gatehouse.Cluster{Name: in.Name, Description: in.Description, Server: server, CreatedAt: tx.now, UpdatedAt: tx.now}
-		err := tx.QueryRowContext(ctx, `INSERT INTO clusters (name, description, server, kubeconfig_sealed, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`, c.Name, c.Description, c.Server, sealed, micro(tx.now)).Scan(&c.ID)
+		c = &gatehouse.Cluster{Name: in.Name, Description: in.Description, Server: server, Identity: identity, CreatedAt: tx.now, UpdatedAt: tx.now}
+		if err := sameCluster(ctx, tx, identity, in.Name); err != nil {
+			return err
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO clusters (name, description, server, identity, kubeconfig_sealed, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`, c.Name, c.Description, c.Server, nullText(identity), sealed, micro(tx.now)).Scan(&c.ID)
 		if isUniqueViolation(err) {
 			return gatehouse.Conflictf("cluster %q already exists", in.Name)
 		} else if err != nil {
@@ -99,6 +103,10 @@ func (s *ClusterService) UpdateCluster(ctx context.Context, name string, in gate
 	if err != nil {
 		return nil, err
 	}
+	identity := ""
+	if in.Kubeconfig != nil {
+		identity = s.db.identifyCluster(ctx, name, *in.Kubeconfig)
+	}
 	var after *gatehouse.Cluster
 	err = s.db.write(ctx, func(tx *Tx) error {
 		before, err := findCluster(ctx, tx, name)
@@ -112,10 +120,23 @@ func (s *ClusterService) UpdateCluster(ctx context.Context, name string, in gate
 		}
 		var details map[string]string
 		if in.Kubeconfig != nil {
+			if err := repointed(ctx, tx, before, server, identity); err != nil {
+				return err
+			}
+			if err := sameCluster(ctx, tx, identity, name); err != nil {
+				return err
+			}
 			c.Server = server
+			if identity != "" {
+				c.Identity = identity
+			}
 			sealed := s.db.secrets.Seal([]byte(in.Kubeconfig.Reveal()), kubeconfigAAD(name))
-			if _, err := tx.ExecContext(ctx, `UPDATE clusters SET kubeconfig_sealed = $1 WHERE id = $2`, sealed, c.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE clusters SET kubeconfig_sealed = $1, identity = $2 WHERE id = $3`,
+				sealed, nullText(c.Identity), c.ID); err != nil {
 				return fmt.Errorf("update cluster: %w", err)
+			}
+			if err := tx.moveClaims(before.Server, c.Server, c.ID); err != nil {
+				return err
 			}
 			details = map[string]string{"kubeconfig": gatehouse.Masked + " changed"}
 		}

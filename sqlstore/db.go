@@ -47,6 +47,7 @@ type DB struct {
 	queue    Queue
 	validate ValuesValidator
 	pin      ChartPinner
+	identify ClusterIdentifier
 }
 
 // Open connects to the database, applies pending migrations and returns the store.

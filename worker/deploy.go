@@ -122,6 +122,11 @@ func (r *Runner) run(ctx context.Context, dj *sqlstore.DeployJob) error {
 	if err != nil {
 		return err
 	}
+	if err := r.identify(ctx, conn); gatehouse.KindOf(err) == gatehouse.KindPreconditionFailed {
+		return r.finish(ctx, dj, gatehouse.StateFailed, sqlstore.Outcome{Cause: err.Error()})
+	} else if err != nil {
+		return err
+	}
 	for {
 		var err error
 		switch dj.State {

@@ -56,6 +56,8 @@ type Runner struct {
 	log    *slog.Logger
 	stop   context.CancelFunc
 	done   chan struct{}
+	// identified closes when the clusters unknown at start have been identified (or tried).
+	identified chan struct{}
 }
 
 const deployQueue = "deploy"
@@ -138,7 +140,12 @@ func (r *Runner) Start(ctx context.Context) error {
 	}
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r.stop, r.done = cancel, make(chan struct{})
+	r.identified = make(chan struct{})
 	go r.handOffLoop(loopCtx)
+	go func() {
+		defer close(r.identified)
+		r.identifyClusters(loopCtx)
+	}()
 	return nil
 }
 
@@ -173,6 +180,7 @@ func (r *Runner) Stop(ctx context.Context) error {
 	if r.stop != nil {
 		r.stop()
 		<-r.done
+		<-r.identified
 	}
 	return r.client.Stop(ctx)
 }

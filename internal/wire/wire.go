@@ -45,10 +45,12 @@ type WorkerOptions struct {
 }
 
 // Worker builds the deploy workers over db's clusters and connects db's deployments to them;
-// db pins charts with the same chart loader the workers deploy with.
+// db pins charts with the same chart loader the workers deploy with, and identifies clusters
+// as the workers do.
 func Worker(ctx context.Context, db *sqlstore.DB, o WorkerOptions) (*worker.Runner, error) {
 	charts := &kube.Charts{CacheDir: filepath.Join(o.DataDir, "charts"), PlainHTTP: o.PlainHTTP}
 	db.SetChartPinner(charts.Pin)
+	db.SetClusterIdentifier(kube.Identify)
 	r, err := worker.New(ctx, worker.Options{
 		Store:    db,
 		Clusters: kube.NewClusters(db.Kubeconfig),
