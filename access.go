@@ -9,8 +9,9 @@ import (
 type Role string
 
 // The roles. Approver roles are separate from admin on purpose: managing an app never implies
-// approving its deploys, and super-admin does not approve either (it can grant itself an
-// approver role, which the audit trail records).
+// approving its deploys, and super-admin does not approve either. Nor can it give itself, or
+// an account it made, a vote where a policy counts it: that takes an access draft the
+// policy's own people pass (see Access).
 const (
 	RoleViewer         Role = "viewer"
 	RoleDeployer       Role = "deployer"

@@ -102,6 +102,7 @@ func TestDraftRefValidate(t *testing.T) {
 		{Kind: "values", Project: "shop", App: "web"}, {Kind: "values", Project: "shop", App: "web", Environment: "prod"},
 		{Kind: "secrets", Project: "shop", App: "web", Environment: "prod"}, {Kind: "environment", Project: "shop", Environment: "prod"},
 		{Kind: "chart", Project: "shop", App: "web"}, {Kind: "policy", Policy: "prod-gate"}, {Kind: "rollback", Project: "shop", App: "web", Environment: "prod"},
+		{Kind: "access", User: "bob"}, {Kind: "access", Group: "sre"},
 	}
 	for _, r := range ok {
 		if err := r.Validate(); err != nil {
@@ -118,6 +119,22 @@ func TestDraftRefValidate(t *testing.T) {
 	for field, r := range bad {
 		if e, isErr := r.Validate().(*gatehouse.Error); !isErr || e.Field != field {
 			t.Errorf("%+v: %v, want an error naming %s", r, r.Validate(), field)
+		}
+	}
+	// An access draft names exactly one user or group, and nothing else does.
+	for _, c := range []struct {
+		r     gatehouse.DraftRef
+		field string
+	}{
+		{gatehouse.DraftRef{Kind: "access"}, "user"},
+		{gatehouse.DraftRef{Kind: "access", User: "bob", Group: "sre"}, "user"},
+		{gatehouse.DraftRef{Kind: "access", User: "bob", Project: "shop"}, "project"},
+		{gatehouse.DraftRef{Kind: "access", Group: "Not A Name"}, "group"},
+		{gatehouse.DraftRef{Kind: "chart", Project: "shop", App: "web", User: "bob"}, "user"},
+		{gatehouse.DraftRef{Kind: "policy", Policy: "p", Group: "sre"}, "group"},
+	} {
+		if e, isErr := c.r.Validate().(*gatehouse.Error); !isErr || e.Field != c.field {
+			t.Errorf("%+v: %v, want an error naming %s", c.r, c.r.Validate(), c.field)
 		}
 	}
 }

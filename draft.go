@@ -25,11 +25,14 @@ const (
 	DraftPipeline    DraftKind = "pipeline" // an app's pipeline, where it touches protected stages
 	DraftPolicy      DraftKind = "policy"   // a change that loosens a policy, or its deletion
 	DraftRollback    DraftKind = "rollback" // a rollback that would apply other configuration than the live one
+	// DraftAccess is the roles of a user or a group, and a group's members, where a change
+	// gives someone a vote under a policy (see Access).
+	DraftAccess DraftKind = "access"
 )
 
 // DraftKinds lists every draft kind.
 var DraftKinds = []DraftKind{DraftValues, DraftConfigMap, DraftSecrets, DraftEnvironment, DraftChart, DraftHooks,
-	DraftPipeline, DraftPolicy, DraftRollback}
+	DraftPipeline, DraftPolicy, DraftRollback, DraftAccess}
 
 // Config returns the configuration resource kind a draft kind changes, if it is one.
 func (k DraftKind) Config() (ConfigKind, bool) {
@@ -37,33 +40,36 @@ func (k DraftKind) Config() (ConfigKind, bool) {
 	return c, slices.Contains(ConfigKinds, c)
 }
 
-// draftLevel says what a draft kind belongs to: which of project, app, environment and
-// policy name its subject, and which must be empty.
-type draftLevel struct{ app, env, policy, envOptional bool }
+// draftLevel says what a draft kind belongs to: which of project, app, environment, policy
+// and principal (a user or a group) name its subject, and which must be empty.
+type draftLevel struct{ app, env, policy, envOptional, principal bool }
 
 var draftLevels = map[DraftKind]draftLevel{
 	DraftValues: {app: true, env: true, envOptional: true}, DraftConfigMap: {app: true, env: true}, DraftSecrets: {app: true, env: true},
 	DraftEnvironment: {env: true}, DraftChart: {app: true}, DraftHooks: {app: true}, DraftPipeline: {app: true},
-	DraftPolicy: {policy: true}, DraftRollback: {app: true, env: true},
+	DraftPolicy: {policy: true}, DraftRollback: {app: true, env: true}, DraftAccess: {principal: true},
 }
 
 // DraftRef names what a draft changes. Which fields it takes depends on the kind: a
 // configuration resource names its project, app and (but for base values) environment; an
 // environment's placement its project and environment; an app's chart, hooks and pipeline its
-// project and app; a policy its name; a rollback its project, app and environment.
+// project and app; a policy its name; a rollback its project, app and environment; access a
+// user or a group.
 type DraftRef struct {
 	Kind        DraftKind `json:"kind"`
 	Project     string    `json:"project,omitempty"`
 	App         string    `json:"app,omitempty"`
 	Environment string    `json:"environment,omitempty"`
 	Policy      string    `json:"policy,omitempty"`
+	User        string    `json:"user,omitempty"`
+	Group       string    `json:"group,omitempty"`
 }
 
 // Validate checks the kind and that exactly the fields it takes are set and well formed.
 func (r DraftRef) Validate() error {
 	lv, ok := draftLevels[r.Kind]
 	if !ok {
-		return Invalidf("kind", "%q is not a draft kind: expected values, configmap, secrets, environment, chart, hooks, pipeline, policy or rollback", r.Kind)
+		return Invalidf("kind", "%q is not a draft kind: expected values, configmap, secrets, environment, chart, hooks, pipeline, policy, rollback or access", r.Kind)
 	}
 	check := func(field, v string, wanted, optional bool) error {
 		switch {
@@ -76,7 +82,10 @@ func (r DraftRef) Validate() error {
 		}
 		return nil
 	}
-	if err := check("project", r.Project, !lv.policy, false); err != nil {
+	if err := r.validatePrincipal(lv.principal); err != nil {
+		return err
+	}
+	if err := check("project", r.Project, !lv.policy && !lv.principal, false); err != nil {
 		return err
 	}
 	if err := check("app", r.App, lv.app, false); err != nil {
@@ -88,8 +97,26 @@ func (r DraftRef) Validate() error {
 	return check("policy", r.Policy, lv.policy, false)
 }
 
-// Target is the access target of the subject (a policy's is the system: the store reads its
-// scope).
+// validatePrincipal checks that an access draft names exactly one of a user and a group, and
+// that other kinds name neither.
+func (r DraftRef) validatePrincipal(wanted bool) error {
+	switch {
+	case !wanted && r.User != "":
+		return Invalidf("user", "a %s draft names no user: expected it empty", r.Kind)
+	case !wanted && r.Group != "":
+		return Invalidf("group", "a %s draft names no group: expected it empty", r.Kind)
+	case !wanted:
+		return nil
+	case (r.User == "") == (r.Group == ""):
+		return Invalidf("user", "an access draft names exactly one of user or group")
+	case r.User != "":
+		return ValidateUserName("user", r.User)
+	}
+	return ValidateName("group", r.Group)
+}
+
+// Target is the access target of the subject (a policy's and a principal's are the system:
+// the store reads their scopes).
 func (r DraftRef) Target() Target { return Target{Project: r.Project, App: r.App, Env: r.Environment} }
 
 // String names the subject for people: "shop/web prod secrets", "placement of environment
@@ -104,6 +131,11 @@ func (r DraftRef) String() string {
 		return "policy " + r.Policy
 	case DraftRollback:
 		return fmt.Sprintf("rollback of %s/%s in %s", r.Project, r.App, r.Environment)
+	case DraftAccess:
+		if r.User != "" {
+			return "access of user " + r.User
+		}
+		return "access of group " + r.Group
 	}
 	where := r.Environment
 	if where == "" {

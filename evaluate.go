@@ -29,6 +29,8 @@ type ApprovalFacts struct {
 	CommitAuthor string // a user name or e-mail address
 	// Authors wrote a version of a draft: they never approve it, whatever the policy says.
 	Authors []string
+	// Beneficiaries gain a vote by the change (an access draft): they never approve it.
+	Beneficiaries []string
 }
 
 // RuleProgress is how far one rule is met.
@@ -76,6 +78,8 @@ func (p *Policy) MayCount(v Voter, f ApprovalFacts) (bool, string) {
 		return false, fmt.Sprintf("%s does not hold %s here (now)", v.Name, p.Kind.ApproverRole())
 	case slices.Contains(f.Authors, v.Name):
 		return false, v.Name + " wrote a version of the draft"
+	case slices.Contains(f.Beneficiaries, v.Name):
+		return false, v.Name + " gains a vote by it"
 	case !p.RequesterMayApprove && v.Name == f.Requester:
 		return false, v.Name + " requested it"
 	case !p.BuilderMayApprove && (slices.Contains(f.Builders, v.Name) || f.wroteCommit(v)):

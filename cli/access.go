@@ -33,22 +33,41 @@ func (a *App) accessCmd() *cobra.Command {
 	list.Flags().StringVar(&f.Group, "group", "", "bindings of this group")
 	list.Flags().StringVar(&f.Project, "project", "", "bindings that reach this project")
 	var in gatehouse.RoleBindingCreate
+	var p proposal
 	grant := &cobra.Command{
 		Use:   "grant ROLE SCOPE (--user NAME | --group NAME)",
-		Short: "Grant a role on a scope",
+		Short: "Grant a role on a scope; a vote a policy counts, through a draft (--propose)",
 		Long: `Grant a role on a scope. Roles: viewer, deployer, image-approver, config-approver, admin,
 access-manager, super-admin. Scopes: "*", "project:NAME", then optionally "/app:NAME" and/or
-"/env:NAME"; any NAME may be "*" (all, including future ones).`,
+"/env:NAME"; any NAME may be "*" (all, including future ones).
+
+A role that votes where a policy counts it (an approver role where the policy of its kind
+reaches; admin or super-admin, who vote under a policy's lock-out rule) is given only through a
+draft that the policy's own people approve: a direct grant is refused (exit 7), and --propose
+opens and proposes the draft.`,
 		Example: `  gatehouse access grant deployer 'project:shop/env:*' --group devs
-  gatehouse access grant image-approver project:shop/env:prod --user alice`,
+  gatehouse access grant image-approver project:shop/env:prod --user alice --propose -m "alice joins on-call"`,
 		Args: exactArgs(2, "ROLE", "SCOPE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.Role, in.Scope = gatehouse.Role(args[0]), args[1]
-			return n.send(cmd, "POST", []string{"rolebindings"}, in)
+			if err := p.check(cmd); err != nil {
+				return err
+			}
+			if !p.on {
+				return n.send(cmd, "POST", []string{"rolebindings"}, in)
+			}
+			if _, err := in.Validate(); err != nil {
+				return err
+			}
+			ref := gatehouse.DraftRef{Kind: gatehouse.DraftAccess, User: in.User, Group: in.Group}
+			return a.proposeAccess(cmd, ref, func(ac *gatehouse.Access) {
+				ac.Roles = append(ac.Roles, gatehouse.RoleGrant{Role: in.Role, Scope: in.Scope})
+			}, &p)
 		},
 	}
 	grant.Flags().StringVar(&in.User, "user", "", "user to grant to")
 	grant.Flags().StringVar(&in.Group, "group", "", "group to grant to")
+	p.bind(grant)
 	revoke := n.del()
 	revoke.Use, revoke.Short = "revoke ID", "Revoke a role binding (see access list for ids)"
 	return group("access", "Grant and revoke roles", list, grant, revoke)
@@ -111,4 +130,10 @@ func (a *App) tokenCmd() *cobra.Command {
 	cmd := group("token", "Manage API tokens", list, create, revoke)
 	cmd.PersistentFlags().StringVar(&user, "user", "", "a service account's tokens instead of your own")
 	return cmd
+}
+
+// proposeAccess opens and proposes a draft of a user's or group's access: what is live now,
+// changed by edit.
+func (a *App) proposeAccess(cmd *cobra.Command, ref gatehouse.DraftRef, edit func(*gatehouse.Access), p *proposal) error {
+	return a.propose(cmd, ref, func(live string) (string, error) { return gatehouse.EditAccess(live, edit) }, p)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -27,19 +28,31 @@ func TestApprovalCommands(t *testing.T) {
 	admin.ok("", "env", "create", "prod", "-p", "shop", "--cluster", "k", "--namespace", "shop")
 	admin.ok("", "app", "create", "web", "-p", "shop")
 	admin.ok("", "pipeline", "set", "-p", "shop", "-a", "web", "--stage", "prod")
+	people := admin.people(dir, map[string]string{"alice": "deployer", "bob": "image-approver", "carol": "image-approver"})
 	admin.ok("name: prod-gate\nscope: project:shop/env:prod\nrules:\n  - {kind: any, count: 2}\n", "policy", "create", "-f", "-")
 	if out := admin.ok("", "policy", "list"); !strings.Contains(out, "prod-gate") || !strings.Contains(out, "2 approvers") {
 		t.Fatalf("policy list:\n%s", out)
 	}
-	people := admin.people(dir, map[string]string{"alice": "deployer", "bob": "image-approver", "carol": "image-approver"})
-	admin.ok("", "access", "grant", "image-approver", "project:shop", "--user", "alice")
 	alice, bob, carol := people["alice"], people["bob"], people["carol"]
+	// A vote where prod-gate counts it is given through prod-gate's approvers.
+	admin.fails(7, "access of user alice is protected by policy prod-gate", "access", "grant", "image-approver", "project:shop", "--user", "alice")
+	out := admin.ok("", "access", "grant", "image-approver", "project:shop", "--user", "alice", "--propose", "-m", "alice approves too")
+	if !strings.Contains(out, "access of user alice, version 1") || !strings.Contains(out, "prod-gate") {
+		t.Fatalf("access grant --propose:\n%s", out)
+	}
+	id := regexp.MustCompile(`Draft (\d+) proposed`).FindStringSubmatch(out)[1]
+	bob.ok("", "draft", "approve", id, "--version", "1")
+	carol.ok("", "draft", "approve", id, "--version", "1")
+	admin.ok("", "draft", "publish", id)
+	if out := admin.ok("", "access", "list", "--user", "alice"); !strings.Contains(out, "image-approver") {
+		t.Fatalf("alice's roles after the draft:\n%s", out)
+	}
 	one := "sha256:" + strings.Repeat("1", 64)
 	two := "sha256:" + strings.Repeat("2", 64)
 	admin.ok("", "artifact", "push", "registry.example.com/web:1.0@"+one, "-p", "shop", "-a", "web")
 
 	alice.fails(7, "no open approval request", "deploy", "-p", "shop", "-a", "web", "--env", "prod", "--tag", "1.0")
-	out := alice.ok("", "approval", "request", "-p", "shop", "-a", "web", "--env", "prod", "--tag", "1.0", "-m", "hotfix", "-o", "json")
+	out = alice.ok("", "approval", "request", "-p", "shop", "-a", "web", "--env", "prod", "--tag", "1.0", "-m", "hotfix", "-o", "json")
 	var req struct {
 		ID    int64  `json:"id"`
 		State string `json:"state"`
@@ -47,7 +60,7 @@ func TestApprovalCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &req); err != nil || req.State != "pending" {
 		t.Fatalf("request: %s (%v)", out, err)
 	}
-	id := itoa(int(req.ID))
+	id = itoa(int(req.ID))
 	if out := bob.ok("", "approval", "pending"); !strings.Contains(out, "shop/web") {
 		t.Fatalf("bob's inbox:\n%s", out)
 	}

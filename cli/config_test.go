@@ -32,8 +32,9 @@ func TestConfigCommands(t *testing.T) {
 		admin.ok("", "env", "create", e, "-p", "shop", "--cluster", "k", "--namespace", "shop-"+e)
 	}
 	admin.ok("", "app", "create", "web", "-p", "shop")
-	admin.ok("name: cfg\nkind: config\nscope: project:shop/env:prod\nrules:\n  - {kind: any, count: 1}\n", "policy", "create", "-f", "-")
 	people := admin.people(dir, map[string]string{"carol": "config-approver", "vic": "viewer"})
+	admin.ok("", "access", "grant", "config-approver", "project:shop", "--user", "admin")
+	admin.ok("name: cfg\nkind: config\nscope: project:shop/env:prod\nrules:\n  - {kind: any, count: 1}\n", "policy", "create", "-f", "-")
 	carol, vic := people["carol"], people["vic"]
 	prod := []string{"-p", "shop", "-a", "web", "--env", "prod", "--kind", "configmap"}
 	cfg := func(args ...string) []string { return append(append([]string{"config"}, args...), prod...) }
@@ -80,7 +81,6 @@ func TestConfigCommands(t *testing.T) {
 	}
 
 	// admin may approve config in shop, but not a draft it wrote.
-	admin.ok("", "access", "grant", "config-approver", "project:shop", "--user", "admin")
 	admin.ok("", "config", "propose", id, "--notify", "carol", "-m", "please")
 	admin.fails(4, "admin wrote a version of the draft", "config", "approve", id, "--version", "3")
 	carol.fails(2, "--comment: is required", "config", "reject", id, "--version", "3")

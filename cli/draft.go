@@ -190,19 +190,24 @@ func (r *draftRef) bind(cmd *cobra.Command) {
 	f.StringVarP((*string)(&r.ref.Kind), "kind", "k", "", "what the draft changes: "+kindList())
 	f.StringVarP(&r.ref.Environment, "env", "e", "", "environment (kinds values, configmap, secrets, environment, rollback)")
 	f.StringVar(&r.ref.Policy, "policy", "", "policy name (kind policy)")
+	f.StringVar(&r.ref.User, "user", "", "user (kind access)")
+	f.StringVar(&r.ref.Group, "group", "", "group (kind access)")
 }
 
 // get checks the reference: errors name the flag at fault, not the API's field.
 func (r *draftRef) get() (gatehouse.DraftRef, error) {
 	ref := r.ref
-	ref.Project, ref.App = r.pl.project, r.pl.app
+	if ref.Kind != gatehouse.DraftAccess && ref.Kind != gatehouse.DraftPolicy {
+		ref.Project, ref.App = r.pl.project, r.pl.app
+	}
 	if ref.Kind == "" {
 		return ref, gatehouse.Invalidf("--kind", "is required: expected %s", kindList())
 	}
 	err := ref.Validate()
 	var e *gatehouse.Error
 	if errors.As(err, &e) && e.Field != "" {
-		flag := map[string]string{"kind": "--kind", "project": "--project", "app": "--app", "environment": "--env", "policy": "--policy"}[e.Field]
+		flag := map[string]string{"kind": "--kind", "project": "--project", "app": "--app", "environment": "--env", "policy": "--policy",
+			"user": "--user", "group": "--group"}[e.Field]
 		return ref, gatehouse.Invalidf(cmp.Or(flag, e.Field), "%s", e.Message)
 	}
 	return ref, err
@@ -240,7 +245,8 @@ func (a *App) liveCmd(r *draftRef) *cobra.Command {
 // live reads a subject as it is now.
 func (a *App) live(cmd *cobra.Command, ref gatehouse.DraftRef) (*gatehouse.Live, error) {
 	q := url.Values{"kind": {string(ref.Kind)}}
-	for k, v := range map[string]string{"project": ref.Project, "app": ref.App, "environment": ref.Environment, "policy": ref.Policy} {
+	for k, v := range map[string]string{"project": ref.Project, "app": ref.App, "environment": ref.Environment, "policy": ref.Policy,
+		"user": ref.User, "group": ref.Group} {
 		if v != "" {
 			q.Set(k, v)
 		}

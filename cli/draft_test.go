@@ -28,9 +28,9 @@ func TestGatedSettingsCommands(t *testing.T) {
 		for _, e := range []string{"dev", "prod"} {
 			admin.ok("", "env", "create", e, "-p", "shop", "--cluster", "k", "--namespace", "shop-"+e)
 		}
+		people := admin.people(dir, map[string]string{"carol": "config-approver", "bob": "image-approver"})
 		admin.ok("name: cfg\nkind: config\nscope: project:shop/env:prod\nrules:\n  - {kind: any, count: 1}\n", "policy", "create", "-f", "-")
 		admin.ok("name: prod-gate\nscope: project:shop/env:prod\nrules:\n  - {kind: any, count: 1}\n", "policy", "create", "-f", "-")
-		people := admin.people(dir, map[string]string{"carol": "config-approver", "bob": "image-approver"})
 		carol, bob := people["carol"], people["bob"]
 		proposed := regexp.MustCompile(`Draft (\d+) proposed: `)
 		idOf := func(out string) string {

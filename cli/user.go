@@ -90,14 +90,27 @@ func (a *App) groupCmd() *cobra.Command {
 	}
 	create.Flags().StringArrayVar(&in.Members, "member", nil, "member user name (repeat)")
 	create.Flags().StringVar(&in.Description, "description", "", "what the group is for")
-	member := func(use, short, method string) *cobra.Command {
-		return &cobra.Command{
-			Use: use + " GROUP USER", Short: short, Args: exactArgs(2, "GROUP", "USER"),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return n.send(cmd, method, []string{"groups", args[0], "members", args[1]}, nil)
-			},
-		}
+	var p proposal
+	add := &cobra.Command{
+		Use: "add-member GROUP USER", Args: exactArgs(2, "GROUP", "USER"),
+		Short: "Add a user to a group; where that gives a vote a policy counts, through a draft (--propose)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := p.check(cmd); err != nil {
+				return err
+			}
+			if !p.on {
+				return n.send(cmd, "PUT", []string{"groups", args[0], "members", args[1]}, nil)
+			}
+			ref := gatehouse.DraftRef{Kind: gatehouse.DraftAccess, Group: args[0]}
+			return a.proposeAccess(cmd, ref, func(ac *gatehouse.Access) { ac.Members = append(ac.Members, args[1]) }, &p)
+		},
 	}
-	return group("group", "Manage groups of users", n.list(nil), n.get(), create, n.del(),
-		member("add-member", "Add a user to a group", "PUT"), member("remove-member", "Remove a user from a group", "DELETE"))
+	p.bind(add)
+	remove := &cobra.Command{
+		Use: "remove-member GROUP USER", Short: "Remove a user from a group (applies at once)", Args: exactArgs(2, "GROUP", "USER"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return n.send(cmd, "DELETE", []string{"groups", args[0], "members", args[1]}, nil)
+		},
+	}
+	return group("group", "Manage groups of users", n.list(nil), n.get(), create, n.del(), add, remove)
 }

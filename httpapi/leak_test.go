@@ -76,11 +76,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	must(do(admin, "POST", "/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web", Values: "replicas: 1\n"}, nil))
 	must(do(admin, "PUT", "/api/v1/projects/shop/apps/web/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "dev"}, {Environment: "prod", After: "dev"}}}, nil))
-	must(do(admin, "POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "prod-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:prod",
-		Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}, nil))
 	srv.Person("alice", "admin@project:shop")
 	srv.Person("bob", "config-approver@project:shop")
 	srv.Person("vic", "viewer@project:shop")
+	must(do(admin, "POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "prod-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:prod",
+		Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}, nil))
 	alice, bob, vic := rec.watch(srv.Login("alice")), rec.watch(srv.Login("bob")), rec.watch(srv.Login("vic"))
 
 	const app = "/api/v1/projects/shop/apps/web"

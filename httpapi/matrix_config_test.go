@@ -13,11 +13,12 @@ const apiProd = "/api/v1/projects/shop/apps/api/environments/prod/config/configm
 
 func (w *world) addConfig() {
 	w.admin("POST", "/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "api"})
-	w.admin("POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "config-gate", Kind: gatehouse.PolicyConfig,
-		Scope: "project:shop/app:api/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}})
-	// The matrix ends the roles' sessions; drafts are approved in setup by someone outside it.
+	// The matrix ends the roles' sessions; drafts are approved in setup by someone outside it,
+	// given the role before the policy counts it.
 	w.srv.Person("config-voter", "config-approver@project:shop")
 	w.sessions["voter"] = w.login("config-voter")
+	w.admin("POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "config-gate", Kind: gatehouse.PolicyConfig,
+		Scope: "project:shop/app:api/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}})
 }
 
 // clearDrafts discards api's open drafts, so a new one may open on any of its resources.

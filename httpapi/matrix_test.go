@@ -85,13 +85,8 @@ func newWorld(t *testing.T, engine string) *world {
 	if _, err := w.srv.DB.Raw().Exec(`UPDATE deployments SET state = 'succeeded' WHERE id = 1`); err != nil {
 		t.Fatal(err)
 	}
-	// prod is gated; approval request 1 waits there.
-	w.admin("POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "gate", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}})
-	w.admin("POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "spare", Scope: "project:shop/env:nowhere", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}})
-	w.admin("POST", "/api/v1/projects/shop/apps/web/approvals", gatehouse.ApprovalCreate{Environment: "prod", Digest: digest1})
-	w.admin("POST", "/api/v1/users", gatehouse.UserCreate{Name: "ci", Kind: gatehouse.ServiceAccount})
-	w.admin("POST", "/api/v1/users", gatehouse.UserCreate{Name: "loginuser", Password: gatehouse.OutgoingSecret(testserver.Password)})
-	w.admin("POST", "/api/v1/groups", gatehouse.GroupCreate{Name: "sre"})
+	// People get their roles before prod is gated: once it is, a role that votes there is
+	// given only through an access draft.
 	for _, role := range matrixRoles[1:] {
 		switch role {
 		case "nobody":
@@ -103,6 +98,13 @@ func newWorld(t *testing.T, engine string) *world {
 		}
 		w.sessions[role] = w.login(userOf(role))
 	}
+	// prod is gated; approval request 1 waits there.
+	w.admin("POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "gate", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}})
+	w.admin("POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "spare", Scope: "project:shop/env:nowhere", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}})
+	w.admin("POST", "/api/v1/projects/shop/apps/web/approvals", gatehouse.ApprovalCreate{Environment: "prod", Digest: digest1})
+	w.admin("POST", "/api/v1/users", gatehouse.UserCreate{Name: "ci", Kind: gatehouse.ServiceAccount})
+	w.admin("POST", "/api/v1/users", gatehouse.UserCreate{Name: "loginuser", Password: gatehouse.OutgoingSecret(testserver.Password)})
+	w.admin("POST", "/api/v1/groups", gatehouse.GroupCreate{Name: "sre"})
 	return w
 }
 

@@ -22,6 +22,7 @@ type gated struct {
 	approvals            *sqlstore.ApprovalService
 	policies             *sqlstore.PolicyService
 	alice, bob, carol    context.Context
+	dave                 context.Context // admin of project shop, bound before prod-gate existed
 	policy               gatehouse.PolicySpec
 	digestA, digestB, d3 string
 }
@@ -35,6 +36,7 @@ func newGated(t *testing.T, engine string) *gated {
 	g.bob = f.person("bob", "deployer@project:shop", "image-approver@project:shop/env:prod")
 	g.carol = f.person("carol", "image-approver@project:shop")
 	f.person("dan", "deployer@project:shop")
+	g.dave = f.person("dave", "admin@project:shop")
 	_, err := f.groups.CreateGroup(f.admin, gatehouse.GroupCreate{Name: "security", Members: []string{"carol"}})
 	f.must(err)
 	g.policy = gatehouse.PolicySpec{Name: "prod-gate", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{
@@ -152,8 +154,10 @@ func TestGateRequiresMetPoliciesForTheExactDigest(t *testing.T) {
 func TestBuilderAndServiceAccountsDoNotApprove(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, engine string) {
 		g := newGated(t, engine)
+		// A vote where prod-gate counts it is given through prod-gate's approvers.
 		_, err := g.bindings.CreateRoleBinding(g.admin, gatehouse.RoleBindingCreate{User: "dan", Role: gatehouse.RoleImageApprover, Scope: "project:shop"})
-		g.must(err)
+		wantErr(t, err, gatehouse.KindPreconditionFailed, "access of user dan is protected by policy prod-gate", "--kind access")
+		g.grantThrough(gatehouse.DraftRef{User: "dan"}, []string{"image-approver@project:shop"}, nil, g.bob, g.carol)
 		r := g.request(g.alice, g.digestB) // built by dan
 		_, err = g.approvals.Approve(g.login("dan"), r.ID, gatehouse.Decision{})
 		wantErr(t, err, gatehouse.KindForbidden, "dan built it")
@@ -191,8 +195,16 @@ func TestEligibilityIsCheckedAgainAtDeployTime(t *testing.T) {
 		g.must(err)
 		_, err = g.deploy(g.alice, g.digestA)
 		wantErr(t, err, gatehouse.KindPreconditionFailed, "no longer met", "needs 1 more approval from group security")
+		// Back in the group, carol would count again: with nobody else left in it to meet
+		// prod-gate, the lock-out rule judges that — a manager who is not its author.
 		_, err = g.groups.AddGroupMember(g.admin, "security", "carol")
+		wantErr(t, err, gatehouse.KindPreconditionFailed, "access of group security is protected by policy prod-gate")
+		g.grantThrough(gatehouse.DraftRef{Group: "security"}, nil, []string{"carol"}, g.dave)
+		ev, err := g.audit.AuditEvents(g.admin, gatehouse.AuditFilter{Action: "draft.published"})
 		g.must(err)
+		if last := ev[len(ev)-1]; !strings.Contains(string(last.Details), `"lockout":true`) {
+			t.Fatalf("carol's return was not judged by the lock-out rule: %s", last.Details)
+		}
 		// A condition added to the policy makes the request stale; conditions are checked
 		// again at deploy time, so a tag moved away after approval also stops the deploy.
 		// Labels are fixed at push, and a note of the same name satisfies nothing.

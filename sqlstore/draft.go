@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
@@ -18,7 +19,7 @@ type DraftService struct{ db *DB }
 // NewDraftService returns the draft service of db.
 func NewDraftService(db *DB) *DraftService { return &DraftService{db: db} }
 
-const draftSelect = `SELECT d.id, d.kind, COALESCE(p.name, ''), COALESCE(ap.name, ''), COALESCE(e.name, ''), d.policy, d.scope, d.state, d.version,
+const draftSelect = `SELECT d.id, d.kind, COALESCE(p.name, ''), COALESCE(ap.name, ''), COALESCE(e.name, ''), d.policy, d.principal, d.scope, d.state, d.version,
 	d.base_hash, d.author, d.notify, d.reason, d.published_revision, d.created_at, d.updated_at, d.decided_at
 	FROM drafts d LEFT JOIN projects p ON p.id = d.project_id LEFT JOIN apps ap ON ap.id = d.app_id
 	LEFT JOIN environments e ON e.id = d.environment_id`
@@ -27,7 +28,9 @@ const draftSelect = `SELECT d.id, d.kind, COALESCE(p.name, ''), COALESCE(ap.name
 type draftRow struct {
 	*gatehouse.Draft
 	baseHash string
-	scope    string // a policy draft's: the policy's scope when the draft began (it decides who sees it)
+	// scope decides who sees a policy draft (the policy's scope when the draft began) and an
+	// access draft (the project its latest version touches).
+	scope string
 	// judged holds the draft's standing once read in a transaction, for the flow's steps.
 	judged *draftJudgement
 }
@@ -68,12 +71,18 @@ func (r draftRow) rejected(tx *Tx, d gatehouse.Decision) error {
 func scanDraft(row scanner) (draftRow, error) {
 	r := draftRow{Draft: &gatehouse.Draft{}}
 	d := r.Draft
-	var notify string
+	var notify, principal string
 	var published, decided sql.NullInt64
 	var created, updated int64
-	if err := row.Scan(&d.ID, &d.Kind, &d.Project, &d.App, &d.Environment, &d.Policy, &r.scope, &d.State, &d.Version, &r.baseHash, &d.Author,
+	if err := row.Scan(&d.ID, &d.Kind, &d.Project, &d.App, &d.Environment, &d.Policy, &principal, &r.scope, &d.State, &d.Version, &r.baseHash, &d.Author,
 		&notify, &d.Reason, &published, &created, &updated, &decided); err != nil {
 		return r, err
+	}
+	switch kind, name, _ := strings.Cut(principal, "/"); kind {
+	case "user":
+		d.User = name
+	case "group":
+		d.Group = name
 	}
 	if err := json.Unmarshal([]byte(notify), &d.Notify); err != nil {
 		return r, fmt.Errorf("draft %d: %w", d.ID, err)
@@ -180,19 +189,51 @@ func (db *DB) judgeDraft(ctx context.Context, q querier, r draftRow) (draftJudge
 	if st.Judges, err = j.kind.judges(ctx, db, q, j.subject, j.current, j.body, j.change); err != nil {
 		return j, err
 	}
-	if r.Kind == gatehouse.DraftPolicy && len(st.Judges) > 0 {
+	if b, ok := j.kind.(beneficiary); ok {
+		st.Facts.Beneficiaries = b.beneficiaries(j.subject, j.current, j.body)
+	}
+	if lockable[r.Kind] && len(st.Judges) > 0 {
 		ok, err := satisfiable(ctx, q, st)
 		if err != nil {
 			return j, err
 		}
 		if !ok {
-			lock := gatehouse.LockoutPolicy(j.subject.policy)
-			st.Judges = []gatehouse.Judge{{Policy: lock, Target: st.Judges[0].Target}}
-			j.lockout = true
+			st.Judges, j.lockout = lockouts(st.Judges), true
 		}
 	}
 	j.judgement, err = judge(ctx, q, st, r.Votes)
 	return j, err
+}
+
+// lockable are the kinds of drafts that the lock-out rule judges once nobody who could meet
+// their policies is left: changes of the policies themselves, and of who may vote under them
+// (otherwise a policy whose approvers all left could never be met again).
+var lockable = map[gatehouse.DraftKind]bool{gatehouse.DraftPolicy: true, gatehouse.DraftAccess: true}
+
+// lockouts are the lock-out rules of the judges' policies, each once, where it first judged.
+func lockouts(judges []gatehouse.Judge) []gatehouse.Judge {
+	var out []gatehouse.Judge
+	for _, j := range judges {
+		lock := j.Policy
+		if lock.Kind != gatehouse.PolicyLockout {
+			lock = gatehouse.LockoutPolicy(j.Policy)
+		}
+		if !slices.ContainsFunc(out, func(o gatehouse.Judge) bool { return o.Policy.Name == lock.Name }) {
+			out = append(out, gatehouse.Judge{Policy: lock, Target: j.Target})
+		}
+	}
+	return out
+}
+
+// beneficiary is a draft kind whose changes give people a vote: they never approve them.
+type beneficiary interface {
+	beneficiaries(s subject, live, body string) []string
+}
+
+// scoper is a draft kind whose drafts are seen by those who see a scope that their content
+// decides, besides the directory's viewers.
+type scoper interface {
+	scope(s subject, live, body string) string
 }
 
 // systemSubject resolves a draft's subject as the system: the caller's rights were checked
@@ -221,9 +262,12 @@ func (db *DB) visibleDraft(ctx context.Context, q querier, id int64, lock string
 	if err != nil {
 		return nil, r, err
 	}
-	if r.Kind == gatehouse.DraftPolicy {
-		// Seen by whoever sees the policy's scope, even once the policy is gone.
-		if !visiblePolicy(who, &gatehouse.Policy{PolicySpec: gatehouse.PolicySpec{Scope: r.scope}}) {
+	switch r.Kind {
+	case gatehouse.DraftPolicy, gatehouse.DraftAccess:
+		// Seen by whoever sees the scope (a policy's, even once it is gone; an access change's
+		// project), and an access draft by those who see the whole directory too.
+		if !visiblePolicy(who, &gatehouse.Policy{PolicySpec: gatehouse.PolicySpec{Scope: r.scope}}) &&
+			!(r.Kind == gatehouse.DraftAccess && gatehouse.SeesDirectory(who.Grants)) {
 			return nil, r, gatehouse.NotFoundf("draft %d not found", id)
 		}
 		return who, r, nil

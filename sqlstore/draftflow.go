@@ -52,7 +52,7 @@ func (s *DraftService) CreateDraft(ctx context.Context, in gatehouse.DraftCreate
 			return gatehouse.Errorf(gatehouse.KindPreconditionFailed,
 				"no policy judges this change of %s (nothing protects it, or the change only tightens): change it directly", in.DraftRef)
 		}
-		if id, err = tx.insertDraft(sub, current); err != nil {
+		if id, err = tx.insertDraft(sub, current, draftScope(k, sub, current, body)); err != nil {
 			return err
 		}
 		if err := tx.insertDraftVersion(id, 1, k, body, in.Comment); err != nil {
@@ -68,18 +68,31 @@ func (s *DraftService) CreateDraft(ctx context.Context, in gatehouse.DraftCreate
 	return s.Draft(ctx, id)
 }
 
-// insertDraft adds an open draft of the subject, whose live content is current.
-func (tx *Tx) insertDraft(sub subject, current string) (int64, error) {
+// draftScope is the scope that decides who sees a draft of the subject with body: a policy's
+// own, or what the kind says (see scoper); "" for the kinds seen by who sees their subject.
+func draftScope(k draftKind, sub subject, current, body string) string {
+	if s, ok := k.(scoper); ok {
+		return s.scope(sub, current, body)
+	}
+	if sub.policy != nil {
+		return sub.policy.Scope
+	}
+	return ""
+}
+
+// insertDraft adds an open draft of the subject, whose live content is current, seen as
+// scope says (see draftScope).
+func (tx *Tx) insertDraft(sub subject, current, scope string) (int64, error) {
 	who := gatehouse.ActorFrom(tx.ctx)
 	nullID := func(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
-	var id int64
-	scope := ""
-	if sub.policy != nil {
-		scope = sub.policy.Scope
+	principal := ""
+	if sub.principal != nil {
+		principal = sub.principal.String()
 	}
-	err := tx.QueryRowContext(tx.ctx, `INSERT INTO drafts (kind, subject, project_id, app_id, environment_id, policy, scope, state, version,
-		base_hash, author, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', 1, $8, $9, $10, $10) RETURNING id`,
-		sub.ref.Kind, sub.key(), nullID(sub.projectID), nullID(sub.appID()), nullID(sub.envID()), sub.ref.Policy, scope,
+	var id int64
+	err := tx.QueryRowContext(tx.ctx, `INSERT INTO drafts (kind, subject, project_id, app_id, environment_id, policy, principal, scope, state, version,
+		base_hash, author, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', 1, $9, $10, $11, $11) RETURNING id`,
+		sub.ref.Kind, sub.key(), nullID(sub.projectID), nullID(sub.appID()), nullID(sub.envID()), sub.ref.Policy, principal, scope,
 		contentHash(current), who.UserName, micro(tx.now)).Scan(&id)
 	if isUniqueViolation(err) {
 		var open int64
@@ -167,9 +180,17 @@ func (s *DraftService) EditDraft(ctx context.Context, id int64, in gatehouse.Con
 		if err != nil {
 			return err
 		}
+		current, err := k.live(tx.ctx, tx.db, tx, sub)
+		if err != nil {
+			return err
+		}
+		scope := r.scope
+		if _, ok := k.(scoper); ok {
+			scope = draftScope(k, sub, current, body)
+		}
 		// The version moves only from the one the writer saw: of concurrent edits one wins.
-		res, err := tx.ExecContext(tx.ctx, `UPDATE drafts SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3`,
-			micro(tx.now), id, in.BaseVersion)
+		res, err := tx.ExecContext(tx.ctx, `UPDATE drafts SET version = version + 1, updated_at = $1, scope = $2 WHERE id = $3 AND version = $4`,
+			micro(tx.now), scope, id, in.BaseVersion)
 		if err != nil {
 			return fmt.Errorf("draft version: %w", err)
 		}

@@ -17,6 +17,7 @@ type subject struct {
 	app       *gatehouse.App
 	env       *gatehouse.Environment
 	policy    *gatehouse.Policy // nil for a policy draft that creates no policy (never)
+	principal *principal        // an access draft's user or group
 }
 
 func (s subject) appID() int64 {
@@ -35,8 +36,11 @@ func (s subject) envID() int64 {
 
 // key is the subject's canonical name: at most one draft of it is open.
 func (s subject) key() string {
-	if s.ref.Kind == gatehouse.DraftPolicy {
+	switch s.ref.Kind {
+	case gatehouse.DraftPolicy:
 		return "policy/" + s.ref.Policy
+	case gatehouse.DraftAccess:
+		return "access/" + s.principal.String()
 	}
 	return fmt.Sprintf("%s/%d/%d", s.ref.Kind, s.appID(), s.envID())
 }
@@ -103,6 +107,7 @@ var draftKinds = map[gatehouse.DraftKind]draftKind{
 	gatehouse.DraftPipeline:    pipelineKind{},
 	gatehouse.DraftPolicy:      policyKind{},
 	gatehouse.DraftRollback:    rollbackKind{},
+	gatehouse.DraftAccess:      accessKind{},
 }
 
 // resolveSubject reads what a reference names. Parts the caller may not see are not found;
@@ -116,6 +121,15 @@ func resolveSubject(ctx context.Context, q querier, ref gatehouse.DraftRef) (sub
 		return subject{}, err
 	}
 	s := subject{ref: ref}
+	if ref.Kind == gatehouse.DraftAccess {
+		// A principal's access is read by who sees the whole directory, and a user's by the
+		// user; an access draft is seen as the draft says (see visibleDraft).
+		if !gatehouse.SeesDirectory(who.Grants) && (ref.User == "" || ref.User != who.UserName) {
+			return s, gatehouse.NotFoundf("%s not found", ref)
+		}
+		s.principal, err = findPrincipal(ctx, q, ref.User, ref.Group)
+		return s, err
+	}
 	if ref.Kind == gatehouse.DraftPolicy {
 		if s.policy, err = scanPolicy(q.QueryRowContext(ctx, policySelect+` WHERE name = $1`, ref.Policy)); err != nil {
 			return s, notFoundOr(err, "policy %q not found", ref.Policy)
@@ -149,6 +163,13 @@ func resolveSubject(ctx context.Context, q querier, ref gatehouse.DraftRef) (sub
 // requireWrite checks the caller may change the subject: the kind's action on its target, or
 // for a policy, manage on its scope.
 func requireWrite(who *gatehouse.Actor, k draftKind, s subject) error {
+	if s.ref.Kind == gatehouse.DraftAccess {
+		// Each role changed is checked against CanGrant when the content is prepared.
+		if !slices.ContainsFunc(who.Grants, func(g gatehouse.Grant) bool { return g.Role.Allows(gatehouse.ActionGrant) }) {
+			return gatehouse.Forbiddenf("%s may not change who holds roles: that takes access-manager or super-admin", who.UserName)
+		}
+		return nil
+	}
 	if s.ref.Kind == gatehouse.DraftPolicy {
 		sc, err := gatehouse.ParseScope("scope", s.policy.Scope)
 		if err != nil {

@@ -144,7 +144,9 @@ func (tx *Tx) actAs(u *gatehouse.User) {
 }
 
 // syncGroups makes u a member of exactly the existing groups named in want, auditing each
-// change.
+// change — but for a group whose membership would give u a vote under a policy: the
+// provider's say does not replace the approval that takes (see accessKind); the skipped
+// membership is audited as refused.
 func (tx *Tx) syncGroups(u *gatehouse.User, want []string) error {
 	type group struct {
 		id     int64
@@ -164,6 +166,14 @@ func (tx *Tx) syncGroups(u *gatehouse.User, want []string) error {
 			continue
 		} else if g.member {
 			stmt, action = `DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, "group.remove_member"
+		} else if gated, err := tx.joinIsJudged(g.name, u.Name); err != nil {
+			return err
+		} else if gated {
+			if err := tx.audit(change{action: "group.add_member_refused", resource: "group/" + g.name, details: map[string]string{"user": u.Name, "via": "sso",
+				"reason": "membership gives a vote under a policy: it takes an access draft that the policy judges"}}); err != nil {
+				return err
+			}
+			continue
 		}
 		if _, err := tx.ExecContext(tx.ctx, stmt, g.id, u.ID); err != nil {
 			return fmt.Errorf("%s: %w", action, err)
@@ -173,4 +183,20 @@ func (tx *Tx) syncGroups(u *gatehouse.User, want []string) error {
 		}
 	}
 	return nil
+}
+
+// joinIsJudged reports whether making user a member of group is a change a policy judges.
+func (tx *Tx) joinIsJudged(group, user string) (bool, error) {
+	sub, err := systemSubject(tx.ctx, tx, gatehouse.DraftRef{Kind: gatehouse.DraftAccess, Group: group})
+	if err != nil {
+		return false, err
+	}
+	before, err := readAccess(tx.ctx, tx, sub.principal)
+	if err != nil {
+		return false, err
+	}
+	after := before
+	after.Members = append(slices.Clone(before.Members), user)
+	judges, err := accessKind{}.judges(tx.ctx, tx.db, tx, sub, renderSetting(before), renderSetting(after), nil)
+	return len(judges) > 0, err
 }

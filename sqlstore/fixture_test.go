@@ -117,6 +117,38 @@ func (f *fixture) bind(name string, bindings ...string) {
 	}
 }
 
+// revoke takes a role from a user, on scope or (scope "") on every scope it holds it: taking
+// a vote away applies at once.
+func (f *fixture) revoke(user string, role gatehouse.Role, scope string) {
+	f.t.Helper()
+	bs, err := f.bindings.RoleBindings(f.admin, gatehouse.RoleBindingFilter{User: user})
+	f.must(err)
+	for _, b := range bs {
+		if b.User == user && b.Role == role && (scope == "" || b.Scope == scope) {
+			f.must(f.bindings.DeleteRoleBinding(f.admin, b.ID))
+		}
+	}
+}
+
+// grantThrough gives a user or group (ref names it) more roles ("role@scope"), or a group
+// more members, through an access draft that the approvers pass: the way to give a vote
+// once a policy counts it.
+func (f *fixture) grantThrough(ref gatehouse.DraftRef, roles, members []string, approvers ...context.Context) *gatehouse.Draft {
+	f.t.Helper()
+	ref.Kind = gatehouse.DraftAccess
+	live, err := f.drafts.Live(f.admin, ref)
+	f.must(err)
+	text, err := gatehouse.EditAccess(live.Content, func(a *gatehouse.Access) {
+		for _, r := range roles {
+			role, scope, _ := strings.Cut(r, "@")
+			a.Roles = append(a.Roles, gatehouse.RoleGrant{Role: gatehouse.Role(role), Scope: scope})
+		}
+		a.Members = append(a.Members, members...)
+	})
+	f.must(err)
+	return f.passDraft(f.admin, ref, text, approvers...)
+}
+
 func (f *fixture) must(err error) {
 	f.t.Helper()
 	if err != nil {

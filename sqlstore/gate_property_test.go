@@ -117,12 +117,7 @@ func TestGateProperty(t *testing.T) {
 			if r.IntN(4) == 0 {
 				p := pick()
 				if approver[p] {
-					bs, _ := f.bindings.RoleBindings(f.admin, gatehouse.RoleBindingFilter{User: p, Project: proj})
-					for _, b := range bs {
-						if b.Role == gatehouse.RoleImageApprover && b.Scope == "project:"+proj {
-							f.must(f.bindings.DeleteRoleBinding(f.admin, b.ID))
-						}
-					}
+					f.revoke(p, gatehouse.RoleImageApprover, "project:"+proj)
 					approver[p] = false
 				}
 			}

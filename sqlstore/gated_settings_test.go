@@ -30,7 +30,7 @@ func envRef(env string) gatehouse.DraftRef {
 func TestPlacementIsAGatedSetting(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, engine string) {
 		g := newGated(t, engine)
-		dave := g.person("dave", "admin@project:shop")
+		dave := g.dave
 		str := func(s string) *string { return &s }
 		_, err := g.envs.UpdateEnvironment(dave, "shop", "prod", gatehouse.EnvironmentUpdate{Namespace: str("elsewhere")})
 		wantErr(t, err, gatehouse.KindPreconditionFailed, "placement of environment shop/prod is protected by policy prod-gate", "changes go through a draft")
@@ -96,7 +96,7 @@ func TestPlacementIsAGatedSetting(t *testing.T) {
 func TestAppSettingsAreGated(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, engine string) {
 		g := newGated(t, engine)
-		dave := g.person("dave", "admin@project:shop")
+		dave := g.dave
 		chart := gatehouse.Chart{Source: gatehouse.ChartDirectory, Path: "/srv/charts/web"}
 		_, err := g.apps.UpdateApp(dave, "shop", "web", gatehouse.AppUpdate{Chart: &chart})
 		wantErr(t, err, gatehouse.KindPreconditionFailed, "chart of app shop/web is protected by policy prod-gate")
@@ -146,8 +146,13 @@ func fmtChanges(cs []gatehouse.ValueChange) string {
 func TestPoliciesGateThemselves(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, engine string) {
 		g := newGated(t, engine)
-		dave := g.person("dave", "admin@project:shop", "image-approver@project:shop")
-		erin := g.person("erin", "admin@project:shop")
+		// dave, an admin, is given a vote under prod-gate by its approvers; erin is made an
+		// admin, who votes under its lock-out rule, by another admin.
+		dave := g.dave
+		g.grantThrough(gatehouse.DraftRef{User: "dave"}, []string{"image-approver@project:shop"}, nil, g.bob, g.carol)
+		g.person("erin")
+		g.grantThrough(gatehouse.DraftRef{User: "erin"}, []string{"admin@project:shop"}, nil, dave)
+		erin := g.login("erin")
 		wantErr(t, g.policies.DeletePolicy(dave, "prod-gate"), gatehouse.KindPreconditionFailed, "changes go through a draft")
 		looser := g.policy
 		looser.Rules = looser.Rules[:1]
@@ -195,10 +200,10 @@ func TestPoliciesGateThemselves(t *testing.T) {
 		}
 
 		// Lock-out: the only person a policy names is gone.
+		g.person("zed", "image-approver@project:shop/env:stage")
 		_, err = g.policies.CreatePolicy(dave, gatehouse.PolicySpec{Name: "solo", Scope: "project:shop/env:stage",
 			Rules: []gatehouse.Rule{{Kind: gatehouse.RuleUsers, Users: []string{"zed"}}}})
 		g.must(err)
-		g.person("zed", "image-approver@project:shop")
 		yes := true
 		_, err = g.users.UpdateUser(g.admin, "zed", gatehouse.UserUpdate{Disabled: &yes})
 		g.must(err)

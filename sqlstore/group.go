@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -134,19 +135,44 @@ func (s *GroupService) DeleteGroup(ctx context.Context, name string) error {
 	})
 }
 
-// AddGroupMember implements gatehouse.GroupService.
+// AddGroupMember implements gatehouse.GroupService. It is a change of the group's access:
+// direct where it gives the person no vote a policy counts, refused (pointing to an access
+// draft) where it does.
 func (s *GroupService) AddGroupMember(ctx context.Context, group, user string) (*gatehouse.Group, error) {
-	return s.changeMembers(ctx, group, user, "group.add_member",
-		`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`)
+	if _, err := requireAdminister(ctx); err != nil {
+		return nil, err
+	}
+	var after *gatehouse.Group
+	err := s.db.write(ctx, func(tx *Tx) error {
+		if _, err := findGroup(ctx, tx, group); err != nil {
+			return err
+		}
+		if _, err := userID(ctx, tx, "user", user); err != nil {
+			return err
+		}
+		sub, err := resolveSubject(ctx, tx, gatehouse.DraftRef{Kind: gatehouse.DraftAccess, Group: group})
+		if err != nil {
+			return err
+		}
+		access, err := readAccess(ctx, tx, sub.principal)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(access.Members, user) {
+			access.Members = append(access.Members, user)
+			if _, err := tx.changeDirectly(sub, renderSetting(access), ""); err != nil {
+				return err
+			}
+		}
+		after, err = findGroup(ctx, tx, group)
+		return err
+	})
+	return after, err
 }
 
-// RemoveGroupMember implements gatehouse.GroupService.
+// RemoveGroupMember implements gatehouse.GroupService. Taking a vote away applies at once.
 func (s *GroupService) RemoveGroupMember(ctx context.Context, group, user string) (*gatehouse.Group, error) {
-	return s.changeMembers(ctx, group, user, "group.remove_member",
-		`DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`)
-}
-
-func (s *GroupService) changeMembers(ctx context.Context, group, user, action, stmt string) (*gatehouse.Group, error) {
+	const action, stmt = "group.remove_member", `DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`
 	if _, err := requireAdminister(ctx); err != nil {
 		return nil, err
 	}
@@ -165,11 +191,7 @@ func (s *GroupService) changeMembers(ctx context.Context, group, user, action, s
 			return fmt.Errorf("%s: %w", action, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			if action == "group.remove_member" {
-				return gatehouse.NotFoundf("user %q is not a member of group %q", user, group)
-			}
-			after = before
-			return nil
+			return gatehouse.NotFoundf("user %q is not a member of group %q", user, group)
 		}
 		if after, err = findGroup(ctx, tx, group); err != nil {
 			return err

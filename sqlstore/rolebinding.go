@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/gatehousehq/gatehouse"
@@ -32,7 +33,9 @@ func scanBinding(row scanner) (*gatehouse.RoleBinding, error) {
 // approverRoles may only be held by people: tokens and service accounts never approve.
 var approverRoles = map[gatehouse.Role]bool{gatehouse.RoleImageApprover: true, gatehouse.RoleConfigApprover: true}
 
-// CreateRoleBinding implements gatehouse.RoleBindingService.
+// CreateRoleBinding implements gatehouse.RoleBindingService. It is a change of the
+// principal's access: direct where it gives nobody a vote a policy counts, refused (pointing
+// to an access draft) where it does.
 func (s *RoleBindingService) CreateRoleBinding(ctx context.Context, in gatehouse.RoleBindingCreate) (*gatehouse.RoleBinding, error) {
 	a, err := actor(ctx)
 	if err != nil {
@@ -47,35 +50,25 @@ func (s *RoleBindingService) CreateRoleBinding(ctx context.Context, in gatehouse
 	}
 	var b *gatehouse.RoleBinding
 	err = s.db.write(ctx, func(tx *Tx) error {
-		kind, subject := "group", in.Group
-		var sid int64
-		if in.User != "" {
-			kind, subject = "user", in.User
-			u, err := findUser(ctx, tx, in.User)
-			if err != nil {
-				return gatehouse.Invalidf("user", "user %q does not exist", in.User)
-			}
-			if u.Kind != gatehouse.HumanUser && approverRoles[in.Role] {
-				return gatehouse.Invalidf("role", "%s is a service account: approver roles are for people only", u.Name)
-			}
-			sid = u.ID
-		} else {
-			g, err := findGroup(ctx, tx, in.Group)
-			if err != nil {
-				return gatehouse.Invalidf("group", "group %q does not exist", in.Group)
-			}
-			sid = g.ID
+		sub, err := resolveSubject(ctx, tx, gatehouse.DraftRef{Kind: gatehouse.DraftAccess, User: in.User, Group: in.Group})
+		if err != nil {
+			return err
 		}
-		var id int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO role_bindings (subject_kind, subject_id, role, scope, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, kind, sid, in.Role, scope.String(), a.UserName, micro(tx.now)).Scan(&id)
-		if isUniqueViolation(err) {
-			return gatehouse.Conflictf("%s %q already has role %s on %s", kind, subject, in.Role, scope)
-		} else if err != nil {
-			return fmt.Errorf("insert role binding: %w", err)
+		access, err := readAccess(ctx, tx, sub.principal)
+		if err != nil {
+			return err
 		}
-		b = &gatehouse.RoleBinding{ID: id, User: in.User, Group: in.Group, Role: in.Role, Scope: scope.String(), CreatedBy: a.UserName, CreatedAt: tx.now}
-		return tx.audit(change{action: "rolebinding.create", resource: "rolebinding/" + strconv.FormatInt(id, 10), target: scopeTarget(scope), after: b})
+		grant := gatehouse.RoleGrant{Role: in.Role, Scope: scope.String()}
+		if slices.Contains(access.Roles, grant) {
+			return gatehouse.Conflictf("%s %q already has role %s on %s", sub.principal.kind, sub.principal.name, in.Role, scope)
+		}
+		access.Roles = append(access.Roles, grant)
+		id, err := tx.changeDirectly(sub, renderSetting(access), "")
+		if err != nil {
+			return err
+		}
+		b, err = scanBinding(tx.QueryRowContext(ctx, bindingSelect+` WHERE b.id = $1`, id))
+		return err
 	})
 	return b, err
 }
@@ -158,18 +151,26 @@ func (s *RoleBindingService) DeleteRoleBinding(ctx context.Context, id int64) er
 		if !gatehouse.CanGrant(a.Grants, b.Role, scope) {
 			return gatehouse.Forbiddenf("%s may not revoke %s on %s: an access-manager revokes only roles it holds itself, within its scope", a.UserName, b.Role, scope)
 		}
-		if b.Role == gatehouse.RoleSuperAdmin {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM role_bindings WHERE role = $1`, gatehouse.RoleSuperAdmin).Scan(&n); err != nil {
-				return fmt.Errorf("count super-admins: %w", err)
-			}
-			if n <= 1 {
-				return gatehouse.Conflictf("role binding %d is the last super-admin binding: grant super-admin to someone else first", id)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM role_bindings WHERE id = $1`, id); err != nil {
-			return fmt.Errorf("delete role binding: %w", err)
-		}
-		return tx.audit(change{action: "rolebinding.delete", resource: "rolebinding/" + strconv.FormatInt(id, 10), target: scopeTarget(scope), before: b})
+		return tx.deleteBinding(b, nil)
 	})
+}
+
+// deleteBinding revokes a binding, audited with details; the last super-admin binding stays,
+// so the system always has someone who can manage it.
+func (tx *Tx) deleteBinding(b *gatehouse.RoleBinding, details map[string]any) error {
+	if b.Role == gatehouse.RoleSuperAdmin {
+		var n int
+		if err := tx.QueryRowContext(tx.ctx, `SELECT COUNT(*) FROM role_bindings WHERE role = $1`, gatehouse.RoleSuperAdmin).Scan(&n); err != nil {
+			return fmt.Errorf("count super-admins: %w", err)
+		}
+		if n <= 1 {
+			return gatehouse.Conflictf("role binding %d is the last super-admin binding: grant super-admin to someone else first", b.ID)
+		}
+	}
+	if _, err := tx.ExecContext(tx.ctx, `DELETE FROM role_bindings WHERE id = $1`, b.ID); err != nil {
+		return fmt.Errorf("delete role binding: %w", err)
+	}
+	sc, _ := gatehouse.ParseScope("scope", b.Scope)
+	return tx.audit(change{action: "rolebinding.delete", resource: "rolebinding/" + strconv.FormatInt(b.ID, 10), target: scopeTarget(sc),
+		before: b, details: nonEmptyAny(details)})
 }

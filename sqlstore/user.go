@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -135,6 +136,9 @@ func (s *UserService) UpdateUser(ctx context.Context, name string, in gatehouse.
 		if err != nil {
 			return err
 		}
+		if err := mayTakeOver(ctx, tx, before, in); err != nil {
+			return err
+		}
 		u := *before
 		if in.DisplayName != nil {
 			u.DisplayName = *in.DisplayName
@@ -222,4 +226,22 @@ func nonEmpty(m map[string]string) any {
 		return nil
 	}
 	return m
+}
+
+// mayTakeOver refuses what would let an administrator vote as someone else: setting the
+// password or e-mail address (approve links and single sign-on follow it) of another person
+// who votes under a policy. Taking the votes away first applies at once; giving them back is
+// then judged by those policies.
+func mayTakeOver(ctx context.Context, q querier, u *gatehouse.User, in gatehouse.UserUpdate) error {
+	if gatehouse.ActorFrom(ctx).UserID == u.ID || (in.Password == nil && (in.Email == nil || *in.Email == u.Email)) {
+		return nil
+	}
+	where, err := votes(ctx, q, u.ID)
+	if err != nil || len(where) == 0 {
+		return err
+	}
+	return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "%s votes where policies reach (%s): an administrator may not set the password "+
+		"or e-mail address of a person who votes, or someone else could vote as them; they change their password themselves "+
+		"(gatehouse passwd). To reset it, first revoke those roles (that applies at once), then grant them again (a change those policies judge)",
+		u.Name, strings.Join(where, "; "))
 }

@@ -21,6 +21,8 @@ import (
 func a11yWorld(t *testing.T) (srv *testserver.Server, request, draft int64) {
 	t.Helper()
 	srv = haWorld(t)
+	// People get their roles before the policies that would count them exist.
+	alice := srv.Person("alice", "admin@project:shop", "deployer@project:shop")
 	srv.Setup(
 		setChartAndHooks(t),
 		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-gate", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}),
@@ -28,7 +30,6 @@ func a11yWorld(t *testing.T) (srv *testserver.Server, request, draft int64) {
 			Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}),
 		testserver.Post("/api/v1/groups", gatehouse.GroupCreate{Name: "sre", Description: "Site reliability", Members: []string{"admin"}}),
 	)
-	alice := srv.Person("alice", "admin@project:shop", "deployer@project:shop")
 	ctx := context.Background()
 	var req gatehouse.ApprovalRequest
 	srv.Must(alice.Do(ctx, "POST", "/api/v1/projects/shop/apps/web/approvals", nil,

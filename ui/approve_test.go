@@ -88,12 +88,12 @@ func TestApproveByEmail(t *testing.T) {
 		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop"}),
 		testserver.Post("/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web", Values: "replicas: 2\n"}),
 		testserver.Put("/api/v1/projects/shop/apps/web/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "prod", Trigger: "auto"}}}),
-		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}),
 		testserver.Post("/api/v1/projects/shop/webhooks", gatehouse.WebhookCreate{Name: "audit", URL: gatehouse.OutgoingSecret(hookSrv.URL), Secret: gatehouse.OutgoingSecret("hook-secret")}),
 		testserver.Post("/api/v1/users", gatehouse.UserCreate{Name: "alice", Email: "alice@example.com", Password: gatehouse.OutgoingSecret(testserver.Password)}),
 		testserver.Post("/api/v1/users", gatehouse.UserCreate{Name: "bob", Email: "bob@example.com", Password: gatehouse.OutgoingSecret(testserver.Password)}),
 		testserver.Post("/api/v1/rolebindings", gatehouse.RoleBindingCreate{User: "alice", Role: gatehouse.RoleDeployer, Scope: "project:shop"}),
 		testserver.Post("/api/v1/rolebindings", gatehouse.RoleBindingCreate{User: "bob", Role: gatehouse.RoleImageApprover, Scope: "project:shop"}),
+		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}),
 	)
 	digest := "sha256:" + strings.Repeat("ab", 32)
 	srv.Must(srv.Admin.Do(ctx, "POST", "/api/v1/projects/shop/apps/web/artifacts", nil, gatehouse.ArtifactCreate{Image: "registry.example.com/web:2.0@" + digest}, nil))

@@ -34,12 +34,12 @@ func TestBrowserApproveDeployRollback(t *testing.T) {
 		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop-prod"}),
 		testserver.Post("/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web", Values: "replicas: 1\n"}),
 		testserver.Put("/api/v1/projects/shop/apps/web/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "dev"}, {Environment: "prod", After: "dev"}}}),
-		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-gate", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}),
 		testserver.Post("/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "registry.example.com/web:1.0@" + digestOf("aa"), Commit: "c0ffee1"}),
 		testserver.Post("/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "registry.example.com/web:1.1@" + digestOf("bb"), Commit: "c0ffee2"}),
 	)
 	srv.Person("alice", "deployer@project:shop")
 	srv.Person("bob", "image-approver@project:shop")
+	srv.Setup(testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-gate", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}))
 	alice, bob := browser.New(t), browser.New(t)
 	signIn(t, alice, srv.URL, "alice")
 	signIn(t, bob, srv.URL, "bob")

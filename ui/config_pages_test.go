@@ -40,12 +40,12 @@ func TestConfigPages(t *testing.T) {
 		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "dev", Cluster: "k", Namespace: "shop-dev"}),
 		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop"}),
 		testserver.Post("/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web"}),
-		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:prod",
-			Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}),
 		testserver.Put("/api/v1/projects/shop/apps/web/environments/dev/config/secrets", gatehouse.ConfigWrite{Content: "DB_PASSWORD: " + planted + "\n"}),
 	)
 	srv.Person("alice", "admin@project:shop")
 	srv.Person("bob", "config-approver@project:shop")
+	srv.Setup(testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:prod",
+		Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}))
 	var pages []string
 	alice := signInPages(t, srv, "alice", &pages)
 	bob := signInPages(t, srv, "bob", &pages)

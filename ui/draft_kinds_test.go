@@ -24,12 +24,12 @@ var (
 // the author's approvals inbox lists them all with their kind.
 func TestDraftPagesEveryKind(t *testing.T) {
 	srv, alice, _ := gatedWorld(t)
+	srv.Person("carol", "image-approver@project:shop/env:prod") // nobody approves images of dev
+	srv.Person("dave", "image-approver@project:shop/env:prod")
 	srv.Setup(
 		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-gate", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 2}}}),
 		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "dev-gate", Scope: "project:shop/env:dev", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}),
 	)
-	srv.Person("carol", "image-approver@project:shop/env:prod") // nobody approves images of dev
-	srv.Person("dave", "image-approver@project:shop/env:prod")
 	api := srv.Login("alice")
 	var live gatehouse.Live
 	srv.Must(api.Do(context.Background(), "GET", "/api/v1/live", url.Values{"kind": {"pipeline"}, "project": {"shop"}, "app": {"web"}}, nil, &live))

@@ -26,11 +26,11 @@ func gatedWorld(t *testing.T) (srv *testserver.Server, alice, bob *pageClient) {
 		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop"}),
 		testserver.Post("/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web"}),
 		testserver.Put("/api/v1/projects/shop/apps/web/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "dev"}, {Environment: "prod", After: "dev"}}}),
-		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:prod",
-			Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}),
 	)
 	srv.Person("alice", "admin@project:shop")
 	srv.Person("bob", "config-approver@project:shop")
+	srv.Setup(testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:prod",
+		Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}))
 	return srv, signInPages(t, srv, "alice", nil), signInPages(t, srv, "bob", nil)
 }
 

@@ -157,6 +157,9 @@ func TestAccessPages(t *testing.T) {
 	srv.Person("vic", "viewer@project:shop")
 	srv.Person("amy", "access-manager@project:shop", "deployer@project:shop")
 	srv.Person("tess")
+	srv.Person("uma")
+	ivan := srv.Person("ivan", "image-approver@project:shop/env:prod")
+	srv.Setup(testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-gate", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}))
 	grant := url.Values{"subject": {"user:tess"}, "role": {"deployer"}, "project": {"shop"}, "app": {""}, "env": {"dev"}}
 
 	v := signInPages(t, srv, "vic", nil)
@@ -231,6 +234,35 @@ func TestAccessPages(t *testing.T) {
 	}
 	if _, body := m.get("/ui/access/tokens"); !strings.Contains(body, "revoked") || !strings.Contains(body, "revoked by amy") {
 		t.Errorf("revoked token not shown as revoked, with its reason:\n%s", body)
+	}
+
+	// A vote prod-gate counts is refused directly, with the way to propose it; proposed, it
+	// waits in ivan's inbox and is given once he approves.
+	admin := signInPages(t, srv, "admin", nil)
+	vote := url.Values{"subject": {"user:uma"}, "role": {"image-approver"}, "project": {"shop"}, "app": {""}, "env": {"prod"}}
+	if resp, body := admin.post("/ui/access/bindings", vote); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/access" {
+		t.Fatalf("a direct grant of a counted vote: %d %s", resp.StatusCode, body)
+	}
+	if _, body := admin.get("/ui/access"); !strings.Contains(body, "access of user uma is protected by policy prod-gate") ||
+		!strings.Contains(body, "Propose for approval") {
+		t.Fatalf("the access page does not say why the grant was refused:\n%s", body)
+	}
+	if bs := haBindings(t, srv, "uma"); len(bs) != 0 {
+		t.Fatalf("a refused grant made bindings: %+v", bs)
+	}
+	vote.Set("action", "propose")
+	resp, body = admin.post("/ui/access/bindings", vote)
+	var draft int64
+	if _, err := fmt.Sscanf(resp.Header.Get("Location"), "/ui/drafts/%d", &draft); resp.StatusCode != http.StatusSeeOther || err != nil {
+		t.Fatalf("propose the grant: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	if _, body := admin.get(fmt.Sprintf("/ui/drafts/%d", draft)); !strings.Contains(body, "access of user uma") || !strings.Contains(body, "prod-gate") {
+		t.Fatalf("the access draft's page:\n%s", body)
+	}
+	srv.Must(ivan.Do(context.Background(), "POST", fmt.Sprintf("/api/v1/drafts/%d/approve", draft), nil, gatehouse.Decision{Version: 1}, nil))
+	srv.Must(srv.Admin.Do(context.Background(), "POST", fmt.Sprintf("/api/v1/drafts/%d/publish", draft), nil, nil, nil))
+	if bs := haBindings(t, srv, "uma"); len(bs) != 1 || bs[0].Role != gatehouse.RoleImageApprover {
+		t.Fatalf("uma after the draft: %+v", bs)
 	}
 
 	// A form without the CSRF token is refused and changes nothing.

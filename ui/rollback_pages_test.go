@@ -21,9 +21,9 @@ import (
 // of the proposal brings the direct rollback back.
 func TestRollbackProposal(t *testing.T) {
 	srv := haWorld(t) // deployments 1 (replicas unset) and 2 (replicas: 3) of dev
+	srv.Person("bob", "config-approver@project:shop")
 	srv.Setup(testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "dev-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:dev",
 		Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}))
-	srv.Person("bob", "config-approver@project:shop")
 	admin, bob := signInPages(t, srv, "admin", nil), signInPages(t, srv, "bob", nil)
 	const app = "/ui/projects/shop/apps/web"
 	rollback := app + "/deployments/1/rollback"

@@ -109,8 +109,13 @@ func (a *App) grant(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in.Scope = scope
+	if f.Get("action") == "propose" {
+		return a.proposeGrant(w, r, in)
+	}
 	b, err := a.svc.RoleBindings.CreateRoleBinding(r.Context(), in)
-	if err != nil {
+	if gatehouse.KindOf(err) == gatehouse.KindPreconditionFailed {
+		return a.back(w, r, "/ui/access", gatehouse.PublicError(err).Error()+" — use “Propose for approval”.")
+	} else if err != nil {
 		return err
 	}
 	who := "user " + b.User
@@ -193,4 +198,36 @@ func (a *App) revokeToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.back(w, r, "/ui/access/tokens", fmt.Sprintf("Revoked token %d.", id))
+}
+
+// proposeGrant opens and proposes an access draft that gives the role, for the policies that
+// count the vote it gives to judge; the draft's page follows.
+func (a *App) proposeGrant(w http.ResponseWriter, r *http.Request, in gatehouse.RoleBindingCreate) error {
+	ctx := r.Context()
+	ref := gatehouse.DraftRef{Kind: gatehouse.DraftAccess, User: in.User, Group: in.Group}
+	live, err := a.svc.Drafts.Live(ctx, ref)
+	if err != nil {
+		return err
+	}
+	content, err := gatehouse.EditAccess(live.Content, func(ac *gatehouse.Access) {
+		ac.Roles = append(ac.Roles, gatehouse.RoleGrant{Role: in.Role, Scope: in.Scope})
+	})
+	if err != nil {
+		return err
+	}
+	d, err := a.svc.Drafts.CreateDraft(ctx, gatehouse.DraftCreate{DraftRef: ref, ConfigWrite: gatehouse.ConfigWrite{Content: content}})
+	if gatehouse.KindOf(err) == gatehouse.KindPreconditionFailed {
+		return a.back(w, r, "/ui/access", gatehouse.PublicError(err).Error())
+	} else if err != nil {
+		return err
+	}
+	to := fmt.Sprintf("/ui/drafts/%d", d.ID)
+	if _, err := a.svc.Drafts.ProposeDraft(ctx, d.ID, gatehouse.DraftPropose{}); err != nil {
+		return a.back(w, r, to, fmt.Sprintf("Draft %d is open, but proposing it was refused: %s", d.ID, gatehouse.PublicError(err).Error()))
+	}
+	who := "user " + in.User
+	if in.Group != "" {
+		who = "group " + in.Group
+	}
+	return a.back(w, r, to, fmt.Sprintf("Granting %s on %s to %s proposed as draft %d: its approvers are notified.", in.Role, in.Scope, who, d.ID))
 }

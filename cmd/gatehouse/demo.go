@@ -162,10 +162,11 @@ func seedDemo(ctx context.Context, url, adminPassword string, cluster *testbed.C
 	}
 	c := client.New(url, tok.Secret)
 	logins := []login{{"admin", adminPassword, "super-admin"}}
-	steps := []struct {
+	type step struct {
 		method, path string
 		body         any
-	}{
+	}
+	steps := []step{
 		{"POST", "/api/v1/projects", gatehouse.ProjectCreate{Name: "shop", Description: "The demo shop"}},
 		{"POST", "/api/v1/clusters", gatehouse.ClusterCreate{Name: "demo", Description: "local testbed", Kubeconfig: gatehouse.OutgoingSecret(string(cluster.Kubeconfig()))}},
 		{"POST", "/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "dev", Cluster: "demo", Namespace: "shop-dev"}},
@@ -177,8 +178,6 @@ func seedDemo(ctx context.Context, url, adminPassword string, cluster *testbed.C
 		{"PUT", "/api/v1/projects/shop/apps/shop/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{
 			{Environment: "dev", Trigger: gatehouse.TriggerAuto}, {Environment: "stage", After: "dev"},
 			{Environment: "prod", After: "stage", AutoRollback: true}}}},
-		{"POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "prod-gate", Description: "two people approve every image bound for prod",
-			Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: gatehouse.RuleAny, Count: 2}}, Rollback: gatehouse.RollbackPreApproved}},
 		{"POST", "/api/v1/users", gatehouse.UserCreate{Name: "ci", Kind: gatehouse.ServiceAccount, DisplayName: "CI pipeline"}},
 		{"POST", "/api/v1/rolebindings", gatehouse.RoleBindingCreate{User: "ci", Role: gatehouse.RoleDeployer, Scope: "project:shop/app:shop"}},
 	}
@@ -194,19 +193,16 @@ func seedDemo(ctx context.Context, url, adminPassword string, cluster *testbed.C
 	}
 	for _, p := range people {
 		pw := randomPassword()
-		steps = append(steps, struct {
-			method, path string
-			body         any
-		}{"POST", "/api/v1/users", gatehouse.UserCreate{Name: p.name, DisplayName: p.display, Email: p.name + "@example.com", Password: gatehouse.OutgoingSecret(pw)}})
+		steps = append(steps, step{"POST", "/api/v1/users", gatehouse.UserCreate{Name: p.name, DisplayName: p.display, Email: p.name + "@example.com", Password: gatehouse.OutgoingSecret(pw)}})
 		for _, g := range p.grants {
 			g.User = p.name
-			steps = append(steps, struct {
-				method, path string
-				body         any
-			}{"POST", "/api/v1/rolebindings", g})
+			steps = append(steps, step{"POST", "/api/v1/rolebindings", g})
 		}
 		logins = append(logins, login{p.name, pw, p.role})
 	}
+	// The gate closes last: once prod-gate counts a role, giving it takes an access draft.
+	steps = append(steps, step{"POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "prod-gate", Description: "two people approve every image bound for prod",
+		Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: gatehouse.RuleAny, Count: 2}}, Rollback: gatehouse.RollbackPreApproved}})
 	for _, st := range steps {
 		if err := c.Do(ctx, st.method, st.path, nil, st.body, nil); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", st.method, st.path, err)

@@ -1,0 +1,144 @@
+package sqlstore_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
+)
+
+// TestNobodyMintsAVoteAlone: a super-admin who creates an account and gives it an approver
+// role (or a seat in the group a policy names, or admin, which votes under the lock-out rule)
+// would pass any gate alone. A vote where a policy counts it is given only through an access
+// draft that the policy's own people pass — never its author, never the person it favours —
+// while what gives no such vote, and every revocation, applies at once.
+func TestNobodyMintsAVoteAlone(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, engine string) {
+		g := newGated(t, engine)
+		g.person("sock")
+		grant := func(user, role, scope string) error {
+			_, err := g.bindings.CreateRoleBinding(g.admin, gatehouse.RoleBindingCreate{User: user, Role: gatehouse.Role(role), Scope: scope})
+			return err
+		}
+		wantErr(t, grant("sock", "image-approver", "project:shop/env:prod"), gatehouse.KindPreconditionFailed,
+			"access of user sock is protected by policy prod-gate", "gatehouse draft create --kind access")
+		wantErr(t, grant("sock", "admin", "project:shop"), gatehouse.KindPreconditionFailed, "protected by policy prod-gate (lock-out)")
+		_, err := g.groups.AddGroupMember(g.admin, "security", "sock")
+		wantErr(t, err, gatehouse.KindPreconditionFailed, "access of group security is protected by policy prod-gate")
+		// What gives no vote a policy counts goes through: a viewer, an approver of dev.
+		g.must(grant("sock", "viewer", "project:shop"))
+		g.must(grant("sock", "image-approver", "project:shop/env:dev"))
+
+		// The draft: its author may not pass it (below, the person it favours neither); prod-gate's
+		// people do.
+		ref := gatehouse.DraftRef{Kind: gatehouse.DraftAccess, User: "sock"}
+		text := "roles:\n- {role: viewer, scope: 'project:shop'}\n- {role: image-approver, scope: 'project:shop/env:dev'}\n" +
+			"- {role: image-approver, scope: 'project:shop/env:prod'}\n"
+		d, err := g.drafts.CreateDraft(g.admin, gatehouse.DraftCreate{DraftRef: ref, ConfigWrite: gatehouse.ConfigWrite{Content: text}})
+		g.must(err)
+		d, err = g.drafts.ProposeDraft(g.admin, d.ID, gatehouse.DraftPropose{})
+		g.must(err)
+		if len(d.Policies) != 1 || d.Policies[0].Name != "prod-gate" || d.Lockout {
+			t.Fatalf("sock's vote on prod is judged by %+v (lock-out %v), want prod-gate", d.Policies, d.Lockout)
+		}
+		_, err = g.drafts.ApproveDraft(g.admin, d.ID, gatehouse.Decision{Version: 1})
+		wantErr(t, err, gatehouse.KindForbidden, "admin does not hold image-approver")
+		// prod-gate's approvers see it waiting for them, though they see no directory.
+		inbox, err := g.drafts.Drafts(g.bob, gatehouse.DraftFilter{ForMe: true})
+		g.must(err)
+		if len(inbox) != 1 || inbox[0].ID != d.ID || inbox[0].User != "sock" {
+			t.Fatalf("bob's inbox: %+v", inbox)
+		}
+		outsider := g.person("olga", "image-approver@project:other")
+		if _, err := g.drafts.Draft(outsider, d.ID); gatehouse.KindOf(err) != gatehouse.KindNotFound {
+			t.Fatalf("a person of another project reads sock's access draft: %v", err)
+		}
+		for _, who := range []string{"bob", "carol"} {
+			_, err = g.drafts.ApproveDraft(g.login(who), d.ID, gatehouse.Decision{Version: 1})
+			g.must(err)
+		}
+		d, err = g.drafts.PublishDraft(g.admin, d.ID)
+		g.must(err)
+		if d.State != gatehouse.DraftPublished {
+			t.Fatalf("draft %d is %s", d.ID, d.State)
+		}
+		bs, err := g.bindings.RoleBindings(g.admin, gatehouse.RoleBindingFilter{User: "sock"})
+		g.must(err)
+		if len(bs) != 3 || bs[2].Role != gatehouse.RoleImageApprover || bs[2].Scope != "project:shop/env:prod" {
+			t.Fatalf("sock's bindings after the draft: %+v", bs)
+		}
+		ev, err := g.audit.AuditEvents(g.admin, gatehouse.AuditFilter{Action: "rolebinding.create"})
+		g.must(err)
+		if last := string(ev[len(ev)-1].Details); !strings.Contains(last, `"approvers":["bob","carol"]`) || !strings.Contains(last, `"draft":`) {
+			t.Fatalf("the grant's trail event does not say who approved it: %s", last)
+		}
+
+		// Widening one's own vote: the person favoured does not judge it.
+		wider := gatehouse.DraftRef{Kind: gatehouse.DraftAccess, User: "bob"}
+		d, err = g.drafts.CreateDraft(g.admin, gatehouse.DraftCreate{DraftRef: wider, ConfigWrite: gatehouse.ConfigWrite{
+			Content: "roles:\n- {role: deployer, scope: 'project:shop'}\n- {role: image-approver, scope: 'project:shop'}\n"}})
+		g.must(err)
+		_, err = g.drafts.ProposeDraft(g.admin, d.ID, gatehouse.DraftPropose{})
+		g.must(err)
+		_, err = g.drafts.ApproveDraft(g.bob, d.ID, gatehouse.Decision{Version: 1})
+		wantErr(t, err, gatehouse.KindForbidden, "bob gains a vote by it")
+		_, err = g.drafts.DiscardDraft(g.admin, d.ID, "")
+		g.must(err)
+
+		// Admin votes under the lock-out rule: another person who manages the scope passes it.
+		mgr := gatehouse.DraftRef{Kind: gatehouse.DraftAccess, User: "sock"}
+		d, err = g.drafts.CreateDraft(g.admin, gatehouse.DraftCreate{DraftRef: mgr, ConfigWrite: gatehouse.ConfigWrite{
+			Content: text + "- {role: admin, scope: 'project:shop'}\n"}})
+		g.must(err)
+		d, err = g.drafts.ProposeDraft(g.admin, d.ID, gatehouse.DraftPropose{})
+		g.must(err)
+		if len(d.Policies) != 1 || d.Policies[0].Name != "prod-gate (lock-out)" {
+			t.Fatalf("making sock an admin is judged by %+v", d.Policies)
+		}
+		_, err = g.drafts.ApproveDraft(g.admin, d.ID, gatehouse.Decision{Version: 1})
+		wantErr(t, err, gatehouse.KindForbidden, "admin wrote a version of the draft")
+		_, err = g.drafts.ApproveDraft(g.bob, d.ID, gatehouse.Decision{Version: 1})
+		wantErr(t, err, gatehouse.KindForbidden, "bob does not hold admin")
+		_, err = g.drafts.ApproveDraft(g.dave, d.ID, gatehouse.Decision{Version: 1})
+		g.must(err)
+		_, err = g.drafts.PublishDraft(g.admin, d.ID)
+		g.must(err)
+
+		// Taking votes away applies at once.
+		_, err = g.groups.RemoveGroupMember(g.admin, "security", "carol")
+		g.must(err)
+		for _, b := range bs {
+			g.must(g.bindings.DeleteRoleBinding(g.admin, b.ID))
+		}
+	})
+}
+
+// TestNobodyVotesAsAnother: an administrator who sets the password or e-mail address (where
+// approve links and single sign-on lead) of a person who votes could vote as them. That is
+// refused while the person votes under a policy; the person changes their own; revoking the
+// votes first applies at once, and then the reset goes through.
+func TestNobodyVotesAsAnother(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, engine string) {
+		g := newGated(t, engine)
+		pw := gatehouse.NewSecret("another horse battery")
+		mail := "takeover@example.com"
+		_, err := g.users.UpdateUser(g.admin, "bob", gatehouse.UserUpdate{Password: &pw})
+		wantErr(t, err, gatehouse.KindPreconditionFailed, "bob votes where policies reach",
+			"image-approver on project:shop/env:prod under prod-gate", "revoke those roles")
+		_, err = g.users.UpdateUser(g.admin, "carol", gatehouse.UserUpdate{Email: &mail})
+		wantErr(t, err, gatehouse.KindPreconditionFailed, "carol votes where policies reach", "under prod-gate")
+		_, err = g.users.UpdateUser(g.admin, "dave", gatehouse.UserUpdate{Password: &pw})
+		wantErr(t, err, gatehouse.KindPreconditionFailed, "admin on project:shop under prod-gate's lock-out rule")
+		name := "Bob the SRE"
+		_, err = g.users.UpdateUser(g.admin, "bob", gatehouse.UserUpdate{DisplayName: &name})
+		g.must(err)
+		// One who votes nowhere a policy reaches is reset as before.
+		_, err = g.users.UpdateUser(g.admin, "dan", gatehouse.UserUpdate{Password: &pw, Email: &mail})
+		g.must(err)
+		// bob's votes revoked first (at once), the reset goes through.
+		g.revoke("bob", gatehouse.RoleImageApprover, "")
+		_, err = g.users.UpdateUser(g.admin, "bob", gatehouse.UserUpdate{Password: &pw})
+		g.must(err)
+	})
+}
