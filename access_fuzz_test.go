@@ -9,9 +9,9 @@ import (
 // The oracle below is the README's role table (Concepts → Roles, Scopes) written out again,
 // without a call to access.go or scope.go: if the two disagree, one of them is wrong.
 
-// readmeRoles: what each role may do, in the README's words. Every role reads what it is bound
-// on. "admin (manage an app or project; never approves)" manages, and does what a deployer does,
-// reads secrets and the audit trail; "super-admin (everything but approving)".
+// readmeRoles: what each role may do, in the README's words ("every role reads what it is bound
+// on"; admin: "manage an app or project, do what a deployer does, read its secret values and
+// audit trail; never approves"; super-admin: "everything but approving").
 var readmeRoles = map[string][]string{
 	"viewer":          {"view"},
 	"deployer":        {"view", "push-artifact", "deploy", "request-approval"},
