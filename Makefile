@@ -1,8 +1,14 @@
 # Shortcuts; the scripts are the source of truth (make is not needed to use Gatehouse).
-.PHONY: test build bench
+.PHONY: test build bench fuzz
+
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 20s
 
 test:
 	./scripts/test.sh
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 build:
 	go build -o bin/gatehouse ./cmd/gatehouse
