@@ -107,15 +107,18 @@ func (p *Policy) ForChange(kind ConfigKind, labels []string, changes []ValueChan
 	return &c
 }
 
-// Evaluate judges approvals (the names of the people who approved, each once) under the
-// policy. Each approval counts for one rule only, unless the policy counts people across
+// Evaluate judges approvals (the names of the people who approved; a name given twice counts
+// once) under the policy. Each approval counts for one rule only, unless the policy counts people across
 // rules; within a rule a person always counts once. The assignment of people to rules is a
 // maximum bipartite matching, so the verdict is met exactly when some assignment meets every
 // rule. voters must hold every approver.
 func (p *Policy) Evaluate(f ApprovalFacts, approvals []string, voters map[string]Voter) Verdict {
 	v := Verdict{Policy: p.Name, Version: p.Version}
 	var usable []Voter
-	for _, name := range approvals {
+	for i, name := range approvals {
+		if slices.Contains(approvals[:i], name) {
+			continue
+		}
 		voter, ok := voters[name]
 		if !ok {
 			voter = Voter{Name: name}

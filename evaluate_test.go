@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/oracle"
 )
 
 func voters(specs ...string) map[string]gatehouse.Voter {
@@ -87,82 +88,6 @@ func TestEvaluateRules(t *testing.T) {
 	}
 }
 
-// oracle decides by brute force whether some assignment of the usable approvers to rules
-// (each to one rule or none, unless people count across rules) meets every rule.
-func oracle(p *gatehouse.Policy, f gatehouse.ApprovalFacts, approvals []string, vs map[string]gatehouse.Voter) bool {
-	var usable []gatehouse.Voter
-	for _, a := range approvals {
-		if ok, _ := p.MayCount(vs[a], f); ok {
-			usable = append(usable, vs[a])
-		}
-	}
-	fits := func(r gatehouse.Rule, v gatehouse.Voter) bool {
-		switch r.Kind {
-		case gatehouse.RuleGroup:
-			return slices.Contains(v.Groups, r.Group)
-		case gatehouse.RuleUsers:
-			return slices.Contains(r.Users, v.Name)
-		}
-		return true
-	}
-	satisfied := func(r gatehouse.Rule, members []gatehouse.Voter) bool {
-		if r.Kind == gatehouse.RuleUsers {
-			for _, u := range r.Users {
-				if !slices.ContainsFunc(members, func(v gatehouse.Voter) bool { return v.Name == u }) {
-					return false
-				}
-			}
-			return true
-		}
-		return len(members) >= r.Count
-	}
-	if p.CountAcrossRules {
-		for _, r := range p.Rules {
-			var m []gatehouse.Voter
-			for _, v := range usable {
-				if fits(r, v) {
-					m = append(m, v)
-				}
-			}
-			if !satisfied(r, m) {
-				return false
-			}
-		}
-		return true
-	}
-	choice := make([]int, len(usable)) // rule index + 1, or 0
-	for {
-		ok := true
-		for i, r := range p.Rules {
-			var m []gatehouse.Voter
-			for j, v := range usable {
-				if choice[j] == i+1 && fits(r, v) {
-					m = append(m, v)
-				}
-			}
-			if !satisfied(r, m) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return true
-		}
-		k := 0
-		for k < len(choice) {
-			choice[k]++
-			if choice[k] <= len(p.Rules) {
-				break
-			}
-			choice[k] = 0
-			k++
-		}
-		if k == len(choice) {
-			return false
-		}
-	}
-}
-
 // randomVoters makes people of the names, each eligible but one time in outOf, each in each
 // group half the time.
 func randomVoters(r *rand.Rand, names, groups []string, outOf int) map[string]gatehouse.Voter {
@@ -177,6 +102,31 @@ func randomVoters(r *rand.Rand, names, groups []string, outOf int) map[string]ga
 		vs[n] = v
 	}
 	return vs
+}
+
+// TestSwitchesIndependently: each separation-of-duty switch lets through only the person it
+// names — the requester switch never the builder or commit author, the builder switch never
+// the requester — written out per combination.
+func TestSwitchesIndependently(t *testing.T) {
+	people := voters("rita", "bill", "cora", "vera")
+	facts := gatehouse.ApprovalFacts{Requester: "rita", Builders: []string{"bill"}, CommitAuthor: "CORA@example.com"}
+	for _, c := range []struct {
+		requester, builder bool
+		counts             map[string]bool
+	}{
+		{false, false, map[string]bool{"rita": false, "bill": false, "cora": false, "vera": true}},
+		{true, false, map[string]bool{"rita": true, "bill": false, "cora": false, "vera": true}},
+		{false, true, map[string]bool{"rita": false, "bill": true, "cora": true, "vera": true}},
+		{true, true, map[string]bool{"rita": true, "bill": true, "cora": true, "vera": true}},
+	} {
+		p := &gatehouse.Policy{PolicySpec: gatehouse.PolicySpec{Name: "p", Rules: []gatehouse.Rule{{Kind: gatehouse.RuleAny, Count: 1}},
+			RequesterMayApprove: c.requester, BuilderMayApprove: c.builder}}
+		for name, want := range c.counts {
+			if got := p.Evaluate(facts, []string{name}, people).Met; got != want {
+				t.Errorf("requester_may_approve=%v builder_may_approve=%v: %s's approval met the policy: %v, want %v", c.requester, c.builder, name, got, want)
+			}
+		}
+	}
 }
 
 // TestEvaluateProperty: over random policies, people and approvals, the verdict is met exactly
@@ -202,8 +152,20 @@ func TestEvaluateProperty(t *testing.T) {
 			}
 		}
 		f := gatehouse.ApprovalFacts{Requester: names[r.IntN(6)], Builders: []string{names[r.IntN(6)]}}
-		if r.IntN(3) == 0 {
-			f.CommitAuthor = names[r.IntN(6)] + "@example.com"
+		switch r.IntN(4) {
+		case 0:
+			f.CommitAuthor = strings.ToUpper(names[r.IntN(6)]) + "@Example.com"
+		case 1:
+			f.CommitAuthor = names[r.IntN(6)]
+		}
+		if r.IntN(4) == 0 {
+			f.Builders = append(f.Builders, names[r.IntN(6)]) // a builder the CI claimed, beside the pusher
+		}
+		if r.IntN(5) == 0 {
+			f.Authors = []string{names[r.IntN(6)]}
+		}
+		if r.IntN(5) == 0 {
+			f.Beneficiaries = []string{names[r.IntN(6)]}
 		}
 		var approvals []string
 		for _, n := range names {
@@ -211,8 +173,12 @@ func TestEvaluateProperty(t *testing.T) {
 				approvals = append(approvals, n)
 			}
 		}
+		if len(approvals) > 0 && r.IntN(3) == 0 { // a vote given twice counts once
+			approvals = append(approvals, approvals[r.IntN(len(approvals))])
+		}
+		r.Shuffle(len(approvals), func(i, j int) { approvals[i], approvals[j] = approvals[j], approvals[i] })
 		v := p.Evaluate(f, approvals, vs)
-		want := oracle(p, f, approvals, vs)
+		want := oracle.Met(p, f, approvals, vs)
 		if v.Met != want {
 			t.Fatalf("policy %+v facts %+v approvals %v voters %v: Evaluate met=%v (rules %+v), oracle %v", p, f, approvals, vs, v.Met, v.Rules, want)
 		}
@@ -232,8 +198,8 @@ func TestEvaluateProperty(t *testing.T) {
 				}
 				within[name] = true
 				seen[name]++
-				if ok, why := p.MayCount(vs[name], f); !ok {
-					t.Fatalf("counted %s: %s", name, why)
+				if !oracle.Counts(p, f, vs[name]) {
+					t.Fatalf("counted %s, whom the separation of duties excludes (facts %+v)", name, f)
 				}
 				if !slices.Contains(approvals, name) {
 					t.Fatalf("counted %s, who did not approve", name)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/oracle"
 )
 
 var (
@@ -150,12 +151,13 @@ func loosen(r *rand.Rand, p *gatehouse.PolicySpec) (c *gatehouse.PolicySpec, rul
 	return c, false, true
 }
 
-// witness looks for approvals, people and facts that next accepts and p refuses.
+// witness looks for approvals, people and facts that next accepts and p refuses, as the
+// independent oracle judges them.
 func witness(r *rand.Rand, p, next *gatehouse.PolicySpec, tries int) bool {
 	old, nw := &gatehouse.Policy{PolicySpec: *p}, &gatehouse.Policy{PolicySpec: *next}
 	for k := 0; k < tries; k++ {
 		vs, f, approvals := randomCase(r)
-		if nw.Evaluate(f, approvals, vs).Met && !old.Evaluate(f, approvals, vs).Met {
+		if oracle.Met(nw, f, approvals, vs) && !oracle.Met(old, f, approvals, vs) {
 			return true
 		}
 	}
