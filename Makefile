@@ -1,5 +1,5 @@
 # Shortcuts; the scripts are the source of truth (make is not needed to use Gatehouse).
-.PHONY: test build bench fuzz
+.PHONY: test build bench fuzz mutate
 
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 20s
@@ -9,6 +9,9 @@ test:
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+mutate:
+	./scripts/mutate.sh
 
 build:
 	go build -o bin/gatehouse ./cmd/gatehouse

@@ -128,7 +128,7 @@ func TestParseScope(t *testing.T) {
 			t.Errorf("round trip of %q: %q gives %v, %v", in, got.String(), again, err)
 		}
 	}
-	for _, in := range []string{"", "shop", "project:", "project:Shop", "app:web", "project:shop/env:prod/app:web",
+	for _, in := range []string{"", "shop", "project:", "project:Shop", "app:web", "env:prod", "project:shop/env:prod/app:web",
 		"project:shop/app:web/app:api", "project:shop//env:x", "project:shop/team:x"} {
 		_, err := gatehouse.ParseScope("scope", in)
 		var e *gatehouse.Error

@@ -85,14 +85,6 @@ func (f BallotFlow) CanMove(from, to BallotState) bool {
 // Votable reports whether a ballot of the flow in state s takes votes.
 func (f BallotFlow) Votable(s BallotState) bool { return slices.Contains(votable[f], s) }
 
-// States lists the flow's states.
-func (f BallotFlow) States() []BallotState {
-	if f == FlowRequest {
-		return ApprovalStates
-	}
-	return DraftStates
-}
-
 // Open reports whether a ballot in state s can still change: it has moves left in its flow.
 func (s BallotState) Open() bool {
 	for _, moves := range ballotMoves {

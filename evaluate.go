@@ -215,15 +215,11 @@ func approvalWord(n int) string {
 	return "approvals"
 }
 
-// match extends a maximum matching of the slots idx to voters 0..n-1 (Kuhn's augmenting
-// paths); filled holds, per slot, the matched voter + 1. A voter fills at most one slot of idx.
+// match finds a maximum matching of the slots idx, all empty, to voters 0..n-1 (Kuhn's
+// augmenting paths); filled gets, per slot, the matched voter + 1. A voter fills at most one
+// slot of idx.
 func match(n int, idx []int, can func(slot, voter int) bool, filled []int) {
 	owner := make([]int, n) // slot + 1 a voter fills, or 0
-	for _, s := range idx {
-		if filled[s] > 0 {
-			owner[filled[s]-1] = s + 1
-		}
-	}
 	var try func(s int, seen []bool) bool
 	try = func(s int, seen []bool) bool {
 		for x := 0; x < n; x++ {

@@ -283,3 +283,21 @@ func TestGateOpen(t *testing.T) {
 		t.Errorf("GateMissing: %q", got)
 	}
 }
+
+// TestForChange: a risk rule adds its rules to a change its condition picks out, and only to
+// it; a condition that cannot be compiled adds nothing.
+func TestForChange(t *testing.T) {
+	extra := gatehouse.Rule{Kind: gatehouse.RuleGroup, Count: 1, Group: "security"}
+	p := &gatehouse.Policy{PolicySpec: gatehouse.PolicySpec{Name: "cfg", Kind: gatehouse.PolicyConfig,
+		Rules: []gatehouse.Rule{{Kind: gatehouse.RuleAny, Count: 1}},
+		Risks: []gatehouse.RiskRule{{When: `"secrets" in change.labels`, Rules: []gatehouse.Rule{extra}}, {When: "nonsense ((", Rules: []gatehouse.Rule{extra}}}}}
+	if got := p.ForChange(gatehouse.ConfigSecrets, []string{"secrets"}, nil); len(got.Rules) != 2 || got.Rules[1].Group != "security" {
+		t.Fatalf("a secrets change: rules %+v, want the risk rule added once", got.Rules)
+	}
+	if got := p.ForChange(gatehouse.ConfigValues, []string{"image"}, nil); len(got.Rules) != 1 {
+		t.Fatalf("an image change: rules %+v, want the policy's own", got.Rules)
+	}
+	if len(p.Rules) != 1 {
+		t.Fatalf("ForChange changed the policy itself: %+v", p.Rules)
+	}
+}

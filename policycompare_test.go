@@ -236,3 +236,52 @@ func TestLooseningsSay(t *testing.T) {
 		t.Errorf("a new description loosens nothing, got %v", l)
 	}
 }
+
+// TestLooseningsCases: written-out pairs the random ones reach too rarely — rules compared
+// when people count across rules on either side, risk rules kept, weakened or dropped, an
+// expiry lengthened, rollbacks pre-approved, and an old scope that cannot be read.
+func TestLooseningsCases(t *testing.T) {
+	any := func(n int) gatehouse.Rule { return gatehouse.Rule{Kind: gatehouse.RuleAny, Count: n} }
+	sec := gatehouse.Rule{Kind: gatehouse.RuleGroup, Count: 1, Group: "security"}
+	base := func(edit func(*gatehouse.PolicySpec)) *gatehouse.PolicySpec {
+		p := &gatehouse.PolicySpec{Name: "prod", Kind: gatehouse.PolicyImage, Scope: "project:shop/env:prod", Expiry: "1h0m0s",
+			Rules: []gatehouse.Rule{any(2), sec}, Rollback: gatehouse.RollbackNeedsApproval, ConfigRollback: gatehouse.RollbackNeedsApproval,
+			Risks: []gatehouse.RiskRule{{When: `"secrets" in change.labels`, Rules: []gatehouse.Rule{any(2)}}}}
+		if edit != nil {
+			edit(p)
+		}
+		return p
+	}
+	for _, c := range []struct {
+		name      string
+		old, next *gatehouse.PolicySpec
+		want      string // "" for no loosening
+	}{
+		{"unchanged", base(nil), base(nil), ""},
+		{"fewer people while both count across rules",
+			base(func(p *gatehouse.PolicySpec) { p.CountAcrossRules = true }),
+			base(func(p *gatehouse.PolicySpec) { p.CountAcrossRules = true; p.Rules = []gatehouse.Rule{any(1)} }), "asks for less than"},
+		{"fewer people while counting across rules stops",
+			base(func(p *gatehouse.PolicySpec) { p.CountAcrossRules = true }),
+			base(func(p *gatehouse.PolicySpec) { p.Rules = []gatehouse.Rule{any(1)} }), "asks for less than"},
+		{"counting across rules stops, rules kept", base(func(p *gatehouse.PolicySpec) { p.CountAcrossRules = true }), base(nil), ""},
+		{"a risk rule weakened", base(nil), base(func(p *gatehouse.PolicySpec) { p.Risks[0].Rules = []gatehouse.Rule{any(1)} }), "weakens the risk rule"},
+		{"a risk rule dropped", base(nil), base(func(p *gatehouse.PolicySpec) { p.Risks = nil }), "drops or weakens the risk rule"},
+		{"a risk rule moved to another condition", base(nil),
+			base(func(p *gatehouse.PolicySpec) { p.Risks[0].When = `"image" in change.labels` }), "drops or weakens the risk rule"},
+		{"a longer expiry", base(nil), base(func(p *gatehouse.PolicySpec) { p.Expiry = "2h0m0s" }), "lets approvals live longer"},
+		{"a shorter expiry", base(nil), base(func(p *gatehouse.PolicySpec) { p.Expiry = "30m0s" }), ""},
+		{"rollbacks pre-approved", base(nil), base(func(p *gatehouse.PolicySpec) { p.Rollback = gatehouse.RollbackPreApproved }), "pre-approves rollbacks"},
+		{"pre-approved rollbacks kept", base(func(p *gatehouse.PolicySpec) { p.Rollback = gatehouse.RollbackPreApproved }),
+			base(func(p *gatehouse.PolicySpec) { p.Rollback = gatehouse.RollbackPreApproved }), ""},
+		{"configuration of rollbacks pre-approved", base(nil),
+			base(func(p *gatehouse.PolicySpec) { p.ConfigRollback = gatehouse.RollbackPreApproved }), "pre-approves the configuration of rollbacks"},
+		{"an old scope that cannot be read", base(func(p *gatehouse.PolicySpec) { p.Scope = "garbage" }),
+			base(func(p *gatehouse.PolicySpec) { p.Scope = "*" }), "narrows its scope"},
+	} {
+		got := strings.Join(c.old.Loosenings(c.next), "; ")
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s: loosenings %q, want %q", c.name, got, c.want)
+		}
+	}
+}

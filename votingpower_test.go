@@ -180,6 +180,10 @@ func TestAccessNormalize(t *testing.T) {
 	if err := a.Normalize(true); err != nil || len(a.Roles) != 2 || a.Roles[0].Role != "admin" || !slices.Equal(a.Members, []string{"a", "b"}) {
 		t.Fatalf("normalized %+v (%v)", a, err)
 	}
+	user := gatehouse.Access{Roles: []gatehouse.RoleGrant{{Role: "viewer", Scope: "project:shop"}}}
+	if err := user.Normalize(false); err != nil {
+		t.Fatalf("a user's roles without members: %v", err)
+	}
 	for _, c := range []struct {
 		a     gatehouse.Access
 		group bool
@@ -207,5 +211,17 @@ func TestBeneficiariesNeverCount(t *testing.T) {
 	}
 	if v := p.Evaluate(gatehouse.ApprovalFacts{Beneficiaries: []string{"bob"}}, []string{"bob"}, map[string]gatehouse.Voter{"bob": {Name: "bob", Eligible: true}}); v.Met {
 		t.Fatalf("a beneficiary's approval met the policy: %+v", v)
+	}
+}
+
+func TestEditAccess(t *testing.T) {
+	got, err := gatehouse.EditAccess("roles:\n- {role: viewer, scope: 'project:shop'}\n", func(a *gatehouse.Access) {
+		a.Members = append(a.Members, "bob")
+	})
+	if err != nil || !strings.Contains(got, "role: viewer") || !strings.Contains(got, "- bob") {
+		t.Fatalf("edited access: %q (%v)", got, err)
+	}
+	if _, err := gatehouse.EditAccess("roles: [", func(*gatehouse.Access) {}); err == nil {
+		t.Fatal("access content that is not YAML was edited")
 	}
 }

@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -140,5 +141,66 @@ func TestNobodyVotesAsAnother(t *testing.T) {
 		g.revoke("bob", gatehouse.RoleImageApprover, "")
 		_, err = g.users.UpdateUser(g.admin, "bob", gatehouse.UserUpdate{Password: &pw})
 		g.must(err)
+	})
+}
+
+// TestAccessDraftJudgesAndReaders: who writes an access draft (an access-manager grants what
+// it holds, and changes no members), who judges it (every policy its votes count under, at
+// every place they count), what gives no counted vote (a role that votes nowhere, a group
+// nobody's rule names), and who reads it (the judges' approvers, who see no directory).
+func TestAccessDraftJudgesAndReaders(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, engine string) {
+		g := newGated(t, engine)
+		g.person("amy", "access-manager@project:shop")
+		_, err := g.groups.CreateGroup(g.admin, gatehouse.GroupCreate{Name: "sre"})
+		g.must(err)
+		for _, p := range []gatehouse.PolicySpec{
+			{Name: "prod-extra", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: gatehouse.RuleAny, Count: 1}}},
+			{Name: "envs", Scope: "project:shop/env:*", Rules: []gatehouse.Rule{{Kind: gatehouse.RuleAny, Count: 1}}},
+		} {
+			_, err := g.policies.CreatePolicy(g.admin, p)
+			g.must(err)
+		}
+		// Reading a group's access lists its members.
+		live, err := g.drafts.Live(g.admin, gatehouse.DraftRef{Kind: gatehouse.DraftAccess, Group: "security"})
+		g.must(err)
+		if !strings.Contains(live.Content, "- carol") {
+			t.Fatalf("group security's access:\n%s", live.Content)
+		}
+		// What gives no counted vote applies at once.
+		_, err = g.bindings.CreateRoleBinding(g.admin, gatehouse.RoleBindingCreate{Group: "security", Role: gatehouse.RoleViewer, Scope: "project:shop"})
+		g.must(err)
+		_, err = g.groups.AddGroupMember(g.admin, "sre", "dan")
+		g.must(err)
+
+		// A vote on prod is judged by both prod policies, and by envs where it counts.
+		g.grantThrough(gatehouse.DraftRef{User: "amy"}, []string{"image-approver@project:shop"}, nil, g.bob, g.carol)
+		amy := g.login("amy")
+		d, err := g.drafts.CreateDraft(amy, gatehouse.DraftCreate{DraftRef: gatehouse.DraftRef{Kind: gatehouse.DraftAccess, User: "dan"},
+			ConfigWrite: gatehouse.ConfigWrite{Content: "roles:\n- {role: deployer, scope: 'project:shop'}\n" +
+				"- {role: image-approver, scope: 'project:shop/env:prod'}\n- {role: image-approver, scope: 'project:shop/env:dev'}\n"}})
+		g.must(err)
+		var judged []string
+		for _, v := range d.Verdicts {
+			judged = append(judged, v.Policy)
+		}
+		if strings.Join(judged, ",") != "envs,envs,prod-extra,prod-gate" {
+			t.Fatalf("dan's votes on dev and prod are judged by %v, want envs (twice: dev and prod), prod-extra and prod-gate", judged)
+		}
+		// An access-manager changes no members.
+		_, err = g.drafts.CreateDraft(amy, gatehouse.DraftCreate{DraftRef: gatehouse.DraftRef{Kind: gatehouse.DraftAccess, Group: "security"},
+			ConfigWrite: gatehouse.ConfigWrite{Content: "roles:\n- {role: viewer, scope: 'project:shop'}\nmembers: [carol, dan]\n"}})
+		wantErr(t, err, gatehouse.KindForbidden, "needs role super-admin")
+		// A new member of the group prod-gate names is judged by it, and its approvers read it.
+		d, err = g.drafts.CreateDraft(g.admin, gatehouse.DraftCreate{DraftRef: gatehouse.DraftRef{Kind: gatehouse.DraftAccess, Group: "security"},
+			ConfigWrite: gatehouse.ConfigWrite{Content: "roles:\n- {role: viewer, scope: 'project:shop'}\nmembers: [carol, dan]\n"}})
+		g.must(err)
+		_, err = g.drafts.ProposeDraft(g.admin, d.ID, gatehouse.DraftPropose{})
+		g.must(err)
+		inbox, err := g.drafts.Drafts(g.bob, gatehouse.DraftFilter{ForMe: true})
+		g.must(err)
+		if !slices.ContainsFunc(inbox, func(x *gatehouse.Draft) bool { return x.ID == d.ID }) {
+			t.Fatalf("bob, who approves under prod-gate, does not find draft %d in his inbox: %+v", d.ID, inbox)
+		}
 	})
 }

@@ -214,21 +214,29 @@ func (accessKind) beneficiaries(s subject, live, body string) []string {
 	return slices.Compact(out)
 }
 
-// scope is the widest project an access change touches ("project:NAME", or "*" when it
-// touches several or the system): who sees that project sees the draft, besides those who
-// see the whole directory.
-func (accessKind) scope(s subject, live, body string) string {
+// scope is the one project an access change and its judges touch ("project:NAME", or "*"
+// when they touch several or the system): who sees that project — the judges' approvers among
+// them — sees the draft, besides those who see the whole directory.
+func (accessKind) scope(s subject, live, body string, judges []gatehouse.Judge) string {
 	before, after, err := accessChange(s, live, body)
 	if err != nil {
 		return "*"
 	}
-	touched := symmetricDiff(before.Roles, after.Roles)
+	var scopes []string
+	for _, g := range symmetricDiff(before.Roles, after.Roles) {
+		scopes = append(scopes, g.Scope)
+	}
 	if len(symmetricDiff(before.Members, after.Members)) > 0 {
-		touched = append(touched, after.Roles...)
+		for _, g := range after.Roles {
+			scopes = append(scopes, g.Scope)
+		}
+	}
+	for _, j := range judges {
+		scopes = append(scopes, j.Policy.Scope)
 	}
 	project := ""
-	for _, g := range touched {
-		sc, err := gatehouse.ParseScope("scope", g.Scope)
+	for _, text := range scopes {
+		sc, err := gatehouse.ParseScope("scope", text)
 		if err != nil || sc.Project == "*" || (project != "" && project != sc.Project) {
 			return "*"
 		}

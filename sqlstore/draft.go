@@ -231,9 +231,9 @@ type beneficiary interface {
 }
 
 // scoper is a draft kind whose drafts are seen by those who see a scope that their content
-// decides, besides the directory's viewers.
+// and their judges decide, besides the directory's viewers.
 type scoper interface {
-	scope(s subject, live, body string) string
+	scope(s subject, live, body string, judges []gatehouse.Judge) string
 }
 
 // systemSubject resolves a draft's subject as the system: the caller's rights were checked

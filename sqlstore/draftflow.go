@@ -52,7 +52,7 @@ func (s *DraftService) CreateDraft(ctx context.Context, in gatehouse.DraftCreate
 			return gatehouse.Errorf(gatehouse.KindPreconditionFailed,
 				"no policy judges this change of %s (nothing protects it, or the change only tightens): change it directly", in.DraftRef)
 		}
-		if id, err = tx.insertDraft(sub, current, draftScope(k, sub, current, body)); err != nil {
+		if id, err = tx.insertDraft(sub, current, draftScope(k, sub, current, body, judges)); err != nil {
 			return err
 		}
 		if err := tx.insertDraftVersion(id, 1, k, body, in.Comment); err != nil {
@@ -70,9 +70,9 @@ func (s *DraftService) CreateDraft(ctx context.Context, in gatehouse.DraftCreate
 
 // draftScope is the scope that decides who sees a draft of the subject with body: a policy's
 // own, or what the kind says (see scoper); "" for the kinds seen by who sees their subject.
-func draftScope(k draftKind, sub subject, current, body string) string {
+func draftScope(k draftKind, sub subject, current, body string, judges []gatehouse.Judge) string {
 	if s, ok := k.(scoper); ok {
-		return s.scope(sub, current, body)
+		return s.scope(sub, current, body, judges)
 	}
 	if sub.policy != nil {
 		return sub.policy.Scope
@@ -186,7 +186,15 @@ func (s *DraftService) EditDraft(ctx context.Context, id int64, in gatehouse.Con
 		}
 		scope := r.scope
 		if _, ok := k.(scoper); ok {
-			scope = draftScope(k, sub, current, body)
+			ch, err := k.change(tx.ctx, tx.db, tx, sub, "live", "draft", current, body)
+			if err != nil {
+				return err
+			}
+			judges, err := k.judges(tx.ctx, tx.db, tx, sub, current, body, ch)
+			if err != nil {
+				return err
+			}
+			scope = draftScope(k, sub, current, body, judges)
 		}
 		// The version moves only from the one the writer saw: of concurrent edits one wins.
 		res, err := tx.ExecContext(tx.ctx, `UPDATE drafts SET version = version + 1, updated_at = $1, scope = $2 WHERE id = $3 AND version = $4`,

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,8 +115,14 @@ func Open(tb testing.TB, engine string, adjust ...func(*sqlstore.Options)) *sqls
 }
 
 // ForEach runs the test once per engine, as subtests named after the engines.
+// GATEHOUSE_TEST_ENGINES (a comma-separated list) narrows them for runs that repeat a test
+// many times, such as mutation testing; the suite always runs every engine.
 func ForEach(t *testing.T, f func(t *testing.T, engine string)) {
-	for _, e := range Engines {
+	engines := Engines
+	if only := os.Getenv("GATEHOUSE_TEST_ENGINES"); only != "" {
+		engines = strings.Split(only, ",")
+	}
+	for _, e := range engines {
 		t.Run(e, func(t *testing.T) { f(t, e) })
 	}
 }
