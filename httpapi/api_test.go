@@ -94,28 +94,28 @@ func countProjects(t *testing.T, srv *testserver.Server) int {
 
 func TestCSRFGuardsCookieSessions(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, engine string) {
-		w := &world{t: t, srv: testserver.Start(t, engine)}
+		w := &world{World: &testserver.World{Server: testserver.Start(t, engine)}, t: t}
 		s := w.login("admin")
 		body := `{"name":"shop"}`
 		base := map[string]string{"Cookie": httpapi.SessionCookie + "=" + s.cookie, "Content-Type": "application/json"}
-		resp, eb, _ := send(t, "POST", w.srv.URL+"/api/v1/projects", body, base)
+		resp, eb, _ := send(t, "POST", w.URL+"/api/v1/projects", body, base)
 		if resp.StatusCode != 403 || !strings.Contains(eb.Error.Message, "CSRF") {
 			t.Fatalf("no CSRF header: %d %+v", resp.StatusCode, eb)
 		}
 		base[httpapi.CSRFHeader] = "wrong"
-		if resp, _, _ := send(t, "POST", w.srv.URL+"/api/v1/projects", body, base); resp.StatusCode != 403 {
+		if resp, _, _ := send(t, "POST", w.URL+"/api/v1/projects", body, base); resp.StatusCode != 403 {
 			t.Fatalf("wrong CSRF token: %d", resp.StatusCode)
 		}
 		base[httpapi.CSRFHeader] = s.csrf
-		if resp, _, raw := send(t, "POST", w.srv.URL+"/api/v1/projects", body, base); resp.StatusCode != 201 {
+		if resp, _, raw := send(t, "POST", w.URL+"/api/v1/projects", body, base); resp.StatusCode != 201 {
 			t.Fatalf("right CSRF token: %d %s", resp.StatusCode, raw)
 		}
 		// Reads need no token; a bad session cookie is refused and cleared.
 		delete(base, httpapi.CSRFHeader)
-		if resp, _, _ := send(t, "GET", w.srv.URL+"/api/v1/projects", "", base); resp.StatusCode != 200 {
+		if resp, _, _ := send(t, "GET", w.URL+"/api/v1/projects", "", base); resp.StatusCode != 200 {
 			t.Fatalf("read with cookie: %d", resp.StatusCode)
 		}
-		resp, _, _ = send(t, "GET", w.srv.URL+"/api/v1/projects", "", map[string]string{"Cookie": httpapi.SessionCookie + "=ghs_forged"})
+		resp, _, _ = send(t, "GET", w.URL+"/api/v1/projects", "", map[string]string{"Cookie": httpapi.SessionCookie + "=ghs_forged"})
 		if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("Set-Cookie"), "Max-Age=0") {
 			t.Fatalf("forged cookie: %d %q", resp.StatusCode, resp.Header.Get("Set-Cookie"))
 		}
