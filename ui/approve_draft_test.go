@@ -108,8 +108,8 @@ func TestApproveDraftByEmail(t *testing.T) {
 			t.Fatalf("alice got %q", m.Subject)
 		}
 	}
-	if events := strings.Join(h.wait(2), ","); events != gatehouse.EventDraftProposed+","+gatehouse.EventDraftApproved || h.bad != 0 {
-		t.Fatalf("webhook got %s (%d badly signed)", events, h.bad)
+	if delivered, bad := h.wait(2); strings.Join(delivered, ",") != gatehouse.EventDraftProposed+","+gatehouse.EventDraftApproved || bad != 0 {
+		t.Fatalf("webhook got %v (%d badly signed)", delivered, bad)
 	}
 	seen = append(seen, h.bodies()...)
 	seen = append(seen, srv.Log.String())

@@ -27,10 +27,11 @@ import (
 
 // hooks records webhook deliveries and checks their signatures.
 type hooks struct {
-	mu     sync.Mutex
-	events []string
-	body   []string
-	bad    int
+	mu      sync.Mutex
+	events  []string
+	body    []string
+	bad     int
+	arrived chan struct{} // closed (and replaced) at each delivery
 }
 
 func (h *hooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -44,6 +45,10 @@ func (h *hooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.events = append(h.events, r.Header.Get("X-Gatehouse-Event"))
 	h.body = append(h.body, string(body))
+	if h.arrived != nil {
+		close(h.arrived)
+		h.arrived = nil
+	}
 }
 
 func (h *hooks) bodies() []string {
@@ -52,17 +57,27 @@ func (h *hooks) bodies() []string {
 	return append([]string(nil), h.body...)
 }
 
-// wait waits up to 10 seconds for n deliveries and returns the events delivered.
-func (h *hooks) wait(n int) []string {
-	for deadline := time.Now().Add(10 * time.Second); len(h.got()) < n && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+// wait waits up to 10 seconds for n deliveries and returns the events delivered and how many
+// deliveries had a bad signature.
+func (h *hooks) wait(n int) (events []string, bad int) {
+	timeout := time.After(10 * time.Second)
+	for {
+		h.mu.Lock()
+		events, bad = append([]string(nil), h.events...), h.bad
+		if h.arrived == nil {
+			h.arrived = make(chan struct{})
+		}
+		arrived := h.arrived
+		h.mu.Unlock()
+		if len(events) >= n {
+			return events, bad
+		}
+		select {
+		case <-arrived:
+		case <-timeout:
+			return events, bad
+		}
 	}
-	return h.got()
-}
-
-func (h *hooks) got() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]string(nil), h.events...)
 }
 
 // TestApproveByEmail is the whole path: a request mails the approver through a real SMTP
@@ -179,14 +194,15 @@ func TestApproveByEmail(t *testing.T) {
 	if !strings.Contains(strings.Join(toAlice, ","), "Approved") || !strings.Contains(strings.Join(toAlice, ","), "Deploying") {
 		t.Fatalf("alice got %v", toAlice)
 	}
-	events := strings.Join(h.wait(3), ",")
+	delivered, bad := h.wait(3)
+	events := strings.Join(delivered, ",")
 	for _, want := range []string{"approval.requested", "approval.approved", "approval.deployed"} {
 		if !strings.Contains(events, want) {
 			t.Fatalf("webhook got %s, not %s", events, want)
 		}
 	}
-	if h.bad != 0 {
-		t.Fatalf("%d webhook deliveries had a bad signature", h.bad)
+	if bad != 0 {
+		t.Fatalf("%d webhook deliveries had a bad signature", bad)
 	}
 	linkNotLogged(t, srv, link)
 }
