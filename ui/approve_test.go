@@ -20,6 +20,7 @@ import (
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/mailpit"
 	"github.com/gatehousehq/gatehouse/internal/testbed"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 	"github.com/gatehousehq/gatehouse/internal/wire"
 	"github.com/gatehousehq/gatehouse/notify"
@@ -85,14 +86,18 @@ func (h *hooks) wait(n int) (events []string, bad int) {
 // a mail scanner's visit must not), posts the page's form, and the approval starts the auto
 // stage's deployment on a real cluster. The link then refuses a second use.
 func TestApproveByEmail(t *testing.T) {
+	cluster := testbed.StartT(t, testbed.Options{Nodes: 1}) // one cluster: each engine deploys to its own namespace
+	testdb.ForEach(t, func(t *testing.T, engine string) { approveByEmail(t, engine, cluster) })
+}
+
+func approveByEmail(t *testing.T, engine string, cluster *testbed.Cluster) {
 	mp := mailpit.Start(t, mailpit.Options{STARTTLS: true, Username: "gatehouse", Password: "smtp-pass-123"})
 	mailer, err := notify.NewSMTP(notify.SMTPConfig{Host: mp.SMTPHost, Port: mp.SMTPPort, TLS: notify.TLSStartTLS, SkipVerify: true,
 		Username: "gatehouse", Password: gatehouse.NewSecret("smtp-pass-123"), From: "gatehouse@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cluster := testbed.StartT(t, testbed.Options{Nodes: 1})
-	srv := testserver.StartDeploying(t, "sqlite", func(o *wire.WorkerOptions) { o.Mailer = mailer })
+	srv := testserver.StartDeploying(t, engine, func(o *wire.WorkerOptions) { o.Mailer = mailer })
 	ctx := context.Background()
 	h := &hooks{}
 	hookSrv := httptest.NewServer(h)
@@ -100,7 +105,7 @@ func TestApproveByEmail(t *testing.T) {
 	srv.Setup(
 		testserver.Post("/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"}),
 		testserver.Post("/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(string(cluster.Kubeconfig()))}),
-		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop"}),
+		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop-" + engine}),
 		testserver.Post("/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web", Values: "replicas: 2\n"}),
 		testserver.Put("/api/v1/projects/shop/apps/web/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "prod", Trigger: "auto"}}}),
 		testserver.Post("/api/v1/projects/shop/webhooks", gatehouse.WebhookCreate{Name: "audit", URL: gatehouse.OutgoingSecret(hookSrv.URL), Secret: gatehouse.OutgoingSecret("hook-secret")}),
