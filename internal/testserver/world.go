@@ -158,12 +158,17 @@ func (w *World) OpenRequest(role string) int64 {
 // ClearDrafts discards api's open drafts, so a new one may open on any of its resources.
 func (w *World) ClearDrafts() {
 	w.tb.Helper()
-	var open struct{ Items []gatehouse.Draft }
-	if err := w.Admin.Do(context.Background(), "GET", "/api/v1/drafts?app=api", nil, nil, &open); err != nil {
-		w.tb.Fatal(err)
-	}
-	for _, d := range open.Items {
-		if d.State.Open() {
+	// State by state: the closed drafts pile up as the matrices run, and listing them all
+	// each time took half of a matrix's time.
+	for _, state := range gatehouse.DraftStates {
+		if !state.Open() {
+			continue
+		}
+		var open struct{ Items []gatehouse.Draft }
+		if err := w.Admin.Do(context.Background(), "GET", "/api/v1/drafts?app=api&state="+string(state), nil, nil, &open); err != nil {
+			w.tb.Fatal(err)
+		}
+		for _, d := range open.Items {
 			w.Do("POST", fmt.Sprintf("/api/v1/drafts/%d/discard", d.ID), map[string]string{"reason": "matrix"})
 		}
 	}
