@@ -8,14 +8,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
 
 // TestApprovalCommands: a deployer requests approval, approvers vote from the CLI (signed in
 // with gatehouse login), a script token and the requester are refused, the gate refuses a
 // re-pointed tag's new digest, and the approved digest deploys once.
-func TestApprovalCommands(t *testing.T) {
-	srv := testserver.Start(t, "sqlite")
+func TestApprovalCommands(t *testing.T) { testdb.ForEach(t, approvalCommands) }
+
+func approvalCommands(t *testing.T, engine string) {
+	srv := testserver.Start(t, engine)
 	dir := t.TempDir()
 	admin := &term{t: t, server: srv.URL, config: filepath.Join(dir, "admin.json")}
 	admin.ok(testserver.Password+"\n", "login", "--server", srv.URL, "-u", "admin")

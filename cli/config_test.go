@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
 
@@ -14,8 +15,10 @@ import (
 // refused and the change goes through a draft: edited (a stale base version is refused),
 // proposed, refused to its author, approved by a config approver, published. Compare shows
 // the environments' difference; secrets set on the unprotected dev stay masked for a viewer.
-func TestConfigCommands(t *testing.T) {
-	srv := testserver.Start(t, "sqlite")
+func TestConfigCommands(t *testing.T) { testdb.ForEach(t, configCommands) }
+
+func configCommands(t *testing.T, engine string) {
+	srv := testserver.Start(t, engine)
 	dir := t.TempDir()
 	admin := &term{t: t, server: srv.URL, config: filepath.Join(dir, "admin.json")}
 	admin.ok(testserver.Password+"\n", "login", "--server", srv.URL, "-u", "admin")

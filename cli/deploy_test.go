@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatehousehq/gatehouse/internal/testbed"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
 
@@ -16,8 +17,12 @@ import (
 // testbed cluster: deploy --wait, a failing deploy that rolls back by itself (exit 10),
 // history, a deployment's events, diff and rollback.
 func TestDeployCommands(t *testing.T) {
-	cluster := testbed.StartT(t, testbed.Options{Nodes: 1})
-	srv := testserver.StartDeploying(t, "sqlite")
+	cluster := testbed.StartT(t, testbed.Options{Nodes: 1}) // one cluster: each engine deploys to namespaces of its own
+	testdb.ForEach(t, func(t *testing.T, engine string) { deployCommands(t, engine, cluster) })
+}
+
+func deployCommands(t *testing.T, engine string, cluster *testbed.Cluster) {
+	srv := testserver.StartDeploying(t, engine)
 	dir := t.TempDir()
 	tm := &term{t: t, server: srv.URL, config: filepath.Join(dir, "cli.json")}
 	tm.ok(testserver.Password+"\n", "login", "--server", srv.URL, "-u", "admin")
@@ -26,8 +31,8 @@ func TestDeployCommands(t *testing.T) {
 	}
 	tm.ok("", "project", "create", "shop")
 	tm.ok("", "cluster", "create", "local", "--kubeconfig", filepath.Join(dir, "kc.yaml"))
-	tm.ok("", "env", "create", "dev", "-p", "shop", "--cluster", "local", "--namespace", "shop-dev")
-	tm.ok("", "env", "create", "prod", "-p", "shop", "--cluster", "local", "--namespace", "shop-prod", "--production")
+	tm.ok("", "env", "create", "dev", "-p", "shop", "--cluster", "local", "--namespace", "shop-dev-"+engine)
+	tm.ok("", "env", "create", "prod", "-p", "shop", "--cluster", "local", "--namespace", "shop-prod-"+engine, "--production")
 	tm.ok("replicas: 2\n", "app", "create", "web", "-p", "shop", "--values", "-")
 	tm.ok("replicas: 3\n", "app", "set-overrides", "web", "prod", "-p", "shop", "--values", "-")
 	tm.ok("", "pipeline", "set", "-p", "shop", "-a", "web", "--stage", "dev,trigger=auto", "--stage", "prod,after=dev,auto_rollback=true,timeout=20s")

@@ -6,14 +6,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
 
 // TestPeopleShown: what a service account's token does counts as the person who made the
 // token, and the CLI shows that person: token list (made by), artifact get (pusher) and
 // approval get (requester (person)).
-func TestPeopleShown(t *testing.T) {
-	srv := testserver.Start(t, "sqlite")
+func TestPeopleShown(t *testing.T) { testdb.ForEach(t, peopleShown) }
+
+func peopleShown(t *testing.T, engine string) {
+	srv := testserver.Start(t, engine)
 	dir := t.TempDir()
 	admin := &term{t: t, server: srv.URL, config: filepath.Join(dir, "admin.json")}
 	admin.ok(testserver.Password+"\n", "login", "--server", srv.URL, "-u", "admin")

@@ -7,14 +7,17 @@ import (
 	"testing"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
 
 // TestPasswdRevokesLoginTokens: `gatehouse passwd` revokes the person's `gatehouse login`
 // tokens (the saved one too: the next command must sign in again), and `token list` shows each
 // revoked one with its reason, while a personal API token made for a script keeps working.
-func TestPasswdRevokesLoginTokens(t *testing.T) {
-	srv := testserver.Start(t, "sqlite")
+func TestPasswdRevokesLoginTokens(t *testing.T) { testdb.ForEach(t, passwdRevokesLoginTokens) }
+
+func passwdRevokesLoginTokens(t *testing.T, engine string) {
+	srv := testserver.Start(t, engine)
 	dir := t.TempDir()
 	admin := &term{t: t, server: srv.URL, config: filepath.Join(dir, "admin.json")}
 	admin.ok(testserver.Password+"\n", "login", "--server", srv.URL, "-u", "admin")

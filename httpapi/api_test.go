@@ -39,8 +39,10 @@ func send(t *testing.T, method, url, body string, headers map[string]string) (*h
 	return resp, eb, raw
 }
 
-func TestBadInputIsExplained(t *testing.T) {
-	srv := testserver.Start(t, "sqlite", func(c *httpapi.Config) { c.MaxBodyBytes = 4096 })
+func TestBadInputIsExplained(t *testing.T) { testdb.ForEach(t, badInputIsExplained) }
+
+func badInputIsExplained(t *testing.T, engine string) {
+	srv := testserver.Start(t, engine, func(c *httpapi.Config) { c.MaxBodyBytes = 4096 })
 	tok := srv.Admin.Token
 	h := map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
 	cases := []struct {
@@ -94,36 +96,38 @@ func countProjects(t *testing.T, srv *testserver.Server) int {
 
 func TestCSRFGuardsCookieSessions(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, engine string) {
-		w := &world{t: t, srv: testserver.Start(t, engine)}
+		w := &world{World: &testserver.World{Server: testserver.Start(t, engine)}, t: t}
 		s := w.login("admin")
 		body := `{"name":"shop"}`
 		base := map[string]string{"Cookie": httpapi.SessionCookie + "=" + s.cookie, "Content-Type": "application/json"}
-		resp, eb, _ := send(t, "POST", w.srv.URL+"/api/v1/projects", body, base)
+		resp, eb, _ := send(t, "POST", w.URL+"/api/v1/projects", body, base)
 		if resp.StatusCode != 403 || !strings.Contains(eb.Error.Message, "CSRF") {
 			t.Fatalf("no CSRF header: %d %+v", resp.StatusCode, eb)
 		}
 		base[httpapi.CSRFHeader] = "wrong"
-		if resp, _, _ := send(t, "POST", w.srv.URL+"/api/v1/projects", body, base); resp.StatusCode != 403 {
+		if resp, _, _ := send(t, "POST", w.URL+"/api/v1/projects", body, base); resp.StatusCode != 403 {
 			t.Fatalf("wrong CSRF token: %d", resp.StatusCode)
 		}
 		base[httpapi.CSRFHeader] = s.csrf
-		if resp, _, raw := send(t, "POST", w.srv.URL+"/api/v1/projects", body, base); resp.StatusCode != 201 {
+		if resp, _, raw := send(t, "POST", w.URL+"/api/v1/projects", body, base); resp.StatusCode != 201 {
 			t.Fatalf("right CSRF token: %d %s", resp.StatusCode, raw)
 		}
 		// Reads need no token; a bad session cookie is refused and cleared.
 		delete(base, httpapi.CSRFHeader)
-		if resp, _, _ := send(t, "GET", w.srv.URL+"/api/v1/projects", "", base); resp.StatusCode != 200 {
+		if resp, _, _ := send(t, "GET", w.URL+"/api/v1/projects", "", base); resp.StatusCode != 200 {
 			t.Fatalf("read with cookie: %d", resp.StatusCode)
 		}
-		resp, _, _ = send(t, "GET", w.srv.URL+"/api/v1/projects", "", map[string]string{"Cookie": httpapi.SessionCookie + "=ghs_forged"})
+		resp, _, _ = send(t, "GET", w.URL+"/api/v1/projects", "", map[string]string{"Cookie": httpapi.SessionCookie + "=ghs_forged"})
 		if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("Set-Cookie"), "Max-Age=0") {
 			t.Fatalf("forged cookie: %d %q", resp.StatusCode, resp.Header.Get("Set-Cookie"))
 		}
 	})
 }
 
-func TestLoginIsRateLimited(t *testing.T) {
-	srv := testserver.Start(t, "sqlite", func(c *httpapi.Config) { c.LoginFailures = 3; c.LoginWindow = time.Hour })
+func TestLoginIsRateLimited(t *testing.T) { testdb.ForEach(t, loginIsRateLimited) }
+
+func loginIsRateLimited(t *testing.T, engine string) {
+	srv := testserver.Start(t, engine, func(c *httpapi.Config) { c.LoginFailures = 3; c.LoginWindow = time.Hour })
 	srv.Person("alice")
 	login := func(user, pw string) (int, httpapi.ErrorBody) {
 		b, _ := json.Marshal(map[string]string{"username": user, "password": pw})
@@ -150,8 +154,10 @@ func TestLoginIsRateLimited(t *testing.T) {
 	}
 }
 
-func TestInternalErrorsRevealNothing(t *testing.T) {
-	srv := testserver.Start(t, "sqlite")
+func TestInternalErrorsRevealNothing(t *testing.T) { testdb.ForEach(t, internalErrorsRevealNothing) }
+
+func internalErrorsRevealNothing(t *testing.T, engine string) {
+	srv := testserver.Start(t, engine)
 	srv.DB.Close()
 	resp, eb, raw := send(t, "GET", srv.URL+"/api/v1/projects", "", map[string]string{"Authorization": "Bearer " + srv.Admin.Token})
 	if resp.StatusCode != 500 && resp.StatusCode != 401 {
@@ -191,8 +197,10 @@ func TestSecretsNeverLeaveTheServer(t *testing.T) {
 	})
 }
 
-func TestAuditExport(t *testing.T) {
-	srv := testserver.Start(t, "sqlite")
+func TestAuditExport(t *testing.T) { testdb.ForEach(t, auditExport) }
+
+func auditExport(t *testing.T, engine string) {
+	srv := testserver.Start(t, engine)
 	ctx := t.Context()
 	for _, p := range []string{"shop", "bank"} {
 		srv.Must(srv.Admin.Do(ctx, "POST", "/api/v1/projects", nil, gatehouse.ProjectCreate{Name: p}, nil))
@@ -220,8 +228,10 @@ func TestAuditExport(t *testing.T) {
 
 // TestAuditVerifyBodyIsOptional: verify answers callers that send no body as before, and checks
 // a checkpoint when the body carries one.
-func TestAuditVerifyBodyIsOptional(t *testing.T) {
-	srv := testserver.Start(t, "sqlite", func(c *httpapi.Config) { c.MaxBodyBytes = 4096 })
+func TestAuditVerifyBodyIsOptional(t *testing.T) { testdb.ForEach(t, auditVerifyBodyIsOptional) }
+
+func auditVerifyBodyIsOptional(t *testing.T, engine string) {
+	srv := testserver.Start(t, engine, func(c *httpapi.Config) { c.MaxBodyBytes = 4096 })
 	auth := map[string]string{"Authorization": "Bearer " + srv.Admin.Token}
 	h := map[string]string{"Authorization": auth["Authorization"], "Content-Type": "application/json"}
 	forged := fmt.Sprintf(`{"checkpoint": {"seq": 1, "hash": "%s", "time": "2026-11-27T10:00:00Z", "mac": "%[1]s"}}`, strings.Repeat("ab", 32))
@@ -255,8 +265,12 @@ func TestAuditVerifyBodyIsOptional(t *testing.T) {
 }
 
 func TestSourceAddressFromTrustedProxiesOnly(t *testing.T) {
+	testdb.ForEach(t, sourceAddressFromTrustedProxiesOnly)
+}
+
+func sourceAddressFromTrustedProxiesOnly(t *testing.T, engine string) {
 	for _, trusted := range []bool{false, true} {
-		srv := testserver.Start(t, "sqlite", func(c *httpapi.Config) {
+		srv := testserver.Start(t, engine, func(c *httpapi.Config) {
 			if trusted {
 				c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 			}

@@ -21,19 +21,19 @@ import (
 func TestDirectoryMatrix(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, engine string) {
 		w := newWorld(t, engine)
-		w.admin("POST", "/api/v1/projects", gatehouse.ProjectCreate{Name: "other"})
+		w.Do("POST", "/api/v1/projects", gatehouse.ProjectCreate{Name: "other"})
 		for _, u := range []string{"olga", "sam"} {
-			w.admin("POST", "/api/v1/users", gatehouse.UserCreate{Name: u, Email: u + "@example.com", Password: gatehouse.OutgoingSecret(testserver.Password)})
+			w.Do("POST", "/api/v1/users", gatehouse.UserCreate{Name: u, Email: u + "@example.com", Password: gatehouse.OutgoingSecret(testserver.Password)})
 		}
-		w.admin("POST", "/api/v1/rolebindings", gatehouse.RoleBindingCreate{User: "olga", Role: gatehouse.RoleViewer, Scope: "project:other"})
-		w.admin("POST", "/api/v1/groups", gatehouse.GroupCreate{Name: "shop-team", Members: []string{"sam"}})
-		w.admin("POST", "/api/v1/rolebindings", gatehouse.RoleBindingCreate{Group: "shop-team", Role: gatehouse.RoleDeployer, Scope: "project:shop/env:dev"})
-		w.admin("POST", "/api/v1/groups", gatehouse.GroupCreate{Name: "other-team", Members: []string{"olga"}})
-		w.admin("POST", "/api/v1/rolebindings", gatehouse.RoleBindingCreate{Group: "other-team", Role: gatehouse.RoleViewer, Scope: "project:other"})
-		w.admin("POST", "/api/v1/users", gatehouse.UserCreate{Name: "ci2", Kind: gatehouse.ServiceAccount})
-		w.admin("POST", "/api/v1/rolebindings", gatehouse.RoleBindingCreate{User: "ci2", Role: gatehouse.RoleDeployer, Scope: "project:shop"})
+		w.Do("POST", "/api/v1/rolebindings", gatehouse.RoleBindingCreate{User: "olga", Role: gatehouse.RoleViewer, Scope: "project:other"})
+		w.Do("POST", "/api/v1/groups", gatehouse.GroupCreate{Name: "shop-team", Members: []string{"sam"}})
+		w.Do("POST", "/api/v1/rolebindings", gatehouse.RoleBindingCreate{Group: "shop-team", Role: gatehouse.RoleDeployer, Scope: "project:shop/env:dev"})
+		w.Do("POST", "/api/v1/groups", gatehouse.GroupCreate{Name: "other-team", Members: []string{"olga"}})
+		w.Do("POST", "/api/v1/rolebindings", gatehouse.RoleBindingCreate{Group: "other-team", Role: gatehouse.RoleViewer, Scope: "project:other"})
+		w.Do("POST", "/api/v1/users", gatehouse.UserCreate{Name: "ci2", Kind: gatehouse.ServiceAccount})
+		w.Do("POST", "/api/v1/rolebindings", gatehouse.RoleBindingCreate{User: "ci2", Role: gatehouse.RoleDeployer, Scope: "project:shop"})
 		var tok gatehouse.NewToken
-		w.srv.Must(w.srv.Admin.Do(t.Context(), "POST", "/api/v1/users/ci2/tokens", nil, gatehouse.TokenCreate{Name: "pipeline"}, &tok))
+		w.Must(w.Admin.Do(t.Context(), "POST", "/api/v1/users/ci2/tokens", nil, gatehouse.TokenCreate{Name: "pipeline"}, &tok))
 
 		all := "admin as-access-manager as-admin as-config-approver as-deployer as-image-approver as-nobody as-super-admin as-viewer ci ci2 loginuser olga sam"
 		shop := "admin as-access-manager as-admin as-config-approver as-deployer as-image-approver as-super-admin as-viewer ci2 sam"
@@ -46,7 +46,7 @@ func TestDirectoryMatrix(t *testing.T) {
 		for _, role := range append(matrixRoles, "ci2") {
 			get := func(path string) (int, []byte) {
 				if role == "ci2" {
-					req, _ := http.NewRequest("GET", w.srv.URL+path, nil)
+					req, _ := http.NewRequest("GET", w.URL+path, nil)
 					req.Header.Set("Authorization", "Bearer "+tok.Secret)
 					resp, err := http.DefaultClient.Do(req)
 					if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/client"
 	"github.com/gatehousehq/gatehouse/internal/testbed"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -54,9 +55,13 @@ func (r *recorder) watch(c *client.Client) *client.Client {
 // audit trail (its table and its export) and every row of the database for them. Only the
 // cluster may hold them.
 func TestSecretsNeverLeak(t *testing.T) {
+	cluster := testbed.StartT(t, testbed.Options{Nodes: 1}) // one cluster: each engine deploys to namespaces of its own
+	testdb.ForEach(t, func(t *testing.T, engine string) { secretsNeverLeak(t, engine, cluster) })
+}
+
+func secretsNeverLeak(t *testing.T, engine string, cluster *testbed.Cluster) {
 	planted := []string{"planted-dev-pw-7731", "planted-draft-v1-8842", "planted-draft-v2-9953", "planted-bad-yaml-1064", "planted-in-values-2175"}
-	cluster := testbed.StartT(t, testbed.Options{Nodes: 1})
-	srv := testserver.StartDeploying(t, "sqlite")
+	srv := testserver.StartDeploying(t, engine)
 	ctx := context.Background()
 	rec := &recorder{}
 	admin := rec.watch(srv.Admin)
@@ -72,7 +77,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	must(do(admin, "POST", "/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"}, nil))
 	must(do(admin, "POST", "/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(string(cluster.Kubeconfig()))}, nil))
 	for _, e := range []string{"dev", "prod"} {
-		must(do(admin, "POST", "/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: e, Cluster: "k", Namespace: "shop-" + e}, nil))
+		must(do(admin, "POST", "/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: e, Cluster: "k", Namespace: "shop-" + e + "-" + engine}, nil))
 	}
 	must(do(admin, "POST", "/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web", Values: "replicas: 1\n"}, nil))
 	must(do(admin, "PUT", "/api/v1/projects/shop/apps/web/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "dev"}, {Environment: "prod", After: "dev"}}}, nil))
@@ -141,7 +146,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 
 	// The cluster holds the secret: it did reach its destination.
-	if got := secretValue(t, cluster, "shop-prod", "DB_PASSWORD"); got != planted[2] {
+	if got := secretValue(t, cluster, "shop-prod-"+engine, "DB_PASSWORD"); got != planted[2] {
 		t.Fatalf("the prod Secret holds %q", got)
 	}
 	haystack := map[string]string{"server and worker log": srv.Log.String(), "audit export": string(export), "database": dumpDatabase(t, srv)}
@@ -202,11 +207,17 @@ func secretValue(t *testing.T, c *testbed.Cluster, namespace, key string) string
 	return ""
 }
 
+// tablesOf lists the tables of the store, per engine.
+var tablesOf = map[string]string{
+	"sqlite":   `SELECT name FROM sqlite_master WHERE type = 'table'`,
+	"postgres": `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`,
+}
+
 // dumpDatabase renders every row of every table as text.
 func dumpDatabase(t *testing.T, srv *testserver.Server) string {
 	t.Helper()
 	db := srv.DB.Raw()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+	rows, err := db.Query(tablesOf[srv.DB.Engine()])
 	if err != nil {
 		t.Fatal(err)
 	}

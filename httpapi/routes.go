@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/gatehousehq/gatehouse"
 )
@@ -14,8 +15,9 @@ type route struct {
 	handler http.Handler
 }
 
-// Routes lists the patterns of every endpoint, for documentation and for the test that walks
-// every endpoint with every role.
+// Routes lists the patterns of the API's own endpoints, for documentation and for the test
+// that walks every endpoint with every role. With Mounted they are every pattern the server
+// serves: nothing reaches its mux any other way.
 func (s *Server) Routes() []string {
 	var out []string
 	for _, r := range s.routes() {
@@ -23,6 +25,10 @@ func (s *Server) Routes() []string {
 	}
 	return out
 }
+
+// Mounted lists the patterns mounted with Handle (the web UI's pages, the approve links), in
+// the order they were mounted, for the test that walks every page with every role.
+func (s *Server) Mounted() []string { return slices.Clone(s.mounted) }
 
 func (s *Server) routes() []route {
 	return append(append(append(s.coreRoutes(), s.deployRoutes()...), s.approvalRoutes()...), s.configRoutes()...)

@@ -37,6 +37,8 @@ type Server struct {
 	limiter *limiter
 	mux     *http.ServeMux
 	pages   pageErrors
+	mounted []string        // the patterns mounted with Handle and HandleWithoutSession, in order
+	ownAuth map[string]bool // the patterns mounted with HandleWithoutSession
 }
 
 // pageErrors renders the errors of requests under a path prefix (the web UI's pages) in the
@@ -69,8 +71,24 @@ func New(svc Services, cfg Config, log *slog.Logger) *Server {
 }
 
 // Handle mounts another handler on the server's mux; it runs behind the same request id,
-// logging and authentication middleware (but no actor is required).
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// logging and authentication middleware (but no actor is required). Mounted lists it.
+func (s *Server) Handle(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, h)
+	s.mounted = append(s.mounted, pattern)
+}
+
+// HandleWithoutSession mounts a handler whose requests carry their own credential (approve
+// links: the link is the credential, and its form its own CSRF token). It runs behind the
+// same request id and logging middleware, but the caller's session cookie or bearer token is
+// neither read nor checked, so it serves a browser signed in to Gatehouse, or holding an
+// expired session, like any other; it sees no actor. Mounted lists it.
+func (s *Server) HandleWithoutSession(pattern string, h http.Handler) {
+	s.Handle(pattern, h)
+	if s.ownAuth == nil {
+		s.ownAuth = map[string]bool{}
+	}
+	s.ownAuth[pattern] = true
+}
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

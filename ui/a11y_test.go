@@ -20,7 +20,7 @@ import (
 // and the draft's IDs.
 func a11yWorld(t *testing.T) (srv *testserver.Server, request, draft int64) {
 	t.Helper()
-	srv = haWorld(t)
+	srv = haWorld(t, "sqlite") // the pages' markup does not depend on the engine
 	// People get their roles before the policies that would count them exist.
 	alice := srv.Person("alice", "admin@project:shop", "deployer@project:shop")
 	srv.Setup(

@@ -25,13 +25,17 @@ import (
 // never a secret value, opening it records nothing, and its form approves the draft. The
 // author hears of the approval; the webhook of both events; no mail or page holds the secret.
 func TestApproveDraftByEmail(t *testing.T) {
+	testdb.ForEach(t, approveDraftByEmail)
+}
+
+func approveDraftByEmail(t *testing.T, engine string) {
 	const planted = "planted-db-password-5521"
 	mp := mailpit.Start(t, mailpit.Options{})
 	mailer, err := notify.NewSMTP(notify.SMTPConfig{Host: mp.SMTPHost, Port: mp.SMTPPort, TLS: notify.TLSNone, From: "gatehouse@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := testserver.StartDeploying(t, "sqlite", func(o *wire.WorkerOptions) { o.Mailer = mailer })
+	srv := testserver.StartDeploying(t, engine, func(o *wire.WorkerOptions) { o.Mailer = mailer })
 	ctx := context.Background()
 	h := &hooks{}
 	hookSrv := httptest.NewServer(h)
@@ -108,8 +112,8 @@ func TestApproveDraftByEmail(t *testing.T) {
 			t.Fatalf("alice got %q", m.Subject)
 		}
 	}
-	if events := strings.Join(h.wait(2), ","); events != gatehouse.EventDraftProposed+","+gatehouse.EventDraftApproved || h.bad != 0 {
-		t.Fatalf("webhook got %s (%d badly signed)", events, h.bad)
+	if delivered, bad := h.wait(2); strings.Join(delivered, ",") != gatehouse.EventDraftProposed+","+gatehouse.EventDraftApproved || bad != 0 {
+		t.Fatalf("webhook got %v (%d badly signed)", delivered, bad)
 	}
 	seen = append(seen, h.bodies()...)
 	seen = append(seen, srv.Log.String())

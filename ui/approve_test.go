@@ -20,6 +20,7 @@ import (
 	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/mailpit"
 	"github.com/gatehousehq/gatehouse/internal/testbed"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 	"github.com/gatehousehq/gatehouse/internal/wire"
 	"github.com/gatehousehq/gatehouse/notify"
@@ -27,10 +28,11 @@ import (
 
 // hooks records webhook deliveries and checks their signatures.
 type hooks struct {
-	mu     sync.Mutex
-	events []string
-	body   []string
-	bad    int
+	mu      sync.Mutex
+	events  []string
+	body    []string
+	bad     int
+	arrived chan struct{} // closed (and replaced) at each delivery
 }
 
 func (h *hooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -44,6 +46,10 @@ func (h *hooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.events = append(h.events, r.Header.Get("X-Gatehouse-Event"))
 	h.body = append(h.body, string(body))
+	if h.arrived != nil {
+		close(h.arrived)
+		h.arrived = nil
+	}
 }
 
 func (h *hooks) bodies() []string {
@@ -52,17 +58,27 @@ func (h *hooks) bodies() []string {
 	return append([]string(nil), h.body...)
 }
 
-// wait waits up to 10 seconds for n deliveries and returns the events delivered.
-func (h *hooks) wait(n int) []string {
-	for deadline := time.Now().Add(10 * time.Second); len(h.got()) < n && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+// wait waits up to 10 seconds for n deliveries and returns the events delivered and how many
+// deliveries had a bad signature.
+func (h *hooks) wait(n int) (events []string, bad int) {
+	timeout := time.After(10 * time.Second)
+	for {
+		h.mu.Lock()
+		events, bad = append([]string(nil), h.events...), h.bad
+		if h.arrived == nil {
+			h.arrived = make(chan struct{})
+		}
+		arrived := h.arrived
+		h.mu.Unlock()
+		if len(events) >= n {
+			return events, bad
+		}
+		select {
+		case <-arrived:
+		case <-timeout:
+			return events, bad
+		}
 	}
-	return h.got()
-}
-
-func (h *hooks) got() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]string(nil), h.events...)
 }
 
 // TestApproveByEmail is the whole path: a request mails the approver through a real SMTP
@@ -70,14 +86,18 @@ func (h *hooks) got() []string {
 // a mail scanner's visit must not), posts the page's form, and the approval starts the auto
 // stage's deployment on a real cluster. The link then refuses a second use.
 func TestApproveByEmail(t *testing.T) {
+	cluster := testbed.StartT(t, testbed.Options{Nodes: 1}) // one cluster: each engine deploys to its own namespace
+	testdb.ForEach(t, func(t *testing.T, engine string) { approveByEmail(t, engine, cluster) })
+}
+
+func approveByEmail(t *testing.T, engine string, cluster *testbed.Cluster) {
 	mp := mailpit.Start(t, mailpit.Options{STARTTLS: true, Username: "gatehouse", Password: "smtp-pass-123"})
 	mailer, err := notify.NewSMTP(notify.SMTPConfig{Host: mp.SMTPHost, Port: mp.SMTPPort, TLS: notify.TLSStartTLS, SkipVerify: true,
 		Username: "gatehouse", Password: gatehouse.NewSecret("smtp-pass-123"), From: "gatehouse@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cluster := testbed.StartT(t, testbed.Options{Nodes: 1})
-	srv := testserver.StartDeploying(t, "sqlite", func(o *wire.WorkerOptions) { o.Mailer = mailer })
+	srv := testserver.StartDeploying(t, engine, func(o *wire.WorkerOptions) { o.Mailer = mailer })
 	ctx := context.Background()
 	h := &hooks{}
 	hookSrv := httptest.NewServer(h)
@@ -85,7 +105,7 @@ func TestApproveByEmail(t *testing.T) {
 	srv.Setup(
 		testserver.Post("/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"}),
 		testserver.Post("/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(string(cluster.Kubeconfig()))}),
-		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop"}),
+		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop-" + engine}),
 		testserver.Post("/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web", Values: "replicas: 2\n"}),
 		testserver.Put("/api/v1/projects/shop/apps/web/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "prod", Trigger: "auto"}}}),
 		testserver.Post("/api/v1/projects/shop/webhooks", gatehouse.WebhookCreate{Name: "audit", URL: gatehouse.OutgoingSecret(hookSrv.URL), Secret: gatehouse.OutgoingSecret("hook-secret")}),
@@ -179,14 +199,15 @@ func TestApproveByEmail(t *testing.T) {
 	if !strings.Contains(strings.Join(toAlice, ","), "Approved") || !strings.Contains(strings.Join(toAlice, ","), "Deploying") {
 		t.Fatalf("alice got %v", toAlice)
 	}
-	events := strings.Join(h.wait(3), ",")
+	delivered, bad := h.wait(3)
+	events := strings.Join(delivered, ",")
 	for _, want := range []string{"approval.requested", "approval.approved", "approval.deployed"} {
 		if !strings.Contains(events, want) {
 			t.Fatalf("webhook got %s, not %s", events, want)
 		}
 	}
-	if h.bad != 0 {
-		t.Fatalf("%d webhook deliveries had a bad signature", h.bad)
+	if bad != 0 {
+		t.Fatalf("%d webhook deliveries had a bad signature", bad)
 	}
 	linkNotLogged(t, srv, link)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehousehq/gatehouse/httpapi"
 	"github.com/gatehousehq/gatehouse/internal/browser"
 	"github.com/gatehousehq/gatehouse/internal/testbed"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
 
@@ -25,13 +26,17 @@ import (
 // it in his inbox and approves; alice deploys to prod and watches it live; history shows it,
 // and a rollback on dev goes through. Screenshots of the main pages are saved.
 func TestBrowserApproveDeployRollback(t *testing.T) {
-	cluster := testbed.StartT(t, testbed.Options{Nodes: 1})
-	srv := testserver.StartDeploying(t, "sqlite")
+	cluster := testbed.StartT(t, testbed.Options{Nodes: 1}) // one cluster: each engine deploys to namespaces of its own
+	testdb.ForEach(t, func(t *testing.T, engine string) { browserApproveDeployRollback(t, engine, cluster) })
+}
+
+func browserApproveDeployRollback(t *testing.T, engine string, cluster *testbed.Cluster) {
+	srv := testserver.StartDeploying(t, engine)
 	srv.Setup(
 		testserver.Post("/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"}),
 		testserver.Post("/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(string(cluster.Kubeconfig()))}),
-		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "dev", Cluster: "k", Namespace: "shop-dev"}),
-		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop-prod"}),
+		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "dev", Cluster: "k", Namespace: "shop-dev-" + engine}),
+		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "k", Namespace: "shop-prod-" + engine}),
 		testserver.Post("/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web", Values: "replicas: 1\n"}),
 		testserver.Put("/api/v1/projects/shop/apps/web/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "dev"}, {Environment: "prod", After: "dev"}}}),
 		testserver.Post("/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "registry.example.com/web:1.0@" + digestOf("aa"), Commit: "c0ffee1"}),

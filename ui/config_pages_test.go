@@ -31,9 +31,11 @@ func cfgDraft(t *testing.T, srv *testserver.Server, id int64) gatehouse.Draft {
 // of an unprotected configmap, a refused one that keeps the text, a protected change that
 // becomes a draft, its approval by someone else and its publication by its author, a form
 // without the CSRF token refused; and no page ever shows a secret value.
-func TestConfigPages(t *testing.T) {
+func TestConfigPages(t *testing.T) { testdb.ForEach(t, configPages) }
+
+func configPages(t *testing.T, engine string) {
 	const planted = "planted-secret-value-8812"
-	srv := testserver.Start(t, "sqlite")
+	srv := testserver.Start(t, engine)
 	srv.Setup(
 		testserver.Post("/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"}),
 		testserver.Post("/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(testdb.Kubeconfig)}),

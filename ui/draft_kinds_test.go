@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
 
@@ -22,8 +23,10 @@ var (
 // API and reads each page as its author: what it changes by path, how a policy draft
 // loosens its policy, the lock-out banner where nobody could meet a policy's own rules; and
 // the author's approvals inbox lists them all with their kind.
-func TestDraftPagesEveryKind(t *testing.T) {
-	srv, alice, _ := gatedWorld(t)
+func TestDraftPagesEveryKind(t *testing.T) { testdb.ForEach(t, draftPagesEveryKind) }
+
+func draftPagesEveryKind(t *testing.T, engine string) {
+	srv, alice, _ := gatedWorld(t, engine)
 	srv.Person("carol", "image-approver@project:shop/env:prod") // nobody approves images of dev
 	srv.Person("dave", "image-approver@project:shop/env:prod")
 	srv.Setup(
@@ -75,8 +78,10 @@ func TestDraftPagesEveryKind(t *testing.T) {
 // TestReviewShowsChartAndHooks: the deploy preview and the approval review show the chart
 // (source, version, digest) and the hooks' images that would run, and how they changed since
 // the previous deployment.
-func TestReviewShowsChartAndHooks(t *testing.T) {
-	srv := haWorld(t) // deployments 1 and 2 of dev ran the builtin chart and no hooks
+func TestReviewShowsChartAndHooks(t *testing.T) { testdb.ForEach(t, reviewShowsChartAndHooks) }
+
+func reviewShowsChartAndHooks(t *testing.T, engine string) {
+	srv := haWorld(t, engine) // deployments 1 and 2 of dev ran the builtin chart and no hooks
 	srv.Setup(
 		setChartAndHooks(t),
 		testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "prod-gate", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}),

@@ -16,9 +16,9 @@ import (
 // gatedWorld starts a server with project shop (environments dev on namespace shop-dev and
 // prod on shop, both on cluster k), app web with the pipeline dev → prod, and a config policy
 // on prod; alice administers shop, bob approves its configuration.
-func gatedWorld(t *testing.T) (srv *testserver.Server, alice, bob *pageClient) {
+func gatedWorld(t *testing.T, engine string) (srv *testserver.Server, alice, bob *pageClient) {
 	t.Helper()
-	srv = testserver.Start(t, "sqlite")
+	srv = testserver.Start(t, engine)
 	srv.Setup(
 		testserver.Post("/api/v1/projects", gatehouse.ProjectCreate{Name: "shop"}),
 		testserver.Post("/api/v1/clusters", gatehouse.ClusterCreate{Name: "k", Kubeconfig: gatehouse.OutgoingSecret(testdb.Kubeconfig)}),
@@ -63,8 +63,10 @@ func draftAt(t *testing.T, status int, page, at string) int64 {
 // inbox, and his vote for the version he read is refused once alice adds another: the page
 // says "changed since you looked" and records nothing. His vote for the new version counts,
 // and publishing moves prod.
-func TestGatedSettingsPages(t *testing.T) {
-	srv, alice, bob := gatedWorld(t)
+func TestGatedSettingsPages(t *testing.T) { testdb.ForEach(t, gatedSettingsPages) }
+
+func gatedSettingsPages(t *testing.T, engine string) {
+	srv, alice, bob := gatedWorld(t, engine)
 	const cfg = "/ui/projects/shop/apps/web/config"
 	overview := alice.page(cfg)
 	haContains(t, "configuration page", overview, "Settings of the app", "builtin chart", "Edit chart", "Edit hooks", "dev → dev: manual",

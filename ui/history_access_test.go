@@ -23,9 +23,9 @@ var (
 // haWorld starts a server with project shop (environments dev and prod, app web with a
 // pipeline dev → prod and two artifacts) and two successful deployments to dev: 1 of the
 // first artifact, 2 of the second after a config change (replicas: 3).
-func haWorld(t *testing.T) *testserver.Server {
+func haWorld(t *testing.T, engine string) *testserver.Server {
 	t.Helper()
-	srv := testserver.Start(t, "sqlite")
+	srv := testserver.Start(t, engine)
 	do := func(method, path string, body any) {
 		t.Helper()
 		srv.Setup(testserver.Step{Method: method, Path: path, Body: body})
@@ -63,8 +63,10 @@ func haContains(t *testing.T, what, body string, want ...string) {
 	}
 }
 
-func TestHistoryPages(t *testing.T) {
-	srv := haWorld(t)
+func TestHistoryPages(t *testing.T) { testdb.ForEach(t, historyPages) }
+
+func historyPages(t *testing.T, engine string) {
+	srv := haWorld(t, engine)
 	b := signInPages(t, srv, "admin", nil)
 	const app = "/ui/projects/shop/apps/web"
 
@@ -110,8 +112,10 @@ func TestHistoryPages(t *testing.T) {
 	}
 }
 
-func TestAuditPage(t *testing.T) {
-	srv := haWorld(t)
+func TestAuditPage(t *testing.T) { testdb.ForEach(t, auditPage) }
+
+func auditPage(t *testing.T, engine string) {
+	srv := haWorld(t, engine)
 	srv.Person("vera", "viewer@project:shop")
 	b := signInPages(t, srv, "admin", nil)
 
@@ -152,8 +156,10 @@ func haBindings(t *testing.T, srv *testserver.Server, user string) []gatehouse.R
 	return out.Items
 }
 
-func TestAccessPages(t *testing.T) {
-	srv := haWorld(t)
+func TestAccessPages(t *testing.T) { testdb.ForEach(t, accessPages) }
+
+func accessPages(t *testing.T, engine string) {
+	srv := haWorld(t, engine)
 	srv.Person("vic", "viewer@project:shop")
 	srv.Person("amy", "access-manager@project:shop", "deployer@project:shop")
 	srv.Person("tess")
@@ -278,8 +284,10 @@ func TestAccessPages(t *testing.T) {
 // TestHistoryPaging: the history lists the newest deployments a page at a time, with a link
 // to the older ones (none on the last page) and back to the newest; a bad cursor is refused
 // naming it, by the page and by the API.
-func TestHistoryPaging(t *testing.T) {
-	srv := haWorld(t) // deployments 1 and 2
+func TestHistoryPaging(t *testing.T) { testdb.ForEach(t, historyPaging) }
+
+func historyPaging(t *testing.T, engine string) {
+	srv := haWorld(t, engine) // deployments 1 and 2
 	const app = "/ui/projects/shop/apps/web"
 	steps := []testserver.Step{}
 	for range 58 {

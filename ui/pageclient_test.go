@@ -37,16 +37,23 @@ func field(t *testing.T, body, name string) string {
 	return ""
 }
 
-// signInPages signs the user in through the sign-in form; pages, when not nil, collects every
-// page the client reads.
-func signInPages(t *testing.T, srv *testserver.Server, user string, pages *[]string) *pageClient {
+// newPageClient is a browser that has signed in nowhere yet; pages, when not nil, collects
+// every page it reads.
+func newPageClient(t *testing.T, srv *testserver.Server, pages *[]string) *pageClient {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &pageClient{t: t, base: srv.URL, pages: pages,
+	return &pageClient{t: t, base: srv.URL, pages: pages,
 		c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// signInPages signs the user in through the sign-in form; pages, when not nil, collects every
+// page the client reads.
+func signInPages(t *testing.T, srv *testserver.Server, user string, pages *[]string) *pageClient {
+	t.Helper()
+	b := newPageClient(t, srv, pages)
 	_, body := b.get("/ui/login")
 	form := url.Values{"username": {user}, "password": {testserver.Password}, "login_token": {field(t, body, "login_token")}}
 	if resp, body := b.send("/ui/login", form); resp.StatusCode != http.StatusSeeOther {

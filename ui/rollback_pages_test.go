@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
 
@@ -19,8 +20,10 @@ import (
 // read, and whose publication queues the rollback. A rollback that applies the live
 // configuration is offered directly, and when the page's guess is wrong the server's refusal
 // of the proposal brings the direct rollback back.
-func TestRollbackProposal(t *testing.T) {
-	srv := haWorld(t) // deployments 1 (replicas unset) and 2 (replicas: 3) of dev
+func TestRollbackProposal(t *testing.T) { testdb.ForEach(t, rollbackProposal) }
+
+func rollbackProposal(t *testing.T, engine string) {
+	srv := haWorld(t, engine) // deployments 1 (replicas unset) and 2 (replicas: 3) of dev
 	srv.Person("bob", "config-approver@project:shop")
 	srv.Setup(testserver.Post("/api/v1/policies", gatehouse.PolicySpec{Name: "dev-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:dev",
 		Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}}))
@@ -84,9 +87,11 @@ func TestRollbackProposal(t *testing.T) {
 
 // TestRollbackShowsSecretKeys: the rollback page says which secret keys the rollback would
 // change, against what runs now and against the live configuration, never their values.
-func TestRollbackShowsSecretKeys(t *testing.T) {
+func TestRollbackShowsSecretKeys(t *testing.T) { testdb.ForEach(t, rollbackShowsSecretKeys) }
+
+func rollbackShowsSecretKeys(t *testing.T, engine string) {
 	const planted = "planted-rollback-secret-5521"
-	srv := haWorld(t) // deployments 1 and 2 of dev, without secrets
+	srv := haWorld(t, engine) // deployments 1 and 2 of dev, without secrets
 	srv.Setup(testserver.Put("/api/v1/projects/shop/apps/web/environments/dev/config/secrets", gatehouse.ConfigWrite{Content: "DB_PASSWORD: " + planted + "\n"}))
 	admin := signInPages(t, srv, "admin", nil)
 	const rollback = "/ui/projects/shop/apps/web/deployments/2/rollback"

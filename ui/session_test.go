@@ -8,14 +8,17 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse/httpapi"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
 
 // TestSessionExpiry: once a session outlives its lifetime, a page sends the person to sign
 // in saying the session ended, a form is not carried out, and signing in again takes them
 // back to the page they asked for.
-func TestSessionExpiry(t *testing.T) {
-	srv := testserver.Start(t, "sqlite")
+func TestSessionExpiry(t *testing.T) { testdb.ForEach(t, sessionExpiry) }
+
+func sessionExpiry(t *testing.T, engine string) {
+	srv := testserver.Start(t, engine)
 	srv.Person("alice")
 	b := signInPages(t, srv, "alice", nil)
 	if !strings.Contains(b.page("/ui/access/tokens"), "alice") {

@@ -7,13 +7,16 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehousehq/gatehouse/internal/browser"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 )
 
 // TestBrowserSingleSignOn: in a real browser, the sign-in page offers the provider; its
 // button leads to the provider's login form, and after it the person is signed in to
 // Gatehouse on the page they first asked for.
-func TestBrowserSingleSignOn(t *testing.T) {
-	w := startSSO(t, "sqlite", nil, carol)
+func TestBrowserSingleSignOn(t *testing.T) { testdb.ForEach(t, browserSingleSignOn) }
+
+func browserSingleSignOn(t *testing.T, engine string) {
+	w := startSSO(t, engine, nil, carol)
 	b := browser.New(t)
 	browser.Do(t, b, "open a page",
 		chromedp.Navigate(w.srv.URL+"/ui/approvals"),

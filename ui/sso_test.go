@@ -118,10 +118,12 @@ func TestSSOSignInCreatesLinksAndSyncs(t *testing.T) {
 // TestSSOLinksVerifiedEmailOnly: a provider account with the verified address of an existing
 // user signs in as that user; one with an unverified copy of someone's address does not, and
 // without user creation it is refused, audited, with a page that says what to do.
-func TestSSOLinksVerifiedEmailOnly(t *testing.T) {
+func TestSSOLinksVerifiedEmailOnly(t *testing.T) { testdb.ForEach(t, ssoLinksVerifiedEmailOnly) }
+
+func ssoLinksVerifiedEmailOnly(t *testing.T, engine string) {
 	dave := idp.Person{ID: "sub-dave", Username: "dave", Password: idpPassword, Email: "dave@example.com", EmailVerified: true}
 	mallory := idp.Person{ID: "sub-mallory", Username: "mallory", Password: idpPassword, Email: "erin@example.com", EmailVerified: false}
-	w := startSSO(t, "sqlite", func(c *sso.Config) { c.CreateUsers = false }, dave, mallory)
+	w := startSSO(t, engine, func(c *sso.Config) { c.CreateUsers = false }, dave, mallory)
 	w.srv.Setup(testserver.Post("/api/v1/users", gatehouse.UserCreate{Name: "david", Email: "Dave@Example.com", Password: gatehouse.OutgoingSecret("a long enough password")}),
 		testserver.Post("/api/v1/users", gatehouse.UserCreate{Name: "erin", Email: "erin@example.com", Password: gatehouse.OutgoingSecret("a long enough password")}))
 
@@ -145,8 +147,10 @@ func TestSSOLinksVerifiedEmailOnly(t *testing.T) {
 // TestSSORefusals: a domain outside the allowed ones, a callback with a forged state, the
 // provider's refusal and an unknown code each land on the sign-in page saying why, with no
 // session.
-func TestSSORefusals(t *testing.T) {
-	w := startSSO(t, "sqlite", func(c *sso.Config) { c.EmailDomains = []string{"bank.example"} }, carol)
+func TestSSORefusals(t *testing.T) { testdb.ForEach(t, ssoRefusals) }
+
+func ssoRefusals(t *testing.T, engine string) {
+	w := startSSO(t, engine, func(c *sso.Config) { c.EmailDomains = []string{"bank.example"} }, carol)
 	status, page := w.signOn(t, "Carol.Smith")
 	if status != http.StatusForbidden || !strings.Contains(page, "bank.example only") {
 		t.Fatalf("foreign domain: %d\n%s", status, page)
@@ -185,12 +189,14 @@ func TestSSORefusals(t *testing.T) {
 
 // TestSSOButtonOnlyWhenConfigured: the sign-in page offers the provider by name when single
 // sign-on is configured, and not otherwise; its start address then says it is not configured.
-func TestSSOButtonOnlyWhenConfigured(t *testing.T) {
-	w := startSSO(t, "sqlite", nil)
+func TestSSOButtonOnlyWhenConfigured(t *testing.T) { testdb.ForEach(t, ssoButtonOnlyWhenConfigured) }
+
+func ssoButtonOnlyWhenConfigured(t *testing.T, engine string) {
+	w := startSSO(t, engine, nil)
 	if _, body := fetch(t, w.srv.URL+"/ui/login"); !strings.Contains(body, "Sign in with Example ID") {
 		t.Fatalf("no SSO button:\n%s", body)
 	}
-	plain := testserver.Start(t, "sqlite")
+	plain := testserver.Start(t, engine)
 	if _, body := fetch(t, plain.URL+"/ui/login"); strings.Contains(body, "/ui/sso/start") {
 		t.Fatalf("SSO button without SSO:\n%s", body)
 	}

@@ -2,17 +2,21 @@ package main_test
 
 import (
 	"bufio"
+	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gatehousehq/gatehouse/internal/childproc"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
 
@@ -76,6 +80,17 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("no login for alice in:\n%s", banner)
 	}
 	kubeconfig := regexp.MustCompile(`kubectl --kubeconfig (\S+) `).FindStringSubmatch(banner)
+	if kubeconfig == nil {
+		t.Fatalf("the banner does not say where the cluster's kubeconfig is:\n%s", banner)
+	}
+	// The cluster's programs run in its directory, the kubeconfig's.
+	clusterDir := filepath.Dir(kubeconfig[1])
+	running := childproc.In(clusterDir)
+	for _, name := range []string{"etcd", "kube-apiserver", "kube-controller", "kube-scheduler", "kwok"} {
+		if !slices.Contains(slices.Collect(maps.Values(running)), name) {
+			t.Fatalf("no %s runs in the demo's cluster directory %s (found %v): the check below would see nothing", name, clusterDir, running)
+		}
+	}
 	cfg := filepath.Join(dir, "cli.json")
 	run := func(stdin string, args ...string) string {
 		cmd := exec.Command(testserver.Binary(t), append(args, "--cli-config", cfg)...)
@@ -108,9 +123,14 @@ func TestDemo(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("demo did not stop within 30s of Ctrl-C")
 	}
-	if kubeconfig != nil {
-		if _, err := os.Stat(filepath.Dir(kubeconfig[1])); err == nil {
-			t.Errorf("the demo left its cluster directory %s", filepath.Dir(kubeconfig[1]))
+	// Stopping waited for every process of the cluster: none may be left, whoever adopted it.
+	if left := childproc.In(clusterDir); len(left) > 0 {
+		for pid := range left {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
+		t.Errorf("processes of the demo's cluster outlived it: %v", left)
+	}
+	if _, err := os.Stat(clusterDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the demo left its cluster directory %s (%v)", clusterDir, err)
 	}
 }

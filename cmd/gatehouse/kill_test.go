@@ -18,7 +18,9 @@ import (
 
 // TestKilledServerResumesDeployment kills the server (SIGKILL, no goodbye) while a deployment
 // is verifying, starts it again on the same data, and checks the deployment completes, says it
-// was resumed, and leaves its Helm release deployed, never pending.
+// was resumed, and leaves its Helm release deployed, never pending. Its pods are held unready
+// (testbed.HeldMarker) until the restarted server has resumed it, so the kill always lands in
+// verifying, however slow the machine.
 func TestKilledServerResumesDeployment(t *testing.T) {
 	cluster := testbed.StartT(t, testbed.Options{Nodes: 1})
 	dir := t.TempDir()
@@ -34,7 +36,7 @@ func TestKilledServerResumesDeployment(t *testing.T) {
 		testserver.Post("/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: "dev", Cluster: "k", Namespace: "shop-dev"}),
 		testserver.Post("/api/v1/projects/shop/apps", gatehouse.AppCreate{Name: "web", Values: "replicas: 2\n"}),
 		testserver.Put("/api/v1/projects/shop/apps/web/pipeline", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "dev"}}}),
-		testserver.Post("/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "registry.example.com/web-slow-ready@sha256:" + strings.Repeat("7", 64)}),
+		testserver.Post("/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "registry.example.com/web-" + testbed.HeldMarker + "@sha256:" + strings.Repeat("7", 64)}),
 	)
 	var d gatehouse.Deployment
 	if err := c.Do(ctx, "POST", "/api/v1/projects/shop/apps/web/deployments", nil,
@@ -48,28 +50,39 @@ func TestKilledServerResumesDeployment(t *testing.T) {
 		}
 		return cur
 	}
-	for deadline := time.Now().Add(30 * time.Second); get().State != gatehouse.StateVerifying; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("deployment never reached verifying: %+v", get())
+	// The held pods keep the deployment verifying until they are released: the deadlines
+	// below bound a hang, they time nothing.
+	waitFor := func(what string, within time.Duration, ok func(gatehouse.Deployment) bool) gatehouse.Deployment {
+		t.Helper()
+		for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
+			cur := get()
+			if ok(cur) {
+				return cur
+			}
+			if cur.State.Terminal() || time.Now().After(deadline) {
+				t.Fatalf("the deployment never %s: %s (%s)\n%s", what, cur.State, cur.Cause, events(cur))
+			}
 		}
 	}
+	waitFor("reached verifying", time.Minute, func(d gatehouse.Deployment) bool { return d.State == gatehouse.StateVerifying })
 	if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = srv.Wait()
 	testserver.StartProcess(t, args...)
-	var final gatehouse.Deployment
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if final = get(); final.State.Terminal() || time.Now().After(deadline) {
-			break
+	waitFor("was resumed", time.Minute, func(d gatehouse.Deployment) bool {
+		return d.State == gatehouse.StateVerifying && strings.Contains(events(d), "verifying: resumed by worker")
+	})
+	// Both replicas' pods, once the controller has made them.
+	for n, deadline := 0, time.Now().Add(time.Minute); n < 2; time.Sleep(50 * time.Millisecond) {
+		var err error
+		if n, err = cluster.Release(ctx, "shop-dev"); err != nil || n < 2 && time.Now().After(deadline) {
+			t.Fatalf("release the held pods: %d released, %v; want 2", n, err)
 		}
 	}
-	var log strings.Builder
-	for _, e := range final.Events {
-		log.WriteString(e.Step + ": " + e.Message + "\n")
-	}
-	if final.State != gatehouse.StateSucceeded || !strings.Contains(log.String(), "verifying: resumed by worker") {
-		t.Fatalf("after the kill the deployment is %s (%s):\n%s", final.State, final.Cause, log.String())
+	final := waitFor("ended", time.Minute, func(d gatehouse.Deployment) bool { return d.State.Terminal() })
+	if final.State != gatehouse.StateSucceeded {
+		t.Fatalf("after the kill the deployment is %s (%s):\n%s", final.State, final.Cause, events(final))
 	}
 	conn, err := kube.Connect("k", cluster.Kubeconfig())
 	if err != nil {
@@ -79,4 +92,13 @@ func TestKilledServerResumesDeployment(t *testing.T) {
 	if err != nil || st != release.StatusDeployed || rev != final.HelmRevision {
 		t.Fatalf("helm release %s revision %d (deployment says %d): %v", st, rev, final.HelmRevision, err)
 	}
+}
+
+// events lists a deployment's steps, one a line.
+func events(d gatehouse.Deployment) string {
+	var b strings.Builder
+	for _, e := range d.Events {
+		b.WriteString(e.Step + ": " + e.Message + "\n")
+	}
+	return b.String()
 }

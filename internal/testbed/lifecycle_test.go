@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gatehousehq/gatehouse/internal/childproc"
 )
 
 // orphanEnv makes the test binary a program that starts a cluster, prints it and waits to be
@@ -79,7 +81,7 @@ func TestChildrenDieWithTheProgram(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(s.Dir) }) // the killed helper could not remove it
 	for _, pid := range s.PIDs {
-		if !alive(pid) {
+		if !childproc.Alive(pid) {
 			t.Fatalf("pid %d is not running before the helper is killed", pid)
 		}
 	}
@@ -89,26 +91,14 @@ func TestChildrenDieWithTheProgram(t *testing.T) {
 	_ = cmd.Wait()
 	deadline := time.Now().Add(10 * time.Second)
 	for _, pid := range s.PIDs {
-		for alive(pid) && time.Now().Before(deadline) {
+		for childproc.Alive(pid) && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond) // a dying process sends no event to wait on
 		}
-		if alive(pid) {
+		if childproc.Alive(pid) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 			t.Errorf("pid %d outlived the program that started it", pid)
 		}
 	}
-}
-
-// alive reports whether pid is a process that has not exited (a zombie has exited).
-func alive(pid int) bool {
-	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return false
-	}
-	// pid (comm) state ...: comm may hold spaces and parentheses, the state follows the last ')'.
-	rest := string(data[strings.LastIndexByte(string(data), ')')+1:])
-	fields := strings.Fields(rest)
-	return len(fields) > 0 && fields[0] != "Z" && fields[0] != "X"
 }
 
 // TestFailedStartLeavesNothing starts a cluster whose kwok fails after the control plane is up:
@@ -159,7 +149,7 @@ func childrenOf(pid int) []string {
 	var out []string
 	for _, e := range entries {
 		child, err := strconv.Atoi(e.Name())
-		if err != nil || !alive(child) {
+		if err != nil || !childproc.Alive(child) {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))

@@ -11,7 +11,9 @@
 //   - "crashloop": the pod runs, the container waiting with reason CrashLoopBackOff and a
 //     restartCount of 1;
 //   - "job-fails": a pod of a Job ends in phase Failed (exit code 1), so a Job with
-//     backoffLimit 0 fails at once.
+//     backoffLimit 0 fails at once;
+//   - "held-until-released" (HeldMarker): the pod runs but is not Ready until Release lets
+//     it go (pods of Jobs complete as usual).
 //
 // Each cluster has its own temporary directory, ports and processes, so several can run at
 // once; Stop leaves no process behind, and neither does a Start that fails or a program that

@@ -107,6 +107,23 @@ func TestClusters(t *testing.T) {
 		}
 	})
 
+	t.Run("held pods run unready until released", func(t *testing.T) {
+		createNamespace(t, ca, "held")
+		createDeployment(t, ca, "held", "web", 2, "registry.example.com/web-"+HeldMarker+"@sha256:"+strings.Repeat("7", 64))
+		createDeployment(t, ca, "held", "fine", 1, digestImage)
+		waitDeploymentReady(t, ca, "held", "fine", 1)
+		pods := waitPods(t, ca, "held", "app=web", 2, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+		for _, p := range pods {
+			if ready := podCondition(p, corev1.PodReady); ready != corev1.ConditionFalse {
+				t.Errorf("held pod %s: Ready = %q, want False", p.Name, ready)
+			}
+		}
+		if n, err := a.Release(t.Context(), "held"); err != nil || n != 2 {
+			t.Fatalf("Release: %d pods, %v; want the 2 held ones", n, err)
+		}
+		waitDeploymentReady(t, ca, "held", "web", 2)
+	})
+
 	t.Run("unpullable and crashloop images wait with the kubelet's reasons", func(t *testing.T) {
 		createNamespace(t, cb, "failing")
 		cases := []struct{ name, image, reason string }{

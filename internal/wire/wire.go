@@ -81,7 +81,7 @@ func API(db *sqlstore.DB, cfg httpapi.Config, log *slog.Logger, signOn ui.Single
 	}
 	s.RenderErrorsUnder("/ui/", pages.Error)
 	link := ui.ApproveLink(sqlstore.NewLinkService(db), cfg.SecureCookies, log)
-	s.Handle("GET /approve/{token}", link)
-	s.Handle("POST /approve/{token}", link)
+	s.HandleWithoutSession("GET /approve/{token}", link)
+	s.HandleWithoutSession("POST /approve/{token}", link)
 	return s
 }
