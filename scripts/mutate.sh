@@ -17,7 +17,7 @@ workers=${MUTATE_WORKERS:-2}
 # mutant runs them again.
 rules="evaluate.go access.go scope.go policycompare.go judge.go ballot.go votingpower.go"
 store="gate.go ballot.go voters.go approval.go accesskind.go claims.go policydraft.go"
-store_tests='^Test(Gate|Separation|Nobody|Expired|CommitAuthor|Builder|Eligibility|Policies|NothingUnapproved|Votes|Rollback|Reject|Placement|AppSettings|ApproveLink|Approval|Draft|Directory)'
+store_tests='^Test(Gate|Separation|Nobody|Expired|CommitAuthor|Builder|Eligibility|Polic|NothingUnapproved|Votes|Rollback|Reject|Placement|AppSettings|ApproveLink|Approval|Draft|Directory|Judges|Only|Access|Requests|Ballot|Release)'
 
 hash=$(cat tools/gremlins/go.mod tools/gremlins/go.sum | sha256sum | cut -c1-16)
 bin=${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/gremlins-$hash

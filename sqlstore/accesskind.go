@@ -195,7 +195,7 @@ func (accessKind) judges(ctx context.Context, _ *DB, q querier, s subject, live,
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b gatehouse.Judge) int { return strings.Compare(a.Policy.Name, b.Policy.Name) })
+	slices.SortStableFunc(out, func(a, b gatehouse.Judge) int { return strings.Compare(a.Policy.Name, b.Policy.Name) })
 	return out, nil
 }
 
