@@ -214,40 +214,6 @@ func (accessKind) beneficiaries(s subject, live, body string) []string {
 	return slices.Compact(out)
 }
 
-// scope is the one project an access change and its judges touch ("project:NAME", or "*"
-// when they touch several or the system): who sees that project — the judges' approvers among
-// them — sees the draft, besides those who see the whole directory.
-func (accessKind) scope(s subject, live, body string, judges []gatehouse.Judge) string {
-	before, after, err := accessChange(s, live, body)
-	if err != nil {
-		return "*"
-	}
-	var scopes []string
-	for _, g := range symmetricDiff(before.Roles, after.Roles) {
-		scopes = append(scopes, g.Scope)
-	}
-	if len(symmetricDiff(before.Members, after.Members)) > 0 {
-		for _, g := range after.Roles {
-			scopes = append(scopes, g.Scope)
-		}
-	}
-	for _, j := range judges {
-		scopes = append(scopes, j.Policy.Scope)
-	}
-	project := ""
-	for _, text := range scopes {
-		sc, err := gatehouse.ParseScope("scope", text)
-		if err != nil || sc.Project == "*" || (project != "" && project != sc.Project) {
-			return "*"
-		}
-		project = sc.Project
-	}
-	if project == "" {
-		return "*"
-	}
-	return "project:" + project
-}
-
 // apply makes the access live: bindings revoked and granted, members removed and added, each
 // audited as when done one by one. It returns the last binding it granted (0 for none).
 func (accessKind) apply(tx *Tx, s subject, live, body string, how application) (int64, error) {

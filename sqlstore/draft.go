@@ -230,11 +230,6 @@ type beneficiary interface {
 	beneficiaries(s subject, live, body string) []string
 }
 
-// scoper is a draft kind whose drafts are seen by those who see a scope that their content
-// and their judges decide, besides the directory's viewers.
-type scoper interface {
-	scope(s subject, live, body string, judges []gatehouse.Judge) string
-}
 
 // systemSubject resolves a draft's subject as the system: the caller's rights were checked
 // on the draft.
@@ -263,11 +258,20 @@ func (db *DB) visibleDraft(ctx context.Context, q querier, id int64, lock string
 		return nil, r, err
 	}
 	switch r.Kind {
-	case gatehouse.DraftPolicy, gatehouse.DraftAccess:
-		// Seen by whoever sees the scope (a policy's, even once it is gone; an access change's
-		// project), and an access draft by those who see the whole directory too.
-		if !visiblePolicy(who, &gatehouse.Policy{PolicySpec: gatehouse.PolicySpec{Scope: r.scope}}) &&
-			!(r.Kind == gatehouse.DraftAccess && gatehouse.SeesDirectory(who.Grants)) {
+	case gatehouse.DraftPolicy:
+		// Seen by whoever sees the policy's scope, even once the policy is gone.
+		if !visiblePolicy(who, &gatehouse.Policy{PolicySpec: gatehouse.PolicySpec{Scope: r.scope}}) {
+			return nil, r, gatehouse.NotFoundf("draft %d not found", id)
+		}
+		return who, r, nil
+	case gatehouse.DraftAccess:
+		// Seen by those who see the whole directory, and by everyone its judges count.
+		if gatehouse.SeesDirectory(who.Grants) {
+			return who, r, nil
+		}
+		if judged, err := db.judgedBy(ctx, q, r); err != nil {
+			return nil, r, err
+		} else if !judged {
 			return nil, r, gatehouse.NotFoundf("draft %d not found", id)
 		}
 		return who, r, nil
@@ -388,4 +392,21 @@ func (db *DB) live(ctx context.Context, q querier, ref gatehouse.DraftRef) (*gat
 		return nil, fmt.Errorf("open draft: %w", err)
 	}
 	return out, nil
+}
+
+// judgedBy reports whether the caller holds the approver role that a judge of the draft
+// counts, where it counts: the people a draft waits for may read it.
+func (db *DB) judgedBy(ctx context.Context, q querier, r draftRow) (bool, error) {
+	j, err := db.judgeDraft(ctx, q, r)
+	if gatehouse.KindOf(err) == gatehouse.KindNotFound {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	vs, err := callerVoters{}.of(ctx, q, j.Standing)
+	if err != nil {
+		return false, err
+	}
+	name := gatehouse.ActorFrom(ctx).UserName
+	return slices.ContainsFunc(vs, func(m map[string]gatehouse.Voter) bool { return m[name].Eligible }), nil
 }

@@ -52,7 +52,7 @@ func (s *DraftService) CreateDraft(ctx context.Context, in gatehouse.DraftCreate
 			return gatehouse.Errorf(gatehouse.KindPreconditionFailed,
 				"no policy judges this change of %s (nothing protects it, or the change only tightens): change it directly", in.DraftRef)
 		}
-		if id, err = tx.insertDraft(sub, current, draftScope(k, sub, current, body, judges)); err != nil {
+		if id, err = tx.insertDraft(sub, current); err != nil {
 			return err
 		}
 		if err := tx.insertDraftVersion(id, 1, k, body, in.Comment); err != nil {
@@ -68,26 +68,16 @@ func (s *DraftService) CreateDraft(ctx context.Context, in gatehouse.DraftCreate
 	return s.Draft(ctx, id)
 }
 
-// draftScope is the scope that decides who sees a draft of the subject with body: a policy's
-// own, or what the kind says (see scoper); "" for the kinds seen by who sees their subject.
-func draftScope(k draftKind, sub subject, current, body string, judges []gatehouse.Judge) string {
-	if s, ok := k.(scoper); ok {
-		return s.scope(sub, current, body, judges)
-	}
-	if sub.policy != nil {
-		return sub.policy.Scope
-	}
-	return ""
-}
-
-// insertDraft adds an open draft of the subject, whose live content is current, seen as
-// scope says (see draftScope).
-func (tx *Tx) insertDraft(sub subject, current, scope string) (int64, error) {
+// insertDraft adds an open draft of the subject, whose live content is current.
+func (tx *Tx) insertDraft(sub subject, current string) (int64, error) {
 	who := gatehouse.ActorFrom(tx.ctx)
 	nullID := func(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
-	principal := ""
+	principal, scope := "", ""
 	if sub.principal != nil {
 		principal = sub.principal.String()
+	}
+	if sub.policy != nil {
+		scope = sub.policy.Scope
 	}
 	var id int64
 	err := tx.QueryRowContext(tx.ctx, `INSERT INTO drafts (kind, subject, project_id, app_id, environment_id, policy, principal, scope, state, version,
@@ -180,25 +170,9 @@ func (s *DraftService) EditDraft(ctx context.Context, id int64, in gatehouse.Con
 		if err != nil {
 			return err
 		}
-		current, err := k.live(tx.ctx, tx.db, tx, sub)
-		if err != nil {
-			return err
-		}
-		scope := r.scope
-		if _, ok := k.(scoper); ok {
-			ch, err := k.change(tx.ctx, tx.db, tx, sub, "live", "draft", current, body)
-			if err != nil {
-				return err
-			}
-			judges, err := k.judges(tx.ctx, tx.db, tx, sub, current, body, ch)
-			if err != nil {
-				return err
-			}
-			scope = draftScope(k, sub, current, body, judges)
-		}
 		// The version moves only from the one the writer saw: of concurrent edits one wins.
-		res, err := tx.ExecContext(tx.ctx, `UPDATE drafts SET version = version + 1, updated_at = $1, scope = $2 WHERE id = $3 AND version = $4`,
-			micro(tx.now), scope, id, in.BaseVersion)
+		res, err := tx.ExecContext(tx.ctx, `UPDATE drafts SET version = version + 1, updated_at = $1 WHERE id = $2 AND version = $3`,
+			micro(tx.now), id, in.BaseVersion)
 		if err != nil {
 			return fmt.Errorf("draft version: %w", err)
 		}

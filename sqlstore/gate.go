@@ -109,9 +109,10 @@ func (tx *Tx) deployIfAuto(r approvalRow) error {
 		return err
 	}
 	st := p.StageFor(r.Environment)
-	if st == nil || st.Trigger != gatehouse.TriggerAuto {
+	if st == nil { // the stage left the pipeline since the request
 		return nil
 	}
+	// autoDeploy passes over a stage that is not auto.
 	return tx.autoDeploy(app, []gatehouse.Stage{*st}, r.Digest, fmt.Sprintf("pipeline (approval %d)", r.ID), 0)
 }
 
