@@ -230,7 +230,6 @@ type beneficiary interface {
 	beneficiaries(s subject, live, body string) []string
 }
 
-
 // systemSubject resolves a draft's subject as the system: the caller's rights were checked
 // on the draft.
 func systemSubject(ctx context.Context, q querier, ref gatehouse.DraftRef) (subject, error) {
