@@ -21,6 +21,7 @@ type Services struct {
 	RoleBindings RoleBindingService
 	Identity     IdentityService
 	Audit        AuditService
+	Metrics      MetricsService
 	// Ready reports whether the server can take requests (the database answers).
 	Ready func(ctx context.Context) error
 }

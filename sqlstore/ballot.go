@@ -37,9 +37,29 @@ type ballot interface {
 }
 
 // flowTable is where a flow keeps its ballots, and how its audit events are named.
-var flowTable = map[gatehouse.BallotFlow]struct{ table, noun, touch string }{
-	gatehouse.FlowRequest: {table: "approvals", noun: "approval"},
-	gatehouse.FlowDraft:   {table: "drafts", noun: "draft", touch: ", updated_at = $4"},
+var flowTable = map[gatehouse.BallotFlow]struct {
+	table, noun, touch string
+	// stamps name the column keeping the moment a ballot reached a state, for delivery
+	// metrics: the first time (first) or the last.
+	stamps map[gatehouse.BallotState]stamp
+}{
+	gatehouse.FlowRequest: {table: "approvals", noun: "approval", stamps: map[gatehouse.BallotState]stamp{gatehouse.ApprovalApproved: {column: "approved_at"}}},
+	gatehouse.FlowDraft: {table: "drafts", noun: "draft", touch: ", updated_at = $4", stamps: map[gatehouse.BallotState]stamp{
+		gatehouse.DraftProposed: {column: "proposed_at", first: true}, gatehouse.DraftApproved: {column: "approved_at"},
+		gatehouse.DraftPublished: {column: "published_at"}}},
+}
+
+type stamp struct {
+	column string
+	first  bool
+}
+
+// set is the SQL setting the stamp to the moment in parameter n.
+func (s stamp) set(n int) string {
+	if s.first {
+		return fmt.Sprintf(", %s = COALESCE(%s, $%d)", s.column, s.column, n)
+	}
+	return fmt.Sprintf(", %s = $%d", s.column, n)
 }
 
 // describe names a ballot for people: "approval request 5", "draft 7".
@@ -68,9 +88,14 @@ func (tx *Tx) moveBallot(b ballot, to gatehouse.BallotState, reason string, deta
 	if ft.touch != "" {
 		args = append(args, micro(tx.now))
 	}
+	set := ft.touch
+	if st, ok := ft.stamps[to]; ok {
+		args = append(args, micro(tx.now))
+		set += st.set(len(args))
+	}
 	args = append(args, b.id())
 	if _, err := tx.ExecContext(tx.ctx, fmt.Sprintf(`UPDATE %s SET state = $1, reason = $2, decided_at = $3%s WHERE id = $%d`,
-		ft.table, ft.touch, len(args)), args...); err != nil {
+		ft.table, set, len(args)), args...); err != nil {
 		return fmt.Errorf("%s state: %w", ft.noun, err)
 	}
 	b.setState(to, reason, fromNullMicro(decided))

@@ -28,7 +28,8 @@ func Services(db *sqlstore.DB) httpapi.Services {
 		Drafts:   sqlstore.NewDraftService(db),
 		Webhooks: sqlstore.NewWebhookService(db),
 		Users:    sqlstore.NewUserService(db), Groups: sqlstore.NewGroupService(db), RoleBindings: sqlstore.NewRoleBindingService(db),
-		Identity: sqlstore.NewIdentityService(db), Audit: sqlstore.NewAuditService(db), Ready: db.Ping,
+		Identity: sqlstore.NewIdentityService(db), Audit: sqlstore.NewAuditService(db),
+		Metrics: sqlstore.NewMetricsService(db), Ready: db.Ping,
 	}
 }
 

@@ -1,0 +1,413 @@
+package sqlstore_test
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
+	"github.com/gatehousehq/gatehouse/sqlstore"
+)
+
+// history drives real deployments, approvals and drafts through the store, each step at a
+// moment the test sets, so delivery metrics can be checked against figures worked out by
+// hand.
+type history struct {
+	*fixture
+	deps      *sqlstore.DeploymentService
+	approvals *sqlstore.ApprovalService
+	metrics   *sqlstore.MetricsService
+	bob       context.Context
+	carol     context.Context
+}
+
+func newHistory(t *testing.T, engine string) *history {
+	f := newFixture(t, engine)
+	f.setClock(at("2026-10-01 00:00"))
+	_, deps := f.pipelineWorld()
+	h := &history{fixture: f, deps: deps, approvals: sqlstore.NewApprovalService(f.db), metrics: sqlstore.NewMetricsService(f.db)}
+	h.bob = f.person("bob", "image-approver@project:shop", "config-approver@project:shop")
+	h.carol = f.person("carol", "image-approver@project:shop")
+	// api shares prod, with a pipeline set before the policies judge pipelines.
+	_, err := f.apps.CreateApp(f.admin, "shop", gatehouse.AppCreate{Name: "api"})
+	f.must(err)
+	_, err = f.pipes.SetPipeline(f.admin, "shop", "api", gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "prod"}}})
+	f.must(err)
+	policies := sqlstore.NewPolicyService(f.db)
+	_, err = policies.CreatePolicy(f.admin, gatehouse.PolicySpec{Name: "prod-gate", Scope: "project:shop/env:prod",
+		Rules: []gatehouse.Rule{{Kind: gatehouse.RuleAny, Count: 1}}, Rollback: gatehouse.RollbackPreApproved})
+	f.must(err)
+	_, err = policies.CreatePolicy(f.admin, gatehouse.PolicySpec{Name: "prod-config", Kind: gatehouse.PolicyConfig, Scope: "project:shop/env:prod",
+		Rules: []gatehouse.Rule{{Kind: gatehouse.RuleAny, Count: 1}}, ConfigRollback: gatehouse.RollbackPreApproved})
+	f.must(err)
+	return h
+}
+
+// at reads "2006-01-02 15:04" as UTC.
+func at(s string) time.Time {
+	t, err := time.Parse("2006-01-02 15:04", s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func (f *fixture) setClock(t time.Time) {
+	f.clock.mu.Lock()
+	defer f.clock.mu.Unlock()
+	f.clock.now = t
+}
+
+func digestOf(c byte) string { return "sha256:" + strings.Repeat(string(c), 64) }
+
+// change is one artifact's way to an environment: when each step happens ("" skips it).
+type change struct {
+	digest                byte
+	env                   string
+	commit, push, request string
+	votes                 map[string]string // approver (bob, carol) → when
+	queue, start, end     string
+	outcome               gatehouse.DeploymentState
+	rollbackOf            int64 // a rollback of this deployment instead of a push
+	deployment            *gatehouse.Deployment
+	approval              *gatehouse.ApprovalRequest
+}
+
+// run plays c and returns its deployment.
+func (h *history) run(c *change) *gatehouse.Deployment {
+	h.t.Helper()
+	ctx := context.Background()
+	env := c.env
+	if env == "" {
+		env = "prod"
+	}
+	digest := digestOf(c.digest)
+	if c.rollbackOf == 0 {
+		h.setClock(at(c.push))
+		in := gatehouse.ArtifactCreate{Image: "r.example.com/web@" + digest}
+		if c.commit != "" {
+			t := at(c.commit)
+			in.CommitTime = &t
+		}
+		_, err := h.arts.CreateArtifact(h.admin, "shop", "web", in)
+		h.must(err)
+	}
+	if c.request != "" {
+		h.setClock(at(c.request))
+		r, err := h.approvals.RequestApproval(h.admin, "shop", "web", gatehouse.ApprovalCreate{Environment: env, Digest: digest})
+		h.must(err)
+		c.approval = r
+		for _, who := range []string{"bob", "carol"} {
+			when, ok := c.votes[who]
+			if !ok {
+				continue
+			}
+			h.setClock(at(when))
+			voter := map[string]context.Context{"bob": h.bob, "carol": h.carol}[who]
+			_, err := h.approvals.Approve(voter, r.ID, gatehouse.Decision{})
+			h.must(err)
+		}
+	}
+	h.setClock(at(c.queue))
+	var d *gatehouse.Deployment
+	var err error
+	if c.rollbackOf != 0 {
+		d, err = h.deps.Rollback(h.admin, "shop", "web", c.rollbackOf)
+	} else {
+		d, err = h.deps.Deploy(h.admin, "shop", "web", gatehouse.DeploymentCreate{Environment: env, Digest: digest})
+	}
+	h.must(err)
+	h.setClock(at(c.start))
+	_, err = h.db.ClaimDeployment(ctx, d.ID, "w", time.Hour)
+	h.must(err)
+	h.setClock(at(c.end))
+	path := map[gatehouse.DeploymentState][]gatehouse.DeploymentState{
+		gatehouse.StateSucceeded:  {gatehouse.StateVerifying, gatehouse.StatePostDeploy, gatehouse.StateSucceeded},
+		gatehouse.StateFailed:     {gatehouse.StateFailed},
+		gatehouse.StateRolledBack: {gatehouse.StateVerifying, gatehouse.StateRolledBack},
+	}[c.outcome]
+	h.must(h.db.AdvanceDeployment(ctx, d.ID, "w", sqlstore.Outcome{}, path...))
+	c.deployment = d
+	return d
+}
+
+// story is the history the figures below are worked out from (period 2026-11-02 to
+// 2026-11-16, two weeks from Monday; every time UTC):
+//
+//	c0  Oct 30  d0 committed 09:00, pushed 10:00, approved 10:10, ready 10:20 (before the period)
+//	dev Nov 02  d1 to dev (not production): never counted by default
+//	c1  Nov 02  d1 committed 08:00, pushed 09:00, requested 09:30, bob 11:30, carol 11:50,
+//	            queued 12:00, started 12:01, ready 12:11                    lead 251m
+//	c2  Nov 04  d2 pushed 10:00 (no commit time), bob 10:20, queued 10:30, failed 10:40
+//	c3  Nov 04  d3 committed 11:00, pushed 11:10, bob 11:40, queued 11:45, started 11:46,
+//	            ready 11:56: restores c2 after 76m                           lead 56m
+//	c4  Nov 09  d4 committed 09:00, pushed 09:30, requested 10:00, carol 14:00, started 14:02,
+//	            ready 14:12                                                   lead 312m
+//	rb  Nov 09  rollback to c3 queued 16:00, ready 16:06: undoes c4 (1h48m after it), which
+//	            it restores after 114m; d3 was there before, so it is no change
+//	c5  Nov 12  d5 committed and pushed 08:00, bob 08:40, started 09:00, rolled back 09:10
+//	cfg Nov 13  a values draft for prod proposed 09:00, approved 10:00, published 10:30
+//	c6  Nov 15  d6 pushed 20:30 (no commit time), requested 21:00, bob 22:00, ready 22:30:
+//	            restores c5 after 3d13h20m                                     lead 120m
+//	c7  Nov 15  d7 pushed 23:00, ready Nov 16 00:05: after the period
+func (h *history) story() map[string]*change {
+	cs := map[string]*change{
+		"c0": {digest: '0', commit: "2026-10-30 09:00", push: "2026-10-30 10:00", request: "2026-10-30 10:00",
+			votes: map[string]string{"bob": "2026-10-30 10:10"}, queue: "2026-10-30 10:10", start: "2026-10-30 10:10", end: "2026-10-30 10:20", outcome: gatehouse.StateSucceeded},
+		"dev": {digest: '8', env: "dev", push: "2026-11-02 07:00", queue: "2026-11-02 07:00", start: "2026-11-02 07:01", end: "2026-11-02 07:05", outcome: gatehouse.StateSucceeded},
+		"c1": {digest: '9', commit: "2026-11-02 08:00", push: "2026-11-02 09:00", request: "2026-11-02 09:30",
+			votes: map[string]string{"bob": "2026-11-02 11:30", "carol": "2026-11-02 11:50"}, queue: "2026-11-02 12:00", start: "2026-11-02 12:01", end: "2026-11-02 12:11", outcome: gatehouse.StateSucceeded},
+		"c2": {digest: '2', push: "2026-11-04 10:00", request: "2026-11-04 10:00", votes: map[string]string{"bob": "2026-11-04 10:20"},
+			queue: "2026-11-04 10:30", start: "2026-11-04 10:30", end: "2026-11-04 10:40", outcome: gatehouse.StateFailed},
+		"c3": {digest: '3', commit: "2026-11-04 11:00", push: "2026-11-04 11:10", request: "2026-11-04 11:10", votes: map[string]string{"bob": "2026-11-04 11:40"},
+			queue: "2026-11-04 11:45", start: "2026-11-04 11:46", end: "2026-11-04 11:56", outcome: gatehouse.StateSucceeded},
+		"c4": {digest: '4', commit: "2026-11-09 09:00", push: "2026-11-09 09:30", request: "2026-11-09 10:00", votes: map[string]string{"carol": "2026-11-09 14:00"},
+			queue: "2026-11-09 14:00", start: "2026-11-09 14:02", end: "2026-11-09 14:12", outcome: gatehouse.StateSucceeded},
+		"c5": {digest: '5', commit: "2026-11-12 08:00", push: "2026-11-12 08:00", request: "2026-11-12 08:10", votes: map[string]string{"bob": "2026-11-12 08:40"},
+			queue: "2026-11-12 09:00", start: "2026-11-12 09:00", end: "2026-11-12 09:10", outcome: gatehouse.StateRolledBack},
+		"c6": {digest: '6', push: "2026-11-15 20:30", request: "2026-11-15 21:00", votes: map[string]string{"bob": "2026-11-15 22:00"},
+			queue: "2026-11-15 22:00", start: "2026-11-15 22:00", end: "2026-11-15 22:30", outcome: gatehouse.StateSucceeded},
+		"c7": {digest: '7', push: "2026-11-15 23:00", request: "2026-11-15 23:00", votes: map[string]string{"bob": "2026-11-15 23:30"},
+			queue: "2026-11-15 23:50", start: "2026-11-16 00:00", end: "2026-11-16 00:05", outcome: gatehouse.StateSucceeded},
+	}
+	for _, name := range []string{"c0", "dev", "c1", "c2", "c3", "c4"} {
+		h.run(cs[name])
+	}
+	cs["rb"] = &change{rollbackOf: cs["c3"].deployment.ID, queue: "2026-11-09 16:00", start: "2026-11-09 16:01", end: "2026-11-09 16:06", outcome: gatehouse.StateSucceeded}
+	h.run(cs["rb"])
+	h.run(cs["c5"])
+	h.setClock(at("2026-11-13 09:00"))
+	ref := gatehouse.DraftRef{Kind: gatehouse.DraftValues, Project: "shop", App: "web", Environment: "prod"}
+	d, err := h.drafts.CreateDraft(h.admin, gatehouse.DraftCreate{DraftRef: ref, ConfigWrite: gatehouse.ConfigWrite{Content: "replicas: 6\n"}})
+	h.must(err)
+	d, err = h.drafts.ProposeDraft(h.admin, d.ID, gatehouse.DraftPropose{})
+	h.must(err)
+	h.setClock(at("2026-11-13 10:00"))
+	d, err = h.drafts.ApproveDraft(h.bob, d.ID, gatehouse.Decision{Version: d.Version})
+	h.must(err)
+	h.setClock(at("2026-11-13 10:30"))
+	_, err = h.drafts.PublishDraft(h.admin, d.ID)
+	h.must(err)
+	h.run(cs["c6"])
+	h.run(cs["c7"])
+	h.setClock(at("2026-11-20 00:00"))
+	return cs
+}
+
+func mins(m float64) time.Duration { return time.Duration(math.Round(m * float64(time.Minute))) }
+
+func wantStat(t *testing.T, what string, got gatehouse.Stat, count int, median, p90 time.Duration) {
+	t.Helper()
+	if got.Count != count || got.Median != median || got.P90 != p90 {
+		t.Errorf("%s: got %d, median %s, p90 %s; want %d, median %s, p90 %s", what, got.Count, got.Median, got.P90, count, median, p90)
+	}
+}
+
+func period(from, to string) gatehouse.MetricsQuery {
+	return gatehouse.MetricsQuery{Project: "shop", From: at(from), To: at(to)}
+}
+
+// TestDORAOfAHistory: the four metrics of the story, worked out by hand, on both engines.
+func TestDORAOfAHistory(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, engine string) {
+		h := newHistory(t, engine)
+		h.story()
+		r, err := h.metrics.DORA(h.admin, period("2026-11-02 00:00", "2026-11-16 00:00"))
+		h.must(err)
+		if strings.Join(r.Environments, ",") != "prod" {
+			t.Errorf("environments counted: %v, want the production one", r.Environments)
+		}
+		// Succeeded: c1, c3, c4, rb, c6 over 14 days, on Nov 2, 4, 9 and 15.
+		if f := r.Frequency; f.Deployments != 5 || f.Days != 14 || math.Abs(f.PerDay-5.0/14) > 1e-9 || f.ActiveDays != 4 || f.Band != gatehouse.BandHigh {
+			t.Errorf("deployment frequency: %+v", f)
+		}
+		// Changes c1 251m, c3 56m, c4 312m, c6 120m (from its push): median (120+251)/2,
+		// p90 251 + 0.7 × 61.
+		wantStat(t, "lead time", r.LeadTime.Stat, 4, mins(185.5), mins(293.7))
+		if r.LeadTime.WithoutCommitTime != 1 || r.LeadTime.Band != gatehouse.BandHigh || len(r.Notes) != 1 {
+			t.Errorf("lead time: %+v, notes %v", r.LeadTime, r.Notes)
+		}
+		// Ended: c1, c2, c3, c4, rb, c5, c6; failed: c2 (failed), c4 (undone by rb), c5 (rolled back).
+		if f := r.Failures; f.Ended != 7 || f.Failed != 3 || math.Abs(f.Rate-3.0/7) > 1e-9 || f.Band != gatehouse.BandLow {
+			t.Errorf("change failure rate: %+v", f)
+		}
+		// Restores 76m, 114m, 5120m: median 114m, p90 114 + 0.8 × 5006.
+		wantStat(t, "time to restore", r.Restore.Stat, 3, mins(114), mins(4118.8))
+		if r.Restore.Unrestored != 0 || r.Restore.Band != gatehouse.BandHigh {
+			t.Errorf("time to restore: %+v", r.Restore)
+		}
+		if len(r.Weeks) != 2 {
+			t.Fatalf("weeks: %+v", r.Weeks)
+		}
+		w1, w2 := r.Weeks[0], r.Weeks[1]
+		if !w1.Start.Equal(at("2026-11-02 00:00")) || w1.Deployments != 2 || w1.Ended != 3 || w1.Failed != 1 || !w2.Start.Equal(at("2026-11-09 00:00")) ||
+			w2.Deployments != 3 || w2.Ended != 4 || w2.Failed != 2 {
+			t.Errorf("weeks: %+v", r.Weeks)
+		}
+		wantStat(t, "week 1 lead time", w1.LeadTime, 2, mins(153.5), mins(56+0.9*195))
+		wantStat(t, "week 2 restores", w2.Restore, 2, mins(2617), mins(114+0.9*5006))
+
+		// A failure window shorter than the time between c4 and the rollback: c4 is no
+		// failure, and c2's restore is the only one besides c5's.
+		q := period("2026-11-02 00:00", "2026-11-16 00:00")
+		q.FailureWindow = time.Hour
+		r, err = h.metrics.DORA(h.admin, q)
+		h.must(err)
+		if r.Failures.Failed != 2 {
+			t.Errorf("with a 1h window %d failed changes, want 2 (c2, c5)", r.Failures.Failed)
+		}
+		wantStat(t, "time to restore with a 1h window", r.Restore.Stat, 2, mins((76+5120)/2.0), mins(76+0.9*5044))
+	})
+}
+
+// TestDORAEdges: no deployments, one deployment, a period cutting through changes, another
+// environment, an app, and what the caller sees.
+func TestDORAEdges(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, engine string) {
+		h := newHistory(t, engine)
+		h.story()
+		none, err := h.metrics.DORA(h.admin, period("2026-10-01 00:00", "2026-10-15 00:00"))
+		h.must(err)
+		if none.Frequency.Deployments != 0 || none.Frequency.Band != gatehouse.BandNone || none.LeadTime.Stat.Count != 0 ||
+			none.Failures.Ended != 0 || none.Failures.Rate != 0 || none.Failures.Band != gatehouse.BandNone || none.Restore.Band != gatehouse.BandNone {
+			t.Errorf("a period with no deployments: %+v", none)
+		}
+		one, err := h.metrics.DORA(h.admin, period("2026-10-30 00:00", "2026-10-31 00:00"))
+		h.must(err)
+		if one.Frequency.Deployments != 1 || one.Frequency.PerDay != 1 || one.Frequency.Band != gatehouse.BandElite ||
+			one.Failures.Rate != 0 || one.Failures.Band != gatehouse.BandElite || one.LeadTime.Band != gatehouse.BandHigh {
+			t.Errorf("one deployment: %+v", one)
+		}
+		wantStat(t, "one deployment's lead time", one.LeadTime.Stat, 1, mins(80), mins(80))
+
+		// From Nov 9 15:00: rb, c5 and c6 ended inside; c4 ended before, so its undoing and
+		// its restore are not counted; c7 ends after.
+		cut, err := h.metrics.DORA(h.admin, period("2026-11-09 15:00", "2026-11-16 00:00"))
+		h.must(err)
+		if cut.Frequency.Deployments != 2 || cut.Failures.Ended != 3 || cut.Failures.Failed != 1 || cut.LeadTime.Stat.Count != 1 {
+			t.Errorf("a period from Nov 9 15:00: %+v %+v %+v", cut.Frequency, cut.Failures, cut.LeadTime)
+		}
+		wantStat(t, "restores from Nov 9 15:00", cut.Restore.Stat, 1, mins(5120), mins(5120))
+		// To Nov 12 09:05: c5 has not ended.
+		cut, err = h.metrics.DORA(h.admin, period("2026-11-02 00:00", "2026-11-12 09:05"))
+		h.must(err)
+		if cut.Failures.Ended != 5 || cut.Failures.Failed != 2 {
+			t.Errorf("a period to Nov 12 09:05: %+v", cut.Failures)
+		}
+		// To Nov 13: c5 failed inside, its restore (c6) is after the period and still counts.
+		cut, err = h.metrics.DORA(h.admin, period("2026-11-12 00:00", "2026-11-13 00:00"))
+		h.must(err)
+		wantStat(t, "a restore after the period", cut.Restore.Stat, 1, mins(5120), mins(5120))
+
+		dev := period("2026-11-02 00:00", "2026-11-16 00:00")
+		dev.Environment = "dev"
+		r, err := h.metrics.DORA(h.admin, dev)
+		h.must(err)
+		if r.Frequency.Deployments != 1 || strings.Join(r.Environments, ",") != "dev" {
+			t.Errorf("dev: %+v %v", r.Frequency, r.Environments)
+		}
+
+		// api has one change of its own in prod; someone who sees only api sees only it.
+		h.setClock(at("2026-11-10 10:00"))
+		_, err = h.arts.CreateArtifact(h.admin, "shop", "api", gatehouse.ArtifactCreate{Image: "r.example.com/api@" + digestOf('a')})
+		h.must(err)
+		r2, err := h.approvals.RequestApproval(h.admin, "shop", "api", gatehouse.ApprovalCreate{Environment: "prod", Digest: digestOf('a')})
+		h.must(err)
+		_, err = h.approvals.Approve(h.bob, r2.ID, gatehouse.Decision{})
+		h.must(err)
+		d, err := h.deps.Deploy(h.admin, "shop", "api", gatehouse.DeploymentCreate{Environment: "prod", Digest: digestOf('a')})
+		h.must(err)
+		_, err = h.db.ClaimDeployment(context.Background(), d.ID, "w", time.Hour)
+		h.must(err)
+		h.must(h.db.AdvanceDeployment(context.Background(), d.ID, "w", sqlstore.Outcome{}, gatehouse.StateVerifying, gatehouse.StatePostDeploy, gatehouse.StateSucceeded))
+		h.setClock(at("2026-11-20 00:00"))
+
+		all, err := h.metrics.DORA(h.admin, period("2026-11-02 00:00", "2026-11-16 00:00"))
+		h.must(err)
+		apiOnly := h.person("ana", "viewer@project:shop/app:api")
+		seen, err := h.metrics.DORA(apiOnly, period("2026-11-02 00:00", "2026-11-16 00:00"))
+		h.must(err)
+		asked := period("2026-11-02 00:00", "2026-11-16 00:00")
+		asked.App = "api"
+		byApp, err := h.metrics.DORA(h.admin, asked)
+		h.must(err)
+		if all.Frequency.Deployments != 6 || seen.Frequency.Deployments != 1 || byApp.Frequency.Deployments != 1 || seen.Failures.Ended != 1 {
+			t.Errorf("all %d, seen by api's viewer %d (ended %d), app api %d", all.Frequency.Deployments, seen.Frequency.Deployments,
+				seen.Failures.Ended, byApp.Frequency.Deployments)
+		}
+		asked.App = "web"
+		_, err = h.metrics.DORA(apiOnly, asked)
+		wantErr(t, err, gatehouse.KindNotFound, "web")
+		_, err = h.metrics.DORA(h.person("nobody"), period("2026-11-02 00:00", "2026-11-16 00:00"))
+		wantErr(t, err, gatehouse.KindNotFound, "shop")
+		bad := period("2026-11-16 00:00", "2026-11-02 00:00")
+		_, err = h.metrics.DORA(h.admin, bad)
+		wantErr(t, err, gatehouse.KindInvalid, "from")
+		bad = period("2026-11-02 00:00", "2026-11-16 00:00")
+		bad.Environment = "nowhere"
+		_, err = h.metrics.DORA(h.admin, bad)
+		wantErr(t, err, gatehouse.KindNotFound, "nowhere")
+	})
+}
+
+// TestLeadTimeBreakdownOfAHistory: the stages of the story's changes, the approval wait per
+// policy and per approver, and the draft, worked out by hand, on both engines.
+func TestLeadTimeBreakdownOfAHistory(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, engine string) {
+		h := newHistory(t, engine)
+		h.story()
+		r, err := h.metrics.LeadTime(h.admin, period("2026-11-02 00:00", "2026-11-16 00:00"))
+		h.must(err)
+		if r.Changes != 4 || r.WithoutCommitTime != 1 {
+			t.Fatalf("changes %d, without commit time %d", r.Changes, r.WithoutCommitTime)
+		}
+		// Stages of c1, c3, c4, c6 (minutes):
+		//   pushed    60 10 30 -      requested 30 0 30 30     approved 120 30 240 60
+		//   queued    30  5  0 0      started    1 1  2  0     ready     10 10  10 30
+		want := map[gatehouse.LeadStage][3]float64{
+			gatehouse.LeadPushed:    {3, 30, 30 + 0.8*30},
+			gatehouse.LeadRequested: {4, 30, 30},
+			gatehouse.LeadApproved:  {4, 90, 120 + 0.7*120},
+			gatehouse.LeadQueued:    {4, 2.5, 5 + 0.7*25},
+			gatehouse.LeadStarted:   {4, 1, 1 + 0.7},
+			gatehouse.LeadReady:     {4, 10, 10 + 0.7*20},
+		}
+		if len(r.Stages) != len(gatehouse.LeadStages) {
+			t.Fatalf("stages: %+v", r.Stages)
+		}
+		for _, s := range r.Stages {
+			w := want[s.Stage]
+			wantStat(t, "stage "+string(s.Stage), s.Stat, int(w[0]), mins(w[1]), mins(w[2]))
+		}
+		wantStat(t, "approval wait", r.ApprovalWait, 4, mins(90), mins(204))
+		if math.Abs(r.ApprovalShare-450.0/739) > 1e-9 {
+			t.Errorf("approval share %f, want 450/739", r.ApprovalShare)
+		}
+		if len(r.Policies) != 1 || r.Policies[0].Policy != "prod-gate" {
+			t.Fatalf("policies: %+v", r.Policies)
+		}
+		wantStat(t, "prod-gate's wait", r.Policies[0].Wait, 4, mins(90), mins(204))
+		if len(r.Approvers) != 2 || r.Approvers[0].Approver != "bob" || r.Approvers[0].Votes != 3 || r.Approvers[1].Approver != "carol" || r.Approvers[1].Votes != 2 {
+			t.Fatalf("approvers: %+v", r.Approvers)
+		}
+		wantStat(t, "bob's wait", r.Approvers[0].Wait, 3, mins(60), mins(108))
+		wantStat(t, "carol's wait", r.Approvers[1].Wait, 2, mins(190), mins(230))
+		if len(r.Drafts) != 1 || r.Drafts[0].Kind != gatehouse.DraftValues || r.Drafts[0].Published != 1 {
+			t.Fatalf("drafts: %+v", r.Drafts)
+		}
+		wantStat(t, "draft review", r.Drafts[0].Review, 1, mins(60), mins(60))
+		wantStat(t, "draft publish", r.Drafts[0].Publish, 1, mins(30), mins(30))
+		// Week 2 holds c4 (312m) and c6 (120m): the stage means add up to the mean lead time.
+		w2 := r.Weeks[1]
+		var sum float64
+		for _, s := range w2.Seconds {
+			sum += s
+		}
+		if w2.Changes != 2 || math.Abs(sum-216*60) > 1e-6 || math.Abs(w2.Seconds[2]-150*60) > 1e-6 {
+			t.Errorf("week 2: %+v (sum %f)", w2, sum)
+		}
+	})
+}
