@@ -207,3 +207,26 @@ func ParseMetricsQuery(get func(string) string) (MetricsQuery, error) {
 	}
 	return q, nil
 }
+
+// FormatDuration renders a duration for people in its two largest units: "45s", "3h 20m",
+// "2d 4h".
+func FormatDuration(d time.Duration) string {
+	if d < 0 {
+		return "-" + FormatDuration(-d)
+	}
+	units := []struct {
+		name string
+		size time.Duration
+	}{{"d", day}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}}
+	var parts []string
+	for i, u := range units {
+		if n := d / u.size; n > 0 || (i == len(units)-1 && len(parts) == 0) {
+			parts = append(parts, strconv.FormatInt(int64(n), 10)+u.name)
+			d -= n * u.size
+		}
+		if len(parts) == 2 || (len(parts) == 1 && d < time.Second) {
+			break
+		}
+	}
+	return strings.Join(parts, " ")
+}

@@ -44,7 +44,7 @@ type FailureFigure struct {
 }
 
 // RestoreFigure is time to restore: from the end of a failed change to the end of the next
-// deployment of the app to the environment that succeeded and was not itself a failed change.
+// deployment of the app to the environment that succeeded.
 type RestoreFigure struct {
 	Stat       Stat `json:"stat"`
 	Unrestored int  `json:"unrestored"`

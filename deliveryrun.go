@@ -65,21 +65,20 @@ type Failure struct {
 
 // Delivery computes delivery metrics in one pass over facts. Give it the rollbacks queued in
 // the period and its failure window, then the deployments that ended from the period's start
-// to its end plus the failure window, in order of app, environment and id; then the failures
-// left pending, votes and drafts; then read DORA and LeadTime. It keeps one release's
-// deployments at a time and the durations it summarises.
+// to its end plus the failure window, each release's (app and environment) in the order they
+// ended; then the failures left pending, votes and drafts; then read DORA and LeadTime. It
+// keeps, per release, only the failures waiting for their restore, and the durations it
+// summarises.
 type Delivery struct {
 	q         MetricsQuery
 	rollbacks map[release][]RollbackFact
-	group     []DeploymentFact
-	key       release
+	waiting   map[release][]Failure
 	weeks     []weekFacts
 
 	succeeded, ended, failed int
 	days                     map[string]bool
 	leads, restores          []time.Duration
 	noCommit                 int
-	pending                  []Failure
 	stages                   map[LeadStage][]time.Duration
 	waits, leadSum           time.Duration
 	approvalWaits            []time.Duration
@@ -102,7 +101,7 @@ type draftFacts struct{ review, publish, total []time.Duration }
 
 // NewDelivery starts a computation for a normalized query.
 func NewDelivery(q MetricsQuery, rollbacks []RollbackFact) *Delivery {
-	d := &Delivery{q: q, rollbacks: map[release][]RollbackFact{}, days: map[string]bool{}, stages: map[LeadStage][]time.Duration{},
+	d := &Delivery{q: q, rollbacks: map[release][]RollbackFact{}, waiting: map[release][]Failure{}, days: map[string]bool{}, stages: map[LeadStage][]time.Duration{},
 		policies: map[string][]time.Duration{}, approvers: map[string][]time.Duration{}, drafts: map[DraftKind]*draftFacts{}}
 	for _, r := range rollbacks {
 		k := release{r.App, r.Environment}
@@ -130,11 +129,32 @@ func (d *Delivery) week(t time.Time) *weekFacts {
 // Add takes the next deployment.
 func (d *Delivery) Add(f DeploymentFact) {
 	k := release{f.App, f.Environment}
-	if k != d.key {
-		d.flush()
-		d.key = k
+	failed := d.failedChange(f)
+	if f.State == StateSucceeded {
+		for _, w := range d.waiting[k] {
+			d.restored(w.FinishedAt, f.FinishedAt)
+		}
+		delete(d.waiting, k)
 	}
-	d.group = append(d.group, f)
+	if !d.inPeriod(f.FinishedAt) {
+		return
+	}
+	w := d.week(f.FinishedAt)
+	d.ended++
+	w.ended++
+	if f.State == StateSucceeded {
+		d.succeeded++
+		w.deployments++
+		d.days[f.FinishedAt.Format(time.DateOnly)] = true
+		if f.FirstOfDigest {
+			d.change(f, w)
+		}
+	}
+	if failed {
+		d.failed++
+		w.failed++
+		d.waiting[k] = append(d.waiting[k], Failure{ID: f.ID, App: f.App, Environment: f.Environment, FinishedAt: f.FinishedAt})
+	}
 }
 
 // undone reports whether a rollback queued within the failure window after f ended undid f.
@@ -148,39 +168,6 @@ func (d *Delivery) undone(f DeploymentFact) bool {
 // automatically, or was undone by a rollback within the failure window.
 func (d *Delivery) failedChange(f DeploymentFact) bool {
 	return f.State == StateFailed || f.State == StateRolledBack || (f.State == StateSucceeded && d.undone(f))
-}
-
-// flush computes the metrics of the release held.
-func (d *Delivery) flush() {
-	g := d.group
-	d.group = nil
-	for i, f := range g {
-		if !d.inPeriod(f.FinishedAt) {
-			continue
-		}
-		w := d.week(f.FinishedAt)
-		d.ended++
-		w.ended++
-		if f.State == StateSucceeded {
-			d.succeeded++
-			w.deployments++
-			d.days[f.FinishedAt.Format(time.DateOnly)] = true
-			if f.FirstOfDigest {
-				d.change(f, w)
-			}
-		}
-		if !d.failedChange(f) {
-			continue
-		}
-		d.failed++
-		w.failed++
-		j := slices.IndexFunc(g[i+1:], func(n DeploymentFact) bool { return n.State == StateSucceeded && !d.failedChange(n) })
-		if j < 0 {
-			d.pending = append(d.pending, Failure{ID: f.ID, App: f.App, Environment: f.Environment, FinishedAt: f.FinishedAt})
-			continue
-		}
-		d.restored(f.FinishedAt, g[i+1+j].FinishedAt)
-	}
 }
 
 func (d *Delivery) restored(failed, at time.Time) {
@@ -227,16 +214,33 @@ func (d *Delivery) change(f DeploymentFact, w *weekFacts) {
 	stage(LeadReady, f.StartedAt, f.FinishedAt)
 }
 
-// Pending returns the failed changes whose restoring deployment was not among the facts.
+// Pending returns the failed changes whose restoring deployment was not among the facts, in
+// order of release.
 func (d *Delivery) Pending() []Failure {
-	d.flush()
-	return d.pending
+	var out []Failure
+	for _, k := range sortedReleases(d.waiting) {
+		out = append(out, d.waiting[k]...)
+	}
+	return out
 }
 
 // Restore records the end of the deployment that restored a pending failure.
 func (d *Delivery) Restore(f Failure, at time.Time) {
-	d.pending = slices.DeleteFunc(d.pending, func(p Failure) bool { return p.ID == f.ID })
+	k := release{f.App, f.Environment}
+	d.waiting[k] = slices.DeleteFunc(d.waiting[k], func(p Failure) bool { return p.ID == f.ID })
+	if len(d.waiting[k]) == 0 {
+		delete(d.waiting, k)
+	}
 	d.restored(f.FinishedAt, at)
+}
+
+func sortedReleases(m map[release][]Failure) []release {
+	out := make([]release, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].app < out[j].app || (out[i].app == out[j].app && out[i].env < out[j].env) })
+	return out
 }
 
 // AddVote takes a vote on the request of a change counted.
@@ -256,13 +260,12 @@ func (d *Delivery) AddDraft(f DraftFact) {
 
 // DORA returns the four metrics, rated, and their weekly trend.
 func (d *Delivery) DORA(envs []string) *DORAReport {
-	d.flush()
 	days := d.q.To.Sub(d.q.From).Hours() / 24
 	r := &DORAReport{Query: d.q, Environments: envs, Window: d.q.FailureWindow.Seconds(), Weeks: []DORAWeek{}}
 	r.Frequency = FrequencyFigure{Deployments: d.succeeded, Days: days, PerDay: float64(d.succeeded) / days, ActiveDays: len(d.days)}
 	r.LeadTime = LeadTimeFigure{Stat: Summarize(d.leads), WithoutCommitTime: d.noCommit}
 	r.Failures = FailureFigure{Ended: d.ended, Failed: d.failed, Rate: ratio(d.failed, d.ended)}
-	r.Restore = RestoreFigure{Stat: Summarize(d.restores), Unrestored: len(d.pending)}
+	r.Restore = RestoreFigure{Stat: Summarize(d.restores), Unrestored: len(d.Pending())}
 	if d.succeeded > 0 {
 		r.Frequency.Band = FrequencyBand(r.Frequency.PerDay)
 	}
@@ -287,7 +290,6 @@ func (d *Delivery) DORA(envs []string) *DORAReport {
 
 // LeadTime returns the breakdown of lead time.
 func (d *Delivery) LeadTime(envs []string) *LeadTimeReport {
-	d.flush()
 	r := &LeadTimeReport{Query: d.q, Environments: envs, Changes: len(d.leads), WithoutCommitTime: d.noCommit,
 		LeadTime: Summarize(d.leads), ApprovalWait: Summarize(d.approvalWaits),
 		Policies: []WaitFigure{}, Approvers: []ApproverFigure{}, Drafts: []DraftFigure{}, Weeks: []LeadTimeWeek{}}

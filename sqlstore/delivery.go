@@ -60,7 +60,7 @@ func (sc metricsScope) where(args *sqlArgs) string {
 	for _, id := range sc.envIDs {
 		ids = append(ids, args.add(id))
 	}
-	w := "p.id = " + args.add(sc.projectID) + " AND e.id IN (" + strings.Join(ids, ", ") + ")"
+	w := "ap.project_id = " + args.add(sc.projectID) + " AND d.environment_id IN (" + strings.Join(ids, ", ") + ")"
 	if sc.q.App != "" {
 		w += " AND ap.name = " + args.add(sc.q.App)
 	}
@@ -126,24 +126,30 @@ func (s *MetricsService) run(ctx context.Context, q gatehouse.MetricsQuery) (met
 		return sc, nil, err
 	}
 	d := gatehouse.NewDelivery(q, rollbacks)
-	var args sqlArgs
-	query := deploymentFactsSelect + ` WHERE ` + sc.where(&args) + ` AND d.finished_at >= ` + args.add(micro(q.From)) +
-		` AND d.finished_at < ` + args.add(micro(q.To.Add(q.FailureWindow))) + ` ORDER BY d.app_id, d.environment_id, d.id`
-	err = eachRow(ctx, r, query, args, func(row scanner) error {
-		f, err := scanDeploymentFact(row)
-		if err == nil {
-			d.Add(f)
+	// One environment at a time, in the order deployments ended: an index range each, with
+	// no sort.
+	for _, env := range sc.envIDs {
+		one := sc
+		one.envIDs = []int64{env}
+		var args sqlArgs
+		query := deploymentFactsSelect + ` WHERE ` + one.where(&args) + ` AND d.finished_at >= ` + args.add(micro(q.From)) +
+			` AND d.finished_at < ` + args.add(micro(q.To.Add(q.FailureWindow))) + ` ORDER BY d.finished_at, d.id`
+		err = eachRow(ctx, r, query, args, func(row scanner) error {
+			f, err := scanDeploymentFact(row)
+			if err == nil {
+				d.Add(f)
+			}
+			return err
+		})
+		if err != nil {
+			return sc, nil, fmt.Errorf("metrics deployments: %w", err)
 		}
-		return err
-	})
-	if err != nil {
-		return sc, nil, fmt.Errorf("metrics deployments: %w", err)
 	}
 	for _, f := range d.Pending() {
 		var at sql.NullInt64
 		err := r.QueryRowContext(ctx, `SELECT d.finished_at FROM deployments d JOIN apps ap ON ap.id = d.app_id
 			JOIN environments e ON e.id = d.environment_id WHERE ap.project_id = $1 AND ap.name = $2 AND e.name = $3
-			AND d.id > $4 AND d.state = 'succeeded' ORDER BY d.id LIMIT 1`, sc.projectID, f.App, f.Environment, f.ID).Scan(&at)
+			AND d.finished_at > $4 AND d.state = 'succeeded' ORDER BY d.finished_at LIMIT 1`, sc.projectID, f.App, f.Environment, micro(f.FinishedAt)).Scan(&at)
 		if err == sql.ErrNoRows || (err == nil && !at.Valid) {
 			continue
 		} else if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/gatehousehq/gatehouse/client"
 	"github.com/gatehousehq/gatehouse/httpapi"
 	"github.com/gatehousehq/gatehouse/internal/testbed"
+	"github.com/gatehousehq/gatehouse/sqlstore"
 )
 
 func demoCmd(a *cli.App) *cobra.Command {
@@ -102,6 +103,8 @@ func runDemo(ctx context.Context, out io.Writer, listen, dataDir string) error {
 		return err
 	}
 	s.adminPassword = randomPassword()
+	opened := make(chan *sqlstore.DB, 1)
+	s.opened = func(db *sqlstore.DB) { opened <- db }
 	srvCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	served := make(chan error, 1)
@@ -111,7 +114,7 @@ func runDemo(ctx context.Context, out io.Writer, listen, dataDir string) error {
 		return err
 	}
 	say(out, "creating the demo project")
-	logins, err := seedDemo(ctx, url, s.adminPassword, cluster)
+	logins, err := seedDemo(ctx, url, s.adminPassword, cluster, <-opened)
 	if err != nil {
 		stop()
 		<-served
@@ -153,7 +156,7 @@ type login struct{ user, password, role string }
 
 // seedDemo creates the demo project through the API, as an operator would, and deploys one
 // artifact to dev.
-func seedDemo(ctx context.Context, url, adminPassword string, cluster *testbed.Cluster) ([]login, error) {
+func seedDemo(ctx context.Context, url, adminPassword string, cluster *testbed.Cluster, db *sqlstore.DB) ([]login, error) {
 	var tok gatehouse.NewToken
 	in := httpapi.TokenLogin{Credentials: gatehouse.Credentials{Name: "admin", Password: gatehouse.OutgoingSecret(adminPassword)},
 		TokenCreate: gatehouse.TokenCreate{Name: "demo setup", ExpiresIn: "1h"}}
@@ -207,6 +210,14 @@ func seedDemo(ctx context.Context, url, adminPassword string, cluster *testbed.C
 		if err := c.Do(ctx, st.method, st.path, nil, st.body, nil); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", st.method, st.path, err)
 		}
+	}
+	// Four weeks of production behind it, so the Metrics page has something to say: made-up
+	// deployments through prod-gate, a few failures and rollbacks (the trail records the seeding).
+	now := time.Now().UTC()
+	if err := db.SeedHistory(ctx, sqlstore.HistorySpec{Project: "shop", Apps: []string{"shop"}, Environment: "prod",
+		From: now.AddDate(0, 0, -28), To: now.Add(-2 * time.Hour), Deployments: 40, Approved: 1, Failures: 0.1, Rollbacks: 0.06,
+		Policy: "prod-gate", Approvers: []string{"bob", "carol"}, Votes: 2, Seed: 7}); err != nil {
+		return nil, fmt.Errorf("seed the demo's history: %w", err)
 	}
 	// CI pushes the first build; dev is an auto stage, so it deploys by itself.
 	var ci gatehouse.NewToken
@@ -265,6 +276,8 @@ approve from their Approvals page; alice deploys. Or from the CLI (in another te
   ./gatehouse approval request -p shop -a shop --env prod --tag 1.0.0 -m "first release"
   (then as bob and carol, each logged in: ./gatehouse approval pending; ./gatehouse approval approve ID)
   ./gatehouse deploy -p shop -a shop --env prod --tag 1.0.0 --wait
+Four weeks of made-up production history (a few failures and rollbacks) feed the Metrics
+page and ./gatehouse metrics dora -p shop (and metrics leadtime).
 The cluster: kubectl --kubeconfig %s get pods -A
 
 Press Ctrl-C to stop everything.

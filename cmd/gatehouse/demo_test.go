@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"io"
 	"maps"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/internal/childproc"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
@@ -105,6 +107,17 @@ func TestDemo(t *testing.T) {
 	hist := run("", "history", "-p", "shop", "-a", "shop", "-o", "json")
 	if !strings.Contains(hist, `"environment": "dev"`) || !strings.Contains(hist, `"state": "succeeded"`) {
 		t.Fatalf("history:\n%s", hist)
+	}
+	// The seeded history gives production figures: deployments, failures, their restores.
+	var dora gatehouse.DORAReport
+	if err := json.Unmarshal([]byte(run("", "metrics", "dora", "-p", "shop", "-o", "json")), &dora); err != nil {
+		t.Fatal(err)
+	}
+	if dora.Frequency.Deployments < 20 || dora.Failures.Failed == 0 || dora.Restore.Stat.Count == 0 || dora.LeadTime.Stat.Count == 0 {
+		t.Fatalf("the demo's metrics say too little: %+v %+v %+v %+v", dora.Frequency, dora.Failures, dora.Restore, dora.LeadTime)
+	}
+	if table := run("", "metrics", "leadtime", "-p", "shop"); !strings.Contains(table, "requested → approved") || !strings.Contains(table, "bob") {
+		t.Fatalf("metrics leadtime:\n%s", table)
 	}
 	if err := demo.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)

@@ -47,6 +47,8 @@ type settings struct {
 	logFormat      string
 	logLevel       string
 	configFile     string
+	// opened, when set, is handed the store once it is open (the demo writes its history).
+	opened func(*sqlstore.DB)
 }
 
 func serveCmd(a *cli.App) *cobra.Command {
@@ -224,6 +226,9 @@ func serve(ctx context.Context, s settings, out, logOut io.Writer) error {
 		return err
 	}
 	defer db.Close()
+	if s.opened != nil {
+		s.opened(db)
+	}
 	pw, created, err := db.Bootstrap(ctx, s.adminUser, gatehouse.NewSecret(s.adminPassword))
 	if err != nil {
 		return err
