@@ -183,4 +183,6 @@ var endpoints = []endpoint{
 	{"GET /api/v1/audit", shopAdmins, staticCall("GET", "/api/v1/audit?project=shop", nil)},
 	{"POST /api/v1/audit/verify", superAdmins, staticCall("POST", "/api/v1/audit/verify", nil)},
 	{"POST /api/v1/audit/checkpoint", superAdmins, staticCall("POST", "/api/v1/audit/checkpoint", nil)},
+	{"GET /api/v1/metrics/dora", inShop, staticCall("GET", "/api/v1/metrics/dora?project=shop", nil)},
+	{"GET /api/v1/metrics/leadtime", inShop, staticCall("GET", "/api/v1/metrics/leadtime?project=shop&since=7d", nil)},
 }
