@@ -75,7 +75,7 @@ func TestRequestsAreCountedByRoutePattern(t *testing.T) {
 	for name, want := range map[string]dto.MetricType{
 		requests: dto.MetricType_COUNTER, "gatehouse_http_request_duration_seconds": dto.MetricType_HISTOGRAM,
 		"gatehouse_approval_requests_open": dto.MetricType_GAUGE,
-		"gatehouse_drafts_open": dto.MetricType_GAUGE, "gatehouse_audit_events_total": dto.MetricType_COUNTER,
+		"gatehouse_drafts_open":            dto.MetricType_GAUGE, "gatehouse_audit_events_total": dto.MetricType_COUNTER,
 	} {
 		if m[name] == nil {
 			t.Errorf("no family %s", name)
