@@ -41,8 +41,9 @@ func TestServeMetrics(t *testing.T) {
 	if got := status(off+"/metrics", ""); got != http.StatusNotFound {
 		t.Errorf("without metrics settings, /metrics: %d, want 404", got)
 	}
-	if got := status(off+"/metrics", token); got != http.StatusNotFound {
-		t.Errorf("without metrics settings, /metrics with a token: %d, want 404", got)
+	// A bearer token is the API's to check before routing: one it did not issue is refused.
+	if got := status(off+"/metrics", token); got != http.StatusUnauthorized {
+		t.Errorf("without metrics settings, /metrics with a token: %d, want 401", got)
 	}
 	if n := listeners(t, p.Cmd.Process.Pid); n != 1 {
 		t.Errorf("without metrics settings the server listens on %d sockets, want 1", n)
@@ -50,15 +51,19 @@ func TestServeMetrics(t *testing.T) {
 
 	metricsAddr := "http://" + testserver.FreeAddr(t)
 	main, p := serve("listen", "--metrics-listen", strings.TrimPrefix(metricsAddr, "http://"))
-	if got := status(main+"/metrics", token); got != http.StatusNotFound {
+	if got := status(main+"/metrics", ""); got != http.StatusNotFound {
 		t.Errorf("with --metrics-listen only, the main listener's /metrics: %d, want 404", got)
+	}
+	if got := status(main+"/metrics", token); got != http.StatusUnauthorized {
+		t.Errorf("with --metrics-listen only, the main listener's /metrics with a token: %d, want 401", got)
 	}
 	if n := listeners(t, p.Cmd.Process.Pid); n != 2 {
 		t.Errorf("with --metrics-listen the server listens on %d sockets, want 2", n)
 	}
 	m := testserver.Scrape(t, metricsAddr+"/metrics", "")
-	if m.Value("gatehouse_http_requests_total", "route", "unmatched", "status", "404") != 1 {
-		t.Errorf("the main listener's 404 is not counted: %v", m["gatehouse_http_requests_total"])
+	if m.Value("gatehouse_http_requests_total", "route", "unmatched", "status", "404") != 1 ||
+		m.Value("gatehouse_http_requests_total", "route", "unmatched", "status", "401") != 1 {
+		t.Errorf("the main listener's 404 and 401 are not counted: %v", m["gatehouse_http_requests_total"])
 	}
 	if m["gatehouse_river_jobs"] == nil || m["gatehouse_audit_events_total"] == nil {
 		t.Errorf("the store's families are missing: %v", m)
