@@ -13,8 +13,8 @@ import (
 
 // TestServeMetrics runs the binary with each way of serving metrics: none by default (404 on
 // the main listener, and it listens nowhere else), --metrics-listen on an address of their
-// own without a token (the main listener still 404s), and a token file, set through the
-// environment, beside it (the main listener asks for the token).
+// own without a token (the main listener still 404s to requests without credentials), and a
+// token file, set through the environment, beside it (the main listener asks for the token).
 func TestServeMetrics(t *testing.T) {
 	dir := t.TempDir()
 	serve := func(name string, args ...string) (string, *testserver.Proc) {
@@ -22,44 +22,39 @@ func TestServeMetrics(t *testing.T) {
 		p := testserver.StartProcess(t, append([]string{"--listen", addr, "--data-dir", filepath.Join(dir, name)}, args...)...)
 		return "http://" + addr, p
 	}
-	status := func(url, token string) int {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, url, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s: %v", url, err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
 	const token = "a-metrics-token-of-32-characters"
+	type check struct {
+		url, token string
+		want       int
+	}
+	expect := func(setting string, listening int, p *testserver.Proc, checks ...check) {
+		t.Helper()
+		for _, c := range checks {
+			req, _ := http.NewRequest(http.MethodGet, c.url, nil)
+			if c.token != "" {
+				req.Header.Set("Authorization", "Bearer "+c.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s: GET %s: %v", setting, c.url, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != c.want {
+				t.Errorf("%s: GET %s with token %q: %d, want %d", setting, c.url, c.token, resp.StatusCode, c.want)
+			}
+		}
+		if n := listeners(t, p.Cmd.Process.Pid); n != listening {
+			t.Errorf("%s: the server listens on %d sockets, want %d", setting, n, listening)
+		}
+	}
 
-	off, p := serve("off")
-	if got := status(off+"/metrics", ""); got != http.StatusNotFound {
-		t.Errorf("without metrics settings, /metrics: %d, want 404", got)
-	}
 	// A bearer token is the API's to check before routing: one it did not issue is refused.
-	if got := status(off+"/metrics", token); got != http.StatusUnauthorized {
-		t.Errorf("without metrics settings, /metrics with a token: %d, want 401", got)
-	}
-	if n := listeners(t, p.Cmd.Process.Pid); n != 1 {
-		t.Errorf("without metrics settings the server listens on %d sockets, want 1", n)
-	}
+	off, p := serve("off")
+	expect("no metrics settings", 1, p, check{off + "/metrics", "", http.StatusNotFound}, check{off + "/metrics", token, http.StatusUnauthorized})
 
 	metricsAddr := "http://" + testserver.FreeAddr(t)
 	main, p := serve("listen", "--metrics-listen", strings.TrimPrefix(metricsAddr, "http://"))
-	if got := status(main+"/metrics", ""); got != http.StatusNotFound {
-		t.Errorf("with --metrics-listen only, the main listener's /metrics: %d, want 404", got)
-	}
-	if got := status(main+"/metrics", token); got != http.StatusUnauthorized {
-		t.Errorf("with --metrics-listen only, the main listener's /metrics with a token: %d, want 401", got)
-	}
-	if n := listeners(t, p.Cmd.Process.Pid); n != 2 {
-		t.Errorf("with --metrics-listen the server listens on %d sockets, want 2", n)
-	}
+	expect("--metrics-listen", 2, p, check{main + "/metrics", "", http.StatusNotFound}, check{main + "/metrics", token, http.StatusUnauthorized})
 	m := testserver.Scrape(t, metricsAddr+"/metrics", "")
 	if m.Value("gatehouse_http_requests_total", "route", "unmatched", "status", "404") != 1 ||
 		m.Value("gatehouse_http_requests_total", "route", "unmatched", "status", "401") != 1 {
@@ -75,21 +70,13 @@ func TestServeMetrics(t *testing.T) {
 	}
 	t.Setenv("GATEHOUSE_METRICS_TOKEN_FILE", file)
 	metricsAddr = "http://" + testserver.FreeAddr(t)
-	main, _ = serve("both", "--metrics-listen", strings.TrimPrefix(metricsAddr, "http://"))
-	for _, c := range []struct {
-		url, token string
-		want       int
-	}{
-		{main + "/metrics", "", http.StatusUnauthorized},
-		{main + "/metrics", token + "x", http.StatusUnauthorized},
-		{main + "/metrics", token, http.StatusOK},
-		{metricsAddr + "/metrics", "", http.StatusOK},
-		{metricsAddr + "/api/v1/me", "", http.StatusNotFound}, // the metrics listener serves nothing else
-	} {
-		if got := status(c.url, c.token); got != c.want {
-			t.Errorf("GET %s with token %q: %d, want %d", c.url, c.token, got, c.want)
-		}
-	}
+	main, p = serve("both", "--metrics-listen", strings.TrimPrefix(metricsAddr, "http://"))
+	expect("both", 2, p,
+		check{main + "/metrics", "", http.StatusUnauthorized},
+		check{main + "/metrics", token + "x", http.StatusUnauthorized},
+		check{main + "/metrics", token, http.StatusOK},
+		check{metricsAddr + "/metrics", "", http.StatusOK},
+		check{metricsAddr + "/api/v1/me", "", http.StatusNotFound}) // the metrics listener serves nothing else
 }
 
 // listeners counts the TCP sockets the process listens on: its socket descriptors that
