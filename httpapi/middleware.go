@@ -54,6 +54,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		_, pattern := s.mux.Handler(r)
+		if !s.known[pattern] {
+			pattern = "" // a redirect's target path, say: not a route
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				s.log.Error("panic", "request_id", rid, "panic", p)
@@ -64,11 +68,15 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				actor = a.UserName
 			}
 			path, query := redactURL(r.URL)
+			took := time.Since(start)
 			s.log.Info("request", "request_id", rid, "method", r.Method, "path", path, "query", query, "status", rec.status,
-				"duration_ms", time.Since(start).Milliseconds(), "actor", actor)
+				"duration_ms", took.Milliseconds(), "actor", actor)
+			if s.observe != nil {
+				s.observe.ObserveRequest(pattern, r.Method, rec.status, took)
+			}
 		}()
 		r.Body = http.MaxBytesReader(rec, r.Body, s.cfg.MaxBodyBytes)
-		if _, pattern := s.mux.Handler(r); s.ownAuth[pattern] {
+		if s.ownAuth[pattern] {
 			next.ServeHTTP(rec, r) // the request carries its own credential
 			return
 		}

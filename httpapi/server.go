@@ -39,7 +39,20 @@ type Server struct {
 	pages   pageErrors
 	mounted []string        // the patterns mounted with Handle and HandleWithoutSession, in order
 	ownAuth map[string]bool // the patterns mounted with HandleWithoutSession
+	known   map[string]bool // every pattern of the mux: the only routes an observer is told of
+	observe RequestObserver // nil: none
 }
+
+// RequestObserver hears of every request the server answered. Route is the pattern that
+// served it, exactly as mounted ("GET /api/v1/projects/{project}"), or "" when none did (not
+// found, method not allowed, a redirect to a cleaned path): never the path itself, so the
+// routes it hears of are bounded by those mounted. Method is as the client sent it.
+type RequestObserver interface {
+	ObserveRequest(route, method string, status int, took time.Duration)
+}
+
+// ObserveRequests makes the server tell o of every request it answers; set it before serving.
+func (s *Server) ObserveRequests(o RequestObserver) { s.observe = o }
 
 // pageErrors renders the errors of requests under a path prefix (the web UI's pages) in the
 // pages' own way instead of as JSON.
@@ -59,13 +72,14 @@ func New(svc Services, cfg Config, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{svc: svc, cfg: cfg, log: log, limiter: newLimiter(cfg.LoginWindow), mux: http.NewServeMux()}
+	s := &Server{svc: svc, cfg: cfg, log: log, limiter: newLimiter(cfg.LoginWindow), mux: http.NewServeMux(), known: map[string]bool{}}
 	for _, rt := range s.routes() {
 		h := rt.handler
 		if !rt.public {
 			h = s.requireActor(h)
 		}
 		s.mux.Handle(rt.pattern, h)
+		s.known[rt.pattern] = true
 	}
 	return s
 }
@@ -75,6 +89,7 @@ func New(svc Services, cfg Config, log *slog.Logger) *Server {
 func (s *Server) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, h)
 	s.mounted = append(s.mounted, pattern)
+	s.known[pattern] = true
 }
 
 // HandleWithoutSession mounts a handler whose requests carry their own credential (approve

@@ -99,6 +99,9 @@ func (tx *Tx) moveBallot(b ballot, to gatehouse.BallotState, reason string, deta
 		return fmt.Errorf("%s state: %w", ft.noun, err)
 	}
 	b.setState(to, reason, fromNullMicro(decided))
+	if r, ok := b.(approvalRow); ok && to == gatehouse.ApprovalApproved {
+		tx.observeApproval(r)
+	}
 	if details == nil {
 		details = map[string]any{}
 	}

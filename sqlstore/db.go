@@ -48,6 +48,7 @@ type DB struct {
 	validate ValuesValidator
 	pin      ChartPinner
 	identify ClusterIdentifier
+	observer Observer
 }
 
 // Open connects to the database, applies pending migrations and returns the store.

@@ -26,7 +26,12 @@ type Tx struct {
 	db         *DB
 	now        time.Time
 	unprepared []string // queries to prepare once the transaction ends
+	committed  []func() // run in order once the transaction committed, never when it did not
 }
+
+// afterCommit runs f once the transaction committed (not on rollback, nor on an attempt that
+// is run again): observers hear only of what the database holds.
+func (tx *Tx) afterCommit(f func()) { tx.committed = append(tx.committed, f) }
 
 // write runs fn in a write transaction and commits when fn returns nil. A transaction the
 // engine aborted for serialization runs again (at most three times).
@@ -56,6 +61,9 @@ func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	for _, f := range tx.committed {
+		f()
 	}
 	return nil
 }

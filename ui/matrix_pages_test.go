@@ -164,4 +164,14 @@ var pageRoutes = []pageRoute{
 	}},
 	{"POST /approve/{token}", "request", testserver.ImageApprovers, vote(gatehouse.FlowRequest)},
 	{"POST /approve/{token}", "draft", testserver.ConfigApprovers, vote(gatehouse.FlowDraft)},
+
+	// The metrics carry their own credential, the metrics token: a session is not one, and
+	// the token serves whoever holds it, signed in or not.
+	{"GET /metrics", "with a session only", nil, page("/metrics")},
+	{"GET /metrics", "with the metrics token", testserver.Everyone, func(w *pageWorld, role string) request {
+		return w.bearerAs(role, "/metrics", testserver.MetricsToken)
+	}},
+	{"GET /metrics", "with a wrong token", nil, func(w *pageWorld, role string) request {
+		return w.bearerAs(role, "/metrics", testserver.MetricsToken+"x")
+	}},
 }

@@ -64,6 +64,20 @@ func (w *pageWorld) getAs(role, path string) request {
 	}
 }
 
+// bearerAs is a GET of the path with the role's browser (its session cookie too) and
+// "Authorization: Bearer token".
+func (w *pageWorld) bearerAs(role, path, token string) request {
+	return func() (*http.Response, string) {
+		b := w.browsers[role]
+		req, err := http.NewRequest(http.MethodGet, b.base+path, nil)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		return b.read(b.c.Do(req))
+	}
+}
+
 // postAs posts the form with the role's browser and its session's CSRF token, as the pages'
 // forms do.
 func (w *pageWorld) postAs(role, path string, form url.Values) request {
@@ -101,6 +115,10 @@ func signInRedirect(resp *http.Response) bool {
 func pageRefused(role string, resp *http.Response) bool {
 	if role == "anonymous" {
 		return signInRedirect(resp) || resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusNotFound
+	}
+	if resp.Request.URL.Path == "/metrics" {
+		// The metrics ask for their own token, which no session is: 401 for everyone.
+		return resp.StatusCode == http.StatusUnauthorized
 	}
 	return resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusNotFound
 }

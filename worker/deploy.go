@@ -97,7 +97,23 @@ func (r *Runner) advance(ctx context.Context, dj *sqlstore.DeployJob, o sqlstore
 	if o.HelmRevision > 0 {
 		dj.HelmRevision = o.HelmRevision
 	}
+	if dj.State.Terminal() {
+		r.ended(ctx, dj.ID)
+	}
 	return nil
+}
+
+// ended tells the observer of a deployment this runner just ended.
+func (r *Runner) ended(ctx context.Context, id int64) {
+	if r.opt.Observer == nil {
+		return
+	}
+	d, err := r.opt.Store.DeploymentRecord(context.WithoutCancel(ctx), id)
+	if err != nil {
+		r.log.Warn("read ended deployment for metrics", "deployment", id, "err", err)
+		return
+	}
+	r.opt.Observer.DeploymentEnded(d)
 }
 
 func (r *Runner) finish(ctx context.Context, dj *sqlstore.DeployJob, to gatehouse.DeploymentState, o sqlstore.Outcome) error {

@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
+	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/kube"
 	"github.com/gatehousehq/gatehouse/notify"
 	"github.com/gatehousehq/gatehouse/sqlstore"
@@ -46,6 +47,16 @@ type Options struct {
 	ExternalURL string
 	// LinkTTL bounds an approve link's life (it also dies with its request). Default 72h.
 	LinkTTL time.Duration
+	// Observer is told of every deployment this runner ended; nil means no one is.
+	Observer Observer
+}
+
+// Observer hears of the deployments a runner ended, once the end is committed: each ended
+// deployment is told of once, by the runner that ended it. It gets the deployment as the
+// database holds it then, with its events but without its values. Its method runs on the
+// deployment's worker, so it must be quick.
+type Observer interface {
+	DeploymentEnded(d *gatehouse.Deployment)
 }
 
 // Runner owns the River client and the hand-off loop.

@@ -83,6 +83,10 @@ func TestServeRefusesBadSettings(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("listen: 127.0.0.1:0\ncolour: red\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	shortToken := filepath.Join(dir, "short.token")
+	if err := os.WriteFile(shortToken, []byte("  too-short \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		env  []string
 		args []string
@@ -98,6 +102,9 @@ func TestServeRefusesBadSettings(t *testing.T) {
 		{nil, []string{"--listen", "127.0.0.1:0", "--sso-issuer", "https://id.example.com", "--sso-client-id", "g"}, "--sso-client-secret-file"},
 		{[]string{"GATEHOUSE_SSO_CLIENT_SECRET=s"}, []string{"--listen", "127.0.0.1:0", "--sso-issuer", "https://id.example.com", "--sso-client-id", "g",
 			"--sso-email-domain", "@bank.example"}, "--sso-email-domain"},
+		{nil, []string{"--metrics-token-file", filepath.Join(dir, "missing.token")}, "--metrics-token-file"},
+		{[]string{"GATEHOUSE_METRICS_TOKEN_FILE=" + shortToken}, nil, "--metrics-token-file"},
+		{nil, []string{"--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:http-nope"}, "--metrics-listen"},
 	}
 	for _, c := range cases {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

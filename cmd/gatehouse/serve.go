@@ -47,6 +47,7 @@ type settings struct {
 	logFormat      string
 	logLevel       string
 	configFile     string
+	metrics        metricsSettings
 	// opened, when set, is handed the store once it is open (the demo writes its history).
 	opened func(*sqlstore.DB)
 }
@@ -97,6 +98,7 @@ func bindServeFlags(f *pflag.FlagSet, s *settings) {
 	f.StringVar(&s.externalURL, "external-url", "", "the server's address as people reach it, for links in e-mails (default: http(s)://LISTEN)")
 	bindMailFlags(f, &s.mail)
 	bindSSOFlags(f, &s.sso)
+	bindMetricsFlags(f, &s.metrics)
 	f.StringVar(&s.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&s.configFile, "config", "", "config file (YAML: flag names as keys)")
@@ -221,6 +223,10 @@ func serve(ctx context.Context, s settings, out, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
+	metricsToken, err := s.metrics.token()
+	if err != nil {
+		return err
+	}
 	db, err := s.openStore(ctx, log)
 	if err != nil {
 		return err
@@ -244,6 +250,15 @@ func serve(ctx context.Context, s settings, out, logOut io.Writer) error {
 	if err != nil {
 		return gatehouse.Invalidf("--listen", "cannot listen on %s: %v", s.listen, err)
 	}
+	metrics, metricsSrv, err := s.metrics.start(db, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if metricsSrv != nil {
+		defer metricsSrv.ln.Close() // when serve returns before serving metrics
+		defer metricsSrv.srv.Close()
+	}
 	mailer, err := s.mail.mailer()
 	if err != nil {
 		return err
@@ -260,7 +275,7 @@ func serve(ctx context.Context, s settings, out, logOut io.Writer) error {
 		return err
 	}
 	runner, err := wire.Worker(ctx, db, wire.WorkerOptions{DataDir: s.dataDir, Workers: s.workers, Lease: s.deployLease, Logger: log,
-		Mailer: mailer, ExternalURL: external})
+		Mailer: mailer, ExternalURL: external, Metrics: metrics})
 	if err != nil {
 		return err
 	}
@@ -274,14 +289,18 @@ func serve(ctx context.Context, s settings, out, logOut io.Writer) error {
 			log.Warn("stop workers", "err", err)
 		}
 	}()
-	srv := &http.Server{Handler: wire.API(db, cfg, log, signOn), ReadHeaderTimeout: 10 * time.Second,
+	api := wire.API(db, cfg, log, signOn)
+	if metrics != nil {
+		wire.ServeMetrics(api, metrics, metricsToken)
+	}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	scheme := "http"
 	if s.tlsCert != "" {
 		scheme = "https"
 	}
 	fmt.Fprintf(out, "Gatehouse is serving on %s://%s (%s database)\n", scheme, ln.Addr(), db.Engine())
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() {
 		if s.tlsCert != "" {
 			errc <- srv.ServeTLS(ln, s.tlsCert, s.tlsKey)
@@ -289,6 +308,10 @@ func serve(ctx context.Context, s settings, out, logOut io.Writer) error {
 			errc <- srv.Serve(ln)
 		}
 	}()
+	if metricsSrv != nil {
+		log.Info("serving metrics", "addr", metricsSrv.addr)
+		go func() { errc <- fmt.Errorf("metrics: %w", metricsSrv.srv.Serve(metricsSrv.ln)) }()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -297,6 +320,11 @@ func serve(ctx context.Context, s settings, out, logOut io.Writer) error {
 	log.Info("shutting down")
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if metricsSrv != nil {
+		if err := metricsSrv.srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("shut down metrics listener", "err", err)
+		}
+	}
 	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -20,21 +20,28 @@ import (
 	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/wire"
 	"github.com/gatehousehq/gatehouse/sqlstore"
+	"github.com/gatehousehq/gatehouse/telemetry"
 	"github.com/gatehousehq/gatehouse/ui"
 )
 
 // Password is every test user's password.
 const Password = "correct horse battery"
 
+// MetricsToken is the bearer token of every test server's GET /metrics (as with
+// --metrics-token-file).
+const MetricsToken = "metrics-token-of-the-test-servers"
+
 // Server is a running API server.
 type Server struct {
-	URL   string
-	DB    *sqlstore.DB
-	API   *httpapi.Server
-	Admin *client.Client // the super-admin, by token
-	Log   *LogBuffer     // every line the server and its workers logged, at debug level
-	tb    testing.TB
-	ahead atomic.Int64 // how far the store's clock runs ahead of real time, in nanoseconds
+	URL string
+	DB  *sqlstore.DB
+	API *httpapi.Server
+	// Metrics are the server's, served at /metrics to bearers of MetricsToken.
+	Metrics *telemetry.Metrics
+	Admin   *client.Client // the super-admin, by token
+	Log     *LogBuffer     // every line the server and its workers logged, at debug level
+	tb      testing.TB
+	ahead   atomic.Int64 // how far the store's clock runs ahead of real time, in nanoseconds
 }
 
 // Advance moves the store's clock forward by d (sessions and tokens expire, time passes for
@@ -93,10 +100,12 @@ func StartSSO(tb testing.TB, engine string, signOn func(url string) ui.SingleSig
 		sso = signOn("http://" + hs.Listener.Addr().String())
 	}
 	api := wire.API(db, c, logs.logger(), sso)
+	metrics := wire.Metrics(db, logs.logger())
+	wire.ServeMetrics(api, metrics, gatehouse.NewSecret(MetricsToken))
 	hs.Config.Handler = api
 	hs.Start()
 	tb.Cleanup(hs.Close)
-	s.URL, s.DB, s.API, s.Log = hs.URL, db, api, logs
+	s.URL, s.DB, s.API, s.Log, s.Metrics = hs.URL, db, api, logs, metrics
 	s.Admin = s.Login("admin")
 	return s
 }
@@ -152,7 +161,8 @@ func StartDeploying(tb testing.TB, engine string, opts ...func(*wire.WorkerOptio
 	tb.Helper()
 	s := Start(tb, engine)
 	ctx := context.Background()
-	o := wire.WorkerOptions{DataDir: tb.TempDir(), Lease: 2 * time.Second, PollInterval: 50 * time.Millisecond, ExternalURL: s.URL, Logger: s.Log.logger()}
+	o := wire.WorkerOptions{DataDir: tb.TempDir(), Lease: 2 * time.Second, PollInterval: 50 * time.Millisecond, ExternalURL: s.URL, Logger: s.Log.logger(),
+		Metrics: s.Metrics}
 	for _, f := range opts {
 		f(&o)
 	}

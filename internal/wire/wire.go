@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gatehousehq/gatehouse"
 	"github.com/gatehousehq/gatehouse/httpapi"
 	"github.com/gatehousehq/gatehouse/kube"
 	"github.com/gatehousehq/gatehouse/notify"
 	"github.com/gatehousehq/gatehouse/sqlstore"
+	"github.com/gatehousehq/gatehouse/telemetry"
 	"github.com/gatehousehq/gatehouse/ui"
 	"github.com/gatehousehq/gatehouse/worker"
 )
@@ -41,8 +43,9 @@ type WorkerOptions struct {
 	PollInterval time.Duration
 	PlainHTTP    bool // OCI chart registries over plain HTTP (loopback registries in tests)
 	Logger       *slog.Logger
-	Mailer       notify.Mailer // nil: no e-mail
-	ExternalURL  string        // for links in notifications
+	Mailer       notify.Mailer      // nil: no e-mail
+	ExternalURL  string             // for links in notifications
+	Metrics      *telemetry.Metrics // observes ended deployments and counts the job queue; nil: none
 }
 
 // Worker builds the deploy workers over db's clusters and connects db's deployments to them;
@@ -57,13 +60,45 @@ func Worker(ctx context.Context, db *sqlstore.DB, o WorkerOptions) (*worker.Runn
 		Clusters: kube.NewClusters(db.Kubeconfig),
 		Charts:   charts,
 		Lease:    o.Lease, Workers: o.Workers, PollInterval: o.PollInterval, Logger: o.Logger,
-		Mailer: o.Mailer, ExternalURL: o.ExternalURL,
+		Mailer: o.Mailer, ExternalURL: o.ExternalURL, Observer: observer(o.Metrics),
 	})
 	if err != nil {
 		return nil, err
 	}
 	db.SetQueue(r)
+	if o.Metrics != nil {
+		o.Metrics.WatchJobs() // worker.New migrated River's tables
+	}
 	return r, nil
+}
+
+// observer is m as the workers' observer: none when m is nil (not a nil *Metrics in an interface).
+func observer(m *telemetry.Metrics) worker.Observer {
+	if m == nil {
+		return nil
+	}
+	return m
+}
+
+// Metrics builds a server's metrics over db, and makes db report approval waits to them.
+func Metrics(db *sqlstore.DB, log *slog.Logger) *telemetry.Metrics {
+	m := telemetry.New(db, telemetry.Options{Logger: log})
+	db.SetObserver(m)
+	return m
+}
+
+// MetricsPath is where the metrics are served.
+const MetricsPath = "/metrics"
+
+// ServeMetrics makes s count its requests in m and, when token is set, serve m at GET
+// /metrics to requests that present it as a bearer token (and to no one else: not to a
+// session, nor to an API token). The route carries its own credential, so the API's
+// authentication never sees that header. With no token, /metrics is not mounted on s.
+func ServeMetrics(s *httpapi.Server, m *telemetry.Metrics, token gatehouse.Secret) {
+	s.ObserveRequests(m)
+	if token.Reveal() != "" {
+		s.HandleWithoutSession("GET "+MetricsPath, telemetry.RequireToken(token, m.Handler()))
+	}
 }
 
 // API builds the HTTP server: the REST API with the pages mounted beside it, and sign-in
