@@ -30,6 +30,7 @@ var funcs = template.FuncMap{
 	"statMedian":  statMedian,
 	"statP90":     statP90,
 	"changes":     changes,
+	"envPicker":   func(id string, p metricsPage) envPicker { return envPicker{id, p} },
 	"slug":        func(s string) string { return strings.ReplaceAll(strings.ToLower(s), " ", "-") },
 	// secretsByKeyNote says how secrets of two environments are compared.
 	"secretsByKeyNote": func() string { return gatehouse.SecretsByKeyNote },

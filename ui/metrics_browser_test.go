@@ -3,6 +3,7 @@ package ui_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -62,6 +63,15 @@ func TestAccessibilityMetrics(t *testing.T) {
 		t.Errorf("after choosing dev the page counts: %s", scope)
 	}
 	browser.CheckAccessible(t, b, "metrics of an app in dev")
+	// The second form counts from a date.
+	from := time.Now().AddDate(0, 0, -10).UTC().Format(time.DateOnly)
+	browser.Do(t, b, "choose dates",
+		chromedp.SetValue(chromedp.CSS(`#from`), from),
+		chromedp.Click(chromedp.CSS(`main form + form button[type=submit]`)),
+		chromedp.WaitReady(chromedp.CSS(`#from[value="`+from+`"]`)))
+	if scope := browser.Get(t, b, "scope", chromedp.Text(chromedp.CSS(`[data-scope]`))); !strings.Contains(scope, "from "+from+" 00:00 UTC") {
+		t.Errorf("after choosing dates from %s the page counts: %s", from, scope)
+	}
 
 	visit("metrics, empty", "/ui/projects/shop/metrics?from=2020-01-01&to=2020-02-01", "metrics-empty")
 	visit("metrics, bad period", "/ui/projects/shop/metrics?since=30x", "")

@@ -18,7 +18,7 @@ func (a *App) metricsRoutes() []Route {
 	}
 }
 
-// metricsPeriods are the periods the form offers; "" is "the dates below".
+// metricsPeriods are the periods the form offers; a second form takes dates.
 var metricsPeriods = []string{"7d", "30d", "90d"}
 
 // metricsForm is the form's fields as they came, to show them again.
@@ -60,6 +60,12 @@ type metricsPage struct {
 	StageWeeks   []stageWeek
 }
 
+// envPicker is what the template metrics-env gets: the select's id and the page.
+type envPicker struct {
+	ID   string
+	Page metricsPage
+}
+
 // Swatch is the legend colour of stage i.
 func (metricsPage) Swatch(i int) template.HTML { return swatch(i) }
 
@@ -87,8 +93,8 @@ func (a *App) metrics(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := metricsPage{Project: mq.Project, App: mq.App, Periods: metricsPeriods,
 		Form: metricsForm{Since: v.Get("since"), From: v.Get("from"), To: v.Get("to"), Environment: v.Get("environment")}}
-	if p.Form.Since == "" && p.Form.From == "" {
-		p.Form.Since = "30d" // the default period
+	if p.Form.Since == "" {
+		p.Form.Since = "30d" // the default period, and what the period form offers beside dates
 	}
 	if p.DORA, err = a.svc.Metrics.DORA(ctx, mq); err != nil {
 		return err
