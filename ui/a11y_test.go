@@ -85,6 +85,8 @@ func TestAccessibility(t *testing.T) {
 		{"drafts", "/ui/drafts", "drafts"},
 		{"draft", fmt.Sprintf("/ui/drafts/%d", draft), "draft"},
 		{"history", app + "/history", ""},
+		{"metrics, nothing marked production", "/ui/projects/shop/metrics", ""}, // TestAccessibilityMetrics audits them with data
+		{"app metrics, in dev", app + "/metrics?environment=dev", ""},
 		{"history compare", app + "/history/compare?from=1&to=2", ""},
 		{"rollback", app + "/deployments/1/rollback", ""},
 		{"error", "/ui/projects/shop/apps/nothing", ""},

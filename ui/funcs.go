@@ -24,6 +24,14 @@ var funcs = template.FuncMap{
 		return strings.Join(parts, "; ")
 	},
 	"stateClass": stateClass,
+	// The metrics page's figures (routes_metrics.go).
+	"secondsText": secondsText,
+	"percentText": percentText,
+	"statMedian":  statMedian,
+	"statP90":     statP90,
+	"changes":     changes,
+	"envPicker":   func(id string, p metricsPage) envPicker { return envPicker{id, p} },
+	"slug":        func(s string) string { return strings.ReplaceAll(strings.ToLower(s), " ", "-") },
 	// secretsByKeyNote says how secrets of two environments are compared.
 	"secretsByKeyNote": func() string { return gatehouse.SecretsByKeyNote },
 }

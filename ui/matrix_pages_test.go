@@ -125,6 +125,9 @@ var pageRoutes = []pageRoute{
 	{"GET /ui/projects/{project}/apps/{app}/history/compare", "", testserver.InShop, page(web + "/history/compare?from=1&to=2")},
 	{"GET /ui/projects/{project}/apps/{app}/deployments/{id}/rollback", "", testserver.InShop, page(web + "/deployments/1/rollback")},
 	{"POST /ui/projects/{project}/apps/{app}/deployments/{id}/rollback", "", testserver.Pushers, form(web+"/deployments/1/rollback", nil)},
+	// Delivery metrics count what the person sees: everyone in the project reads them.
+	{"GET /ui/projects/{project}/metrics", "", testserver.InShop, page("/ui/projects/shop/metrics?since=7d")},
+	{"GET /ui/projects/{project}/apps/{app}/metrics", "", testserver.InShop, page(web + "/metrics?environment=prod")},
 
 	{"GET /ui/audit", "", testserver.ShopAdmins, page("/ui/audit?project=shop")},
 	{"POST /ui/audit/verify", "", testserver.SuperAdmins, form("/ui/audit/verify", nil)},

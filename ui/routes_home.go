@@ -21,9 +21,10 @@ type homeApp struct {
 }
 
 type homePage struct {
-	Apps    []homeApp
-	Waiting []*gatehouse.ApprovalRequest
-	Drafts  []*gatehouse.Draft
+	Apps     []homeApp
+	Projects []string // the projects the person sees, for their metrics
+	Waiting  []*gatehouse.ApprovalRequest
+	Drafts   []*gatehouse.Draft
 }
 
 func (a *App) home(w http.ResponseWriter, r *http.Request) error {
@@ -34,6 +35,7 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, pr := range projects {
+		p.Projects = append(p.Projects, pr.Name)
 		apps, err := a.svc.Apps.Apps(ctx, pr.Name)
 		if err != nil {
 			return err

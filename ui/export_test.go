@@ -1,0 +1,8 @@
+package ui
+
+// The metrics page's formatting, for the page tests of package ui_test (tested on its own in
+// svgchart_test.go).
+var (
+	HumanDuration = humanDuration
+	PercentText   = percentText
+)
