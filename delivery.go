@@ -3,6 +3,7 @@ package gatehouse
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -208,25 +209,27 @@ func ParseMetricsQuery(get func(string) string) (MetricsQuery, error) {
 	return q, nil
 }
 
-// FormatDuration renders a duration for people in its two largest units: "45s", "3h 20m",
-// "2d 4h".
+// FormatDuration writes a duration for people in its two largest units, rounded to the
+// smaller: "45s", "12m 5s", "3h 20m", "2d 4h".
 func FormatDuration(d time.Duration) string {
 	if d < 0 {
-		return "-" + FormatDuration(-d)
+		return "−" + FormatDuration(-d)
 	}
 	units := []struct {
-		name string
 		size time.Duration
-	}{{"d", day}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}}
-	var parts []string
-	for i, u := range units {
-		if n := d / u.size; n > 0 || (i == len(units)-1 && len(parts) == 0) {
-			parts = append(parts, strconv.FormatInt(int64(n), 10)+u.name)
-			d -= n * u.size
+		name string
+	}{{day, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}}
+	for i, u := range units[:len(units)-1] {
+		small := units[i+1]
+		r := d.Round(small.size) // rounded first, so 59m59.6s is 1h, not 60m
+		if r < u.size {
+			continue
 		}
-		if len(parts) == 2 || (len(parts) == 1 && d < time.Second) {
-			break
+		big, rest := r/u.size, (r%u.size)/small.size
+		if rest == 0 {
+			return fmt.Sprintf("%d%s", big, u.name)
 		}
+		return fmt.Sprintf("%d%s %d%s", big, u.name, rest, small.name)
 	}
-	return strings.Join(parts, " ")
+	return fmt.Sprintf("%ds", d.Round(time.Second)/time.Second)
 }

@@ -227,3 +227,16 @@ func TestParseMetricsQuery(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0s", 45 * time.Second: "45s", 59*time.Second + 600*time.Millisecond: "1m", 12*time.Minute + 5*time.Second: "12m 5s",
+		time.Hour: "1h", 3*time.Hour + 20*time.Minute: "3h 20m", 3*time.Hour + 20*time.Minute + 40*time.Second: "3h 21m",
+		59*time.Minute + 59*time.Second + 600*time.Millisecond: "1h", 52 * time.Hour: "2d 4h", 23*time.Hour + 59*time.Minute + 40*time.Second: "1d",
+		-90 * time.Second: "−1m 30s",
+	} {
+		if got := gatehouse.FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

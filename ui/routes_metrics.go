@@ -144,7 +144,7 @@ func doraFigures(d *gatehouse.DORAReport) []figure {
 		rows[3] = append(rows[3], figureRow{labels[i], statMedian(wk.Restore), fmt.Sprintf("%d restored", wk.Restore.Count)})
 	}
 	count := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-	seconds := func(v float64) string { return humanDuration(time.Duration(v * float64(time.Second))) }
+	seconds := func(v float64) string { return gatehouse.FormatDuration(time.Duration(v * float64(time.Second))) }
 	percent := func(v float64) string { return percentText(v / 100) }
 	chart := func(i int, title string, format func(float64) string) template.HTML {
 		return barChart{Title: title, Labels: labels, Series: []chartSeries{{Values: series[i]}}, Format: format}.SVG()
@@ -236,7 +236,7 @@ func secondsText(v float64) string {
 	if math.IsNaN(v) {
 		return "—"
 	}
-	return humanDuration(time.Duration(math.Round(v * float64(time.Second))))
+	return gatehouse.FormatDuration(time.Duration(math.Round(v * float64(time.Second))))
 }
 
 // plural counts things: "1 change", "2 changes".
@@ -257,30 +257,5 @@ func statText(s gatehouse.Stat, d time.Duration) string {
 	if s.Count == 0 {
 		return "—"
 	}
-	return humanDuration(d)
-}
-
-// humanDuration writes a duration for people in its two largest units, rounded to the
-// smaller: "45s", "12m 5s", "3h 20m", "2d 4h".
-func humanDuration(d time.Duration) string {
-	if d < 0 {
-		return "−" + humanDuration(-d)
-	}
-	units := []struct {
-		size time.Duration
-		name string
-	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}}
-	for i, u := range units[:len(units)-1] {
-		small := units[i+1]
-		r := d.Round(small.size) // rounded first, so 59m59.6s is 1h, not 60m
-		if r < u.size {
-			continue
-		}
-		big, rest := r/u.size, (r%u.size)/small.size
-		if rest == 0 {
-			return fmt.Sprintf("%d%s", big, u.name)
-		}
-		return fmt.Sprintf("%d%s %d%s", big, u.name, rest, small.name)
-	}
-	return fmt.Sprintf("%ds", d.Round(time.Second)/time.Second)
+	return gatehouse.FormatDuration(d)
 }

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // wellFormed fails the test unless svg parses as XML.
@@ -146,17 +145,7 @@ func TestBarChartThinsLabels(t *testing.T) {
 	}
 }
 
-func TestHumanDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		0: "0s", 45 * time.Second: "45s", 59*time.Second + 600*time.Millisecond: "1m", 12*time.Minute + 5*time.Second: "12m 5s",
-		time.Hour: "1h", 3*time.Hour + 20*time.Minute: "3h 20m", 3*time.Hour + 20*time.Minute + 40*time.Second: "3h 21m",
-		59*time.Minute + 59*time.Second + 600*time.Millisecond: "1h", 52 * time.Hour: "2d 4h", 23*time.Hour + 59*time.Minute + 40*time.Second: "1d",
-		-90 * time.Second: "−1m 30s",
-	} {
-		if got := humanDuration(d); got != want {
-			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
-		}
-	}
+func TestPercentText(t *testing.T) {
 	for share, want := range map[float64]string{0: "0%", 0.25: "25%", 2.0 / 7: "28.6%", 1: "100%"} {
 		if got := percentText(share); got != want {
 			t.Errorf("percentText(%v) = %q, want %q", share, got, want)
