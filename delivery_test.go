@@ -10,11 +10,24 @@ import (
 
 var epoch = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
-// randomHistory generates the deployments of a few releases over about 60 days, in the order
-// the store gives them (app, environment, id), with the rollbacks among them.
-func randomHistory(r *rand.Rand) ([]gatehouse.DeploymentFact, []gatehouse.RollbackFact) {
-	var facts []gatehouse.DeploymentFact
-	var rollbacks []gatehouse.RollbackFact
+// deployment is a generated deployment: what the store reads of one.
+type deployment struct {
+	ID                               int64
+	App, Environment                 string
+	Kind                             gatehouse.DeploymentKind
+	State                            gatehouse.DeploymentState
+	RollbackOf                       int64
+	FirstOfDigest                    bool
+	CommitTime, PushedAt             time.Time
+	RequestedAt, ApprovedAt          time.Time
+	CreatedAt, StartedAt, FinishedAt time.Time
+	Policies                         []string
+}
+
+// randomHistory generates the deployments of a few releases over about 60 days, each
+// release's one after another.
+func randomHistory(r *rand.Rand) []deployment {
+	var facts []deployment
 	id := int64(0)
 	for _, app := range []string{"api", "web"}[:1+r.IntN(2)] {
 		for _, env := range []string{"prod", "prod-eu"}[:1+r.IntN(2)] {
@@ -25,7 +38,7 @@ func randomHistory(r *rand.Rand) ([]gatehouse.DeploymentFact, []gatehouse.Rollba
 				id++
 				t = t.Add(time.Duration(1+r.IntN(3000)) * time.Minute)
 				min := func(k int) time.Duration { return time.Duration(r.IntN(k)) * time.Minute }
-				f := gatehouse.DeploymentFact{ID: id, App: app, Environment: env, Kind: gatehouse.KindDeploy}
+				f := deployment{ID: id, App: app, Environment: env, Kind: gatehouse.KindDeploy}
 				digest := r.IntN(30)
 				f.PushedAt = t
 				if r.IntN(3) > 0 {
@@ -52,34 +65,66 @@ func randomHistory(r *rand.Rand) ([]gatehouse.DeploymentFact, []gatehouse.Rollba
 					seen[digest] = true
 					succeeded = append(succeeded, id)
 				}
-				if f.Kind == gatehouse.KindRollback {
-					rollbacks = append(rollbacks, gatehouse.RollbackFact{ID: id, App: app, Environment: env, RollbackOf: f.RollbackOf, CreatedAt: f.CreatedAt})
-				}
 				facts = append(facts, f)
 			}
 		}
 	}
-	return facts, rollbacks
+	return facts
 }
 
-// compute runs a Delivery over [from, to) as the store does: the facts that ended from the
-// period's start to its end plus the failure window, then the pending restores from the rest.
-func compute(facts []gatehouse.DeploymentFact, rollbacks []gatehouse.RollbackFact, from, to time.Time) *gatehouse.Delivery {
+// compute runs a Delivery over [from, to) on the facts the store's queries would give it:
+// day counts, changes, failures with their restore, successes a rollback undid.
+func compute(facts []deployment, from, to time.Time) *gatehouse.Delivery {
 	q, err := gatehouse.MetricsQuery{Project: "shop", From: from, To: to}.Normalize(to)
 	if err != nil {
 		panic(err)
 	}
-	d := gatehouse.NewDelivery(q, rollbacks)
+	d := gatehouse.NewDelivery(q)
+	in := func(t time.Time) bool { return !t.Before(q.From) && t.Before(q.To) }
+	restored := func(f deployment) time.Time {
+		var next time.Time
+		for _, n := range facts {
+			if n.App == f.App && n.Environment == f.Environment && n.State == gatehouse.StateSucceeded && n.FinishedAt.After(f.FinishedAt) &&
+				(next.IsZero() || n.FinishedAt.Before(next)) {
+				next = n.FinishedAt
+			}
+		}
+		return next
+	}
+	days := map[time.Time]*gatehouse.DayCount{}
 	for _, f := range facts {
-		if !f.FinishedAt.Before(q.From) && f.FinishedAt.Before(q.To.Add(q.FailureWindow)) {
-			d.Add(f)
+		if !in(f.FinishedAt) {
+			continue
+		}
+		day := f.FinishedAt.Truncate(24 * time.Hour)
+		if days[day] == nil {
+			days[day] = &gatehouse.DayCount{Day: day}
+		}
+		switch f.State {
+		case gatehouse.StateSucceeded:
+			days[day].Succeeded++
+			if f.FirstOfDigest {
+				d.AddChange(gatehouse.ChangeFact{CommitTime: f.CommitTime, PushedAt: f.PushedAt, RequestedAt: f.RequestedAt, ApprovedAt: f.ApprovedAt,
+					CreatedAt: f.CreatedAt, StartedAt: f.StartedAt, FinishedAt: f.FinishedAt, Policies: f.Policies})
+			}
+		case gatehouse.StateFailed:
+			days[day].Failed++
+			d.AddFailure(gatehouse.EndFact{ID: f.ID, FinishedAt: f.FinishedAt, RestoredAt: restored(f)})
+		default:
+			days[day].RolledBack++
+			d.AddFailure(gatehouse.EndFact{ID: f.ID, FinishedAt: f.FinishedAt, RestoredAt: restored(f)})
 		}
 	}
-	for _, p := range d.Pending() {
-		for _, f := range facts {
-			if f.App == p.App && f.Environment == p.Environment && f.ID > p.ID && f.State == gatehouse.StateSucceeded {
-				d.Restore(p, f.FinishedAt)
-				break
+	for _, c := range days {
+		d.AddDay(*c)
+	}
+	for _, r := range facts {
+		if r.Kind != gatehouse.KindRollback || r.CreatedAt.Before(q.From.Add(-q.FailureWindow)) || !r.CreatedAt.Before(q.To.Add(q.FailureWindow)) {
+			continue
+		}
+		for _, s := range facts {
+			if s.App == r.App && s.Environment == r.Environment && s.ID > r.RollbackOf && s.ID < r.ID && s.State == gatehouse.StateSucceeded && in(s.FinishedAt) {
+				d.AddUndo(gatehouse.UndoFact{EndFact: gatehouse.EndFact{ID: s.ID, FinishedAt: s.FinishedAt, RestoredAt: restored(s)}, RollbackQueued: r.CreatedAt})
 			}
 		}
 	}
@@ -93,11 +138,11 @@ func TestDeliveryProperty(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 5))
 	changes := 0
 	for iter := 0; iter < 300; iter++ {
-		facts, rollbacks := randomHistory(r)
+		facts := randomHistory(r)
 		a := epoch.Add(time.Duration(r.IntN(30*24)) * time.Hour).Truncate(time.Second)
 		b := a.Add(time.Duration(1+r.IntN(30*24*60)) * time.Minute)
 		c := b.Add(time.Duration(1+r.IntN(30*24*60)) * time.Minute)
-		whole, left, right := compute(facts, rollbacks, a, c).DORA(nil), compute(facts, rollbacks, a, b).DORA(nil), compute(facts, rollbacks, b, c).DORA(nil)
+		whole, left, right := compute(facts, a, c).DORA(nil), compute(facts, a, b).DORA(nil), compute(facts, b, c).DORA(nil)
 		if whole.Frequency.Deployments != left.Frequency.Deployments+right.Frequency.Deployments {
 			t.Fatalf("iteration %d: %d deployments over [a,c), %d + %d over [a,b) and [b,c)", iter, whole.Frequency.Deployments,
 				left.Frequency.Deployments, right.Frequency.Deployments)
@@ -116,7 +161,7 @@ func TestDeliveryProperty(t *testing.T) {
 				continue
 			}
 			changes++
-			lt := compute(facts, rollbacks, f.FinishedAt, f.FinishedAt.Add(time.Second)).LeadTime(nil)
+			lt := compute(facts, f.FinishedAt, f.FinishedAt.Add(time.Second)).LeadTime(nil)
 			if lt.Changes != 1 {
 				t.Fatalf("iteration %d: deployment %d alone: %d changes", iter, f.ID, lt.Changes)
 			}

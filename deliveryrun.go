@@ -1,42 +1,42 @@
 package gatehouse
 
 import (
-	"slices"
 	"sort"
 	"time"
 )
 
-// DeploymentFact is what delivery metrics read of one deployment that ended.
-type DeploymentFact struct {
-	ID          int64
-	App         string
-	Environment string
-	Kind        DeploymentKind
-	State       DeploymentState
-	RollbackOf  int64
-	// FirstOfDigest is set on the first deployment of its digest to its environment that
-	// succeeded: the one that brought the change there.
-	FirstOfDigest bool
-	CreatedAt     time.Time
-	StartedAt     time.Time
-	FinishedAt    time.Time
-	CommitTime    time.Time // zero when CI gave none
-	PushedAt      time.Time
-	// RequestedAt and ApprovedAt are the approval request the deployment consumed; zero
-	// when it consumed none.
-	RequestedAt time.Time
-	ApprovedAt  time.Time
-	Policies    []string // the policies that judged its request
+// DayCount is the deployments of one UTC day that ended in the period, by how they ended
+// (failed: the deployment failed; rolled back: it failed verification and was rolled back
+// automatically).
+type DayCount struct {
+	Day                           time.Time
+	Succeeded, Failed, RolledBack int
 }
 
-// RollbackFact is a rollback deployment, whatever its outcome: it undoes the deployments of
-// its app to its environment after the one it restores (RollbackOf).
-type RollbackFact struct {
-	ID          int64
-	App         string
-	Environment string
-	RollbackOf  int64
-	CreatedAt   time.Time
+// ChangeFact is a change that reached the environment: the deployment that first brought its
+// digest there successfully, with the moments of its way there. RequestedAt and ApprovedAt
+// are the approval request it consumed (zero when none); CommitTime is zero when CI gave none.
+type ChangeFact struct {
+	CommitTime, PushedAt    time.Time
+	RequestedAt, ApprovedAt time.Time
+	CreatedAt, StartedAt    time.Time
+	FinishedAt              time.Time
+	Policies                []string // the policies that judged its request
+}
+
+// EndFact is a deployment that ended, with the end of the next deployment of its app to its
+// environment that succeeded (zero: none yet).
+type EndFact struct {
+	ID         int64
+	FinishedAt time.Time
+	RestoredAt time.Time
+}
+
+// UndoFact is a deployment that succeeded and a rollback queued after it to a deployment
+// before it, which undid it.
+type UndoFact struct {
+	EndFact
+	RollbackQueued time.Time
 }
 
 // VoteFact is one approver's vote on the request of a change counted: the time from the
@@ -54,40 +54,26 @@ type DraftFact struct {
 	PublishedAt time.Time
 }
 
-// Failure is a failed change whose restoring deployment is not among the facts given: the
-// store finds the next success of App to Environment after ID and passes it to Restore.
-type Failure struct {
-	ID          int64
-	App         string
-	Environment string
-	FinishedAt  time.Time
-}
-
-// Delivery computes delivery metrics in one pass over facts. Give it the rollbacks queued in
-// the period and its failure window, then the deployments that ended from the period's start
-// to its end plus the failure window, each release's (app and environment) in the order they
-// ended; then the failures left pending, votes and drafts; then read DORA and LeadTime. It
-// keeps, per release, only the failures waiting for their restore, and the durations it
-// summarises.
+// Delivery computes delivery metrics from facts the store aggregates or streams: the day
+// counts of the period, its changes, the deployments that failed, and the successes a
+// rollback undid; then votes and drafts. It holds the durations it summarises, and the ids
+// of the failed changes (so a deployment counts once).
 type Delivery struct {
-	q         MetricsQuery
-	rollbacks map[release][]RollbackFact
-	waiting   map[release][]Failure
-	weeks     []weekFacts
+	q      MetricsQuery
+	weeks  []weekFacts
+	failed map[int64]bool
 
-	succeeded, ended, failed int
-	days                     map[string]bool
-	leads, restores          []time.Duration
-	noCommit                 int
-	stages                   map[LeadStage][]time.Duration
-	waits, leadSum           time.Duration
-	approvalWaits            []time.Duration
-	policies                 map[string][]time.Duration
-	approvers                map[string][]time.Duration
-	drafts                   map[DraftKind]*draftFacts
+	succeeded, ended     int
+	days                 map[time.Time]bool
+	leads, restores      []time.Duration
+	noCommit, unrestored int
+	stages               map[LeadStage][]time.Duration
+	waits, leadSum       time.Duration
+	approvalWaits        []time.Duration
+	policies             map[string][]time.Duration
+	approvers            map[string][]time.Duration
+	drafts               map[DraftKind]*draftFacts
 }
-
-type release struct{ app, env string }
 
 type weekFacts struct {
 	start                      time.Time
@@ -100,13 +86,9 @@ type weekFacts struct {
 type draftFacts struct{ review, publish, total []time.Duration }
 
 // NewDelivery starts a computation for a normalized query.
-func NewDelivery(q MetricsQuery, rollbacks []RollbackFact) *Delivery {
-	d := &Delivery{q: q, rollbacks: map[release][]RollbackFact{}, waiting: map[release][]Failure{}, days: map[string]bool{}, stages: map[LeadStage][]time.Duration{},
+func NewDelivery(q MetricsQuery) *Delivery {
+	d := &Delivery{q: q, failed: map[int64]bool{}, days: map[time.Time]bool{}, stages: map[LeadStage][]time.Duration{},
 		policies: map[string][]time.Duration{}, approvers: map[string][]time.Duration{}, drafts: map[DraftKind]*draftFacts{}}
-	for _, r := range rollbacks {
-		k := release{r.App, r.Environment}
-		d.rollbacks[k] = append(d.rollbacks[k], r)
-	}
 	for w := weekStart(q.From); w.Before(q.To); w = w.AddDate(0, 0, 7) {
 		d.weeks = append(d.weeks, weekFacts{start: w, stageSums: map[LeadStage]time.Duration{}})
 	}
@@ -126,59 +108,57 @@ func (d *Delivery) week(t time.Time) *weekFacts {
 	return &d.weeks[i]
 }
 
-// Add takes the next deployment.
-func (d *Delivery) Add(f DeploymentFact) {
-	k := release{f.App, f.Environment}
-	failed := d.failedChange(f)
-	if f.State == StateSucceeded {
-		for _, w := range d.waiting[k] {
-			d.restored(w.FinishedAt, f.FinishedAt)
-		}
-		delete(d.waiting, k)
+// AddDay takes the counts of a day of the period.
+func (d *Delivery) AddDay(c DayCount) {
+	if !c.Day.Before(d.q.To) || !c.Day.Add(day).After(d.q.From) {
+		return // the store counts only what ended in the period; a day outside it is none of it
 	}
+	w := d.week(maxTime(c.Day, d.q.From))
+	n := c.Succeeded + c.Failed + c.RolledBack
+	d.ended += n
+	w.ended += n
+	d.succeeded += c.Succeeded
+	w.deployments += c.Succeeded
+	if c.Succeeded > 0 {
+		d.days[c.Day] = true
+	}
+}
+
+// AddFailure takes a deployment of the period that failed or was rolled back automatically.
+func (d *Delivery) AddFailure(f EndFact) { d.failure(f) }
+
+// AddUndo takes a success undone by a rollback: a failed change when the rollback was queued
+// within the failure window after it ended.
+func (d *Delivery) AddUndo(u UndoFact) {
+	if u.RollbackQueued.Sub(u.FinishedAt) <= d.q.FailureWindow {
+		d.failure(u.EndFact)
+	}
+}
+
+// failure counts a failed change once, and its restore.
+func (d *Delivery) failure(f EndFact) {
+	if !d.inPeriod(f.FinishedAt) || d.failed[f.ID] {
+		return
+	}
+	d.failed[f.ID] = true
+	w := d.week(f.FinishedAt)
+	w.failed++
+	if f.RestoredAt.IsZero() {
+		d.unrestored++
+		return
+	}
+	r := f.RestoredAt.Sub(f.FinishedAt)
+	d.restores = append(d.restores, r)
+	w.restores = append(w.restores, r)
+}
+
+// AddChange takes a change that reached the environment in the period: its lead time and
+// stages.
+func (d *Delivery) AddChange(f ChangeFact) {
 	if !d.inPeriod(f.FinishedAt) {
 		return
 	}
 	w := d.week(f.FinishedAt)
-	d.ended++
-	w.ended++
-	if f.State == StateSucceeded {
-		d.succeeded++
-		w.deployments++
-		d.days[f.FinishedAt.Format(time.DateOnly)] = true
-		if f.FirstOfDigest {
-			d.change(f, w)
-		}
-	}
-	if failed {
-		d.failed++
-		w.failed++
-		d.waiting[k] = append(d.waiting[k], Failure{ID: f.ID, App: f.App, Environment: f.Environment, FinishedAt: f.FinishedAt})
-	}
-}
-
-// undone reports whether a rollback queued within the failure window after f ended undid f.
-func (d *Delivery) undone(f DeploymentFact) bool {
-	return slices.ContainsFunc(d.rollbacks[release{f.App, f.Environment}], func(r RollbackFact) bool {
-		return r.RollbackOf < f.ID && f.ID < r.ID && r.CreatedAt.Sub(f.FinishedAt) <= d.q.FailureWindow
-	})
-}
-
-// failedChange reports whether f is a failed change: it failed, was rolled back
-// automatically, or was undone by a rollback within the failure window.
-func (d *Delivery) failedChange(f DeploymentFact) bool {
-	return f.State == StateFailed || f.State == StateRolledBack || (f.State == StateSucceeded && d.undone(f))
-}
-
-func (d *Delivery) restored(failed, at time.Time) {
-	r := at.Sub(failed)
-	d.restores = append(d.restores, r)
-	w := d.week(failed)
-	w.restores = append(w.restores, r)
-}
-
-// change counts f as a change that reached the environment: its lead time and stages.
-func (d *Delivery) change(f DeploymentFact, w *weekFacts) {
 	start := f.CommitTime
 	if start.IsZero() {
 		start = f.PushedAt
@@ -189,6 +169,9 @@ func (d *Delivery) change(f DeploymentFact, w *weekFacts) {
 	w.leads = append(w.leads, lead)
 	w.changes++
 	d.leadSum += lead
+	if f.CreatedAt.IsZero() {
+		return // the DORA metrics read the lead time alone
+	}
 	stage := func(s LeadStage, from, to time.Time) {
 		v := to.Sub(from)
 		d.stages[s] = append(d.stages[s], v)
@@ -214,33 +197,11 @@ func (d *Delivery) change(f DeploymentFact, w *weekFacts) {
 	stage(LeadReady, f.StartedAt, f.FinishedAt)
 }
 
-// Pending returns the failed changes whose restoring deployment was not among the facts, in
-// order of release.
-func (d *Delivery) Pending() []Failure {
-	var out []Failure
-	for _, k := range sortedReleases(d.waiting) {
-		out = append(out, d.waiting[k]...)
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
 	}
-	return out
-}
-
-// Restore records the end of the deployment that restored a pending failure.
-func (d *Delivery) Restore(f Failure, at time.Time) {
-	k := release{f.App, f.Environment}
-	d.waiting[k] = slices.DeleteFunc(d.waiting[k], func(p Failure) bool { return p.ID == f.ID })
-	if len(d.waiting[k]) == 0 {
-		delete(d.waiting, k)
-	}
-	d.restored(f.FinishedAt, at)
-}
-
-func sortedReleases(m map[release][]Failure) []release {
-	out := make([]release, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].app < out[j].app || (out[i].app == out[j].app && out[i].env < out[j].env) })
-	return out
+	return b
 }
 
 // AddVote takes a vote on the request of a change counted.
@@ -264,8 +225,8 @@ func (d *Delivery) DORA(envs []string) *DORAReport {
 	r := &DORAReport{Query: d.q, Environments: envs, Window: d.q.FailureWindow.Seconds(), Weeks: []DORAWeek{}}
 	r.Frequency = FrequencyFigure{Deployments: d.succeeded, Days: days, PerDay: float64(d.succeeded) / days, ActiveDays: len(d.days)}
 	r.LeadTime = LeadTimeFigure{Stat: Summarize(d.leads), WithoutCommitTime: d.noCommit}
-	r.Failures = FailureFigure{Ended: d.ended, Failed: d.failed, Rate: ratio(d.failed, d.ended)}
-	r.Restore = RestoreFigure{Stat: Summarize(d.restores), Unrestored: len(d.Pending())}
+	r.Failures = FailureFigure{Ended: d.ended, Failed: len(d.failed), Rate: ratio(len(d.failed), d.ended)}
+	r.Restore = RestoreFigure{Stat: Summarize(d.restores), Unrestored: d.unrestored}
 	if d.succeeded > 0 {
 		r.Frequency.Band = FrequencyBand(r.Frequency.PerDay)
 	}

@@ -20,21 +20,34 @@ func NewMetricsService(db *DB) *MetricsService { return &MetricsService{db: db} 
 
 // DORA implements gatehouse.MetricsService.
 func (s *MetricsService) DORA(ctx context.Context, q gatehouse.MetricsQuery) (*gatehouse.DORAReport, error) {
-	sc, d, err := s.run(ctx, q)
+	sc, err := s.resolve(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	d := gatehouse.NewDelivery(sc.q)
+	for _, e := range sc.envs {
+		for _, read := range []func(context.Context, querier, metricsEnv, *gatehouse.Delivery) error{sc.days, sc.leads, sc.failures, sc.undone} {
+			if err := read(ctx, s.db.r, e, d); err != nil {
+				return nil, fmt.Errorf("metrics of %s: %w", e.name, err)
+			}
+		}
 	}
 	return d.DORA(sc.envNames), nil
 }
 
 // LeadTime implements gatehouse.MetricsService.
 func (s *MetricsService) LeadTime(ctx context.Context, q gatehouse.MetricsQuery) (*gatehouse.LeadTimeReport, error) {
-	sc, d, err := s.run(ctx, q)
+	sc, err := s.resolve(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	if err := sc.votes(ctx, s.db.r, d); err != nil {
-		return nil, err
+	d := gatehouse.NewDelivery(sc.q)
+	for _, e := range sc.envs {
+		for _, read := range []func(context.Context, querier, metricsEnv, *gatehouse.Delivery) error{sc.changes, sc.votes} {
+			if err := read(ctx, s.db.r, e, d); err != nil {
+				return nil, fmt.Errorf("lead time of %s: %w", e.name, err)
+			}
+		}
 	}
 	if err := sc.drafts(ctx, s.db.r, d); err != nil {
 		return nil, err
@@ -42,190 +55,254 @@ func (s *MetricsService) LeadTime(ctx context.Context, q gatehouse.MetricsQuery)
 	return d.LeadTime(sc.envNames), nil
 }
 
-// metricsScope is a normalized query resolved against the database: the project, the
-// environments counted, and the caller's visibility as SQL.
+// metricsScope is a normalized query resolved against the database: the project and the
+// environments counted, each with the apps the caller sees there.
 type metricsScope struct {
 	q         gatehouse.MetricsQuery
 	projectID int64
-	envIDs    []int64
+	envs      []metricsEnv
 	envNames  []string
 	who       *gatehouse.Actor
 }
 
-// where is the condition every metrics query shares, over d (deployments), ap (apps), p
-// (projects) and e (environments): the project, the app asked for, the environments
-// counted, and what the caller sees. It appends its arguments to args.
-func (sc metricsScope) where(args *sqlArgs) string {
+// metricsEnv is an environment counted and the apps counted in it: every app (all) or
+// those listed, the ones asked for that the caller sees.
+type metricsEnv struct {
+	id   int64
+	name string
+	all  bool
+	apps []int64
+}
+
+// of is the condition on deployments (alias t) of the environment that a metrics query
+// counts, with the period [from, to) of their end.
+func (e metricsEnv) of(t string, args *sqlArgs, from, to time.Time) string {
+	return t + ".environment_id = " + args.add(e.id) + " AND " + t + ".finished_at >= " + args.add(micro(from)) +
+		" AND " + t + ".finished_at < " + args.add(micro(to)) + e.counted(t, args)
+}
+
+// counted is the condition that deployment t is of an app counted ("" when all are).
+func (e metricsEnv) counted(t string, args *sqlArgs) string {
+	if e.all {
+		return ""
+	}
 	var ids []string
-	for _, id := range sc.envIDs {
+	for _, id := range e.apps {
 		ids = append(ids, args.add(id))
 	}
-	w := "ap.project_id = " + args.add(sc.projectID) + " AND d.environment_id IN (" + strings.Join(ids, ", ") + ")"
-	if sc.q.App != "" {
-		w += " AND ap.name = " + args.add(sc.q.App)
+	if len(ids) == 0 {
+		return " AND 1 = 0"
 	}
-	return w + " AND " + seesSQL(sc.who.Grants, args, "p.name", "ap.name", "e.name")
+	return " AND " + t + ".app_id IN (" + strings.Join(ids, ", ") + ")"
 }
 
 // resolve checks the query and what the caller sees of its scope; a project, app or
-// environment the caller does not see is not found.
+// environment the caller does not see is not found. What the caller sees becomes the apps
+// each environment's queries count, so it is part of every query.
 func (s *MetricsService) resolve(ctx context.Context, q gatehouse.MetricsQuery) (metricsScope, error) {
 	q, err := q.Normalize(s.db.now())
 	if err != nil {
 		return metricsScope{}, err
 	}
-	who, p, err := visibleProject(ctx, s.db.r, q.Project)
+	r := s.db.r
+	who, p, err := visibleProject(ctx, r, q.Project)
 	if err != nil {
 		return metricsScope{}, err
 	}
 	if q.App != "" {
-		if _, _, err := visibleApp(ctx, s.db.r, q.Project, q.App); err != nil {
+		if _, _, err := visibleApp(ctx, r, q.Project, q.App); err != nil {
 			return metricsScope{}, err
 		}
 	}
-	sc := metricsScope{q: q, projectID: p.ID, who: who, envNames: []string{}}
-	rows, err := s.db.r.QueryContext(ctx, `SELECT id, name FROM environments WHERE project_id = $1
+	type named struct {
+		id   int64
+		name string
+	}
+	scanNamed := func(row scanner) (named, error) {
+		var n named
+		return n, row.Scan(&n.id, &n.name)
+	}
+	envs, err := queryAll(ctx, r, scanNamed, `SELECT id, name FROM environments WHERE project_id = $1
 		AND ((name = $2) OR ($2 = '' AND production = $3)) ORDER BY name`, p.ID, q.Environment, true)
 	if err != nil {
-		return sc, fmt.Errorf("metrics environments: %w", err)
+		return metricsScope{}, fmt.Errorf("metrics environments: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return sc, err
+	apps, err := queryAll(ctx, r, scanNamed, `SELECT id, name FROM apps WHERE project_id = $1 AND ($2 = '' OR name = $2) ORDER BY id`, p.ID, q.App)
+	if err != nil {
+		return metricsScope{}, fmt.Errorf("metrics apps: %w", err)
+	}
+	sc := metricsScope{q: q, projectID: p.ID, who: who, envNames: []string{}}
+	for _, e := range envs {
+		if !who.CanSee(gatehouse.Target{Project: q.Project, App: q.App, Env: e.name}) {
+			continue
 		}
-		if who.CanSee(gatehouse.Target{Project: q.Project, App: q.App, Env: name}) {
-			sc.envIDs, sc.envNames = append(sc.envIDs, id), append(sc.envNames, name)
+		me := metricsEnv{id: e.id, name: e.name, all: q.App == ""}
+		for _, a := range apps {
+			if who.CanSee(gatehouse.Target{Project: q.Project, App: a.name, Env: e.name}) {
+				me.apps = append(me.apps, a.id)
+			} else {
+				me.all = false
+			}
 		}
+		sc.envs, sc.envNames = append(sc.envs, me), append(sc.envNames, e.name)
 	}
-	if err := rows.Err(); err != nil {
-		return sc, err
-	}
-	if q.Environment != "" && len(sc.envIDs) == 0 {
+	if q.Environment != "" && len(sc.envs) == 0 {
 		return sc, gatehouse.NotFoundf("environment %q not found in project %q", q.Environment, q.Project)
 	}
 	return sc, nil
 }
 
-// run streams the period's deployments (and the failure window after it) through a
-// Delivery, then finds the restores that fell after them.
-func (s *MetricsService) run(ctx context.Context, q gatehouse.MetricsQuery) (metricsScope, *gatehouse.Delivery, error) {
-	sc, err := s.resolve(ctx, q)
-	if err != nil {
-		return sc, nil, err
-	}
-	q = sc.q
-	if len(sc.envIDs) == 0 {
-		return sc, gatehouse.NewDelivery(q, nil), nil
-	}
-	r := s.db.r
-	rollbacks, err := sc.rollbacks(ctx, r)
-	if err != nil {
-		return sc, nil, err
-	}
-	d := gatehouse.NewDelivery(q, rollbacks)
-	// One environment at a time, in the order deployments ended: an index range each, with
-	// no sort.
-	for _, env := range sc.envIDs {
-		one := sc
-		one.envIDs = []int64{env}
-		var args sqlArgs
-		query := deploymentFactsSelect + ` WHERE ` + one.where(&args) + ` AND d.finished_at >= ` + args.add(micro(q.From)) +
-			` AND d.finished_at < ` + args.add(micro(q.To.Add(q.FailureWindow))) + ` ORDER BY d.finished_at, d.id`
-		err = eachRow(ctx, r, query, args, func(row scanner) error {
-			f, err := scanDeploymentFact(row)
-			if err == nil {
-				d.Add(f)
-			}
+// days feeds d the period's deployments of e that ended, counted per UTC day and outcome.
+func (sc metricsScope) days(ctx context.Context, q querier, e metricsEnv, d *gatehouse.Delivery) error {
+	var args sqlArgs
+	query := `SELECT d.finished_at / 86400000000, d.state, COUNT(*) FROM deployments d WHERE ` + e.of("d", &args, sc.q.From, sc.q.To) +
+		` AND d.state IN ('succeeded', 'failed', 'rolled-back') GROUP BY 1, 2 ORDER BY 1`
+	counts := map[int64]*gatehouse.DayCount{}
+	var order []int64
+	err := eachRow(ctx, q, query, args, func(row scanner) error {
+		var dayN int64
+		var state gatehouse.DeploymentState
+		var n int
+		if err := row.Scan(&dayN, &state, &n); err != nil {
 			return err
-		})
-		if err != nil {
-			return sc, nil, fmt.Errorf("metrics deployments: %w", err)
 		}
-	}
-	for _, f := range d.Pending() {
-		var at sql.NullInt64
-		err := r.QueryRowContext(ctx, `SELECT d.finished_at FROM deployments d JOIN apps ap ON ap.id = d.app_id
-			JOIN environments e ON e.id = d.environment_id WHERE ap.project_id = $1 AND ap.name = $2 AND e.name = $3
-			AND d.finished_at > $4 AND d.state = 'succeeded' ORDER BY d.finished_at LIMIT 1`, sc.projectID, f.App, f.Environment, micro(f.FinishedAt)).Scan(&at)
-		if err == sql.ErrNoRows || (err == nil && !at.Valid) {
-			continue
-		} else if err != nil {
-			return sc, nil, fmt.Errorf("metrics restore: %w", err)
+		c := counts[dayN]
+		if c == nil {
+			c = &gatehouse.DayCount{Day: fromMicro(dayN * 86400000000)}
+			counts[dayN], order = c, append(order, dayN)
 		}
-		d.Restore(f, fromMicro(at.Int64))
-	}
-	return sc, d, nil
-}
-
-const deploymentFactsFrom = ` FROM deployments d JOIN apps ap ON ap.id = d.app_id JOIN projects p ON p.id = ap.project_id
-	JOIN environments e ON e.id = d.environment_id`
-
-// firstSuccess is true on the first deployment of its digest to its environment that
-// succeeded.
-const firstSuccess = `d.state = 'succeeded' AND NOT EXISTS (SELECT 1 FROM deployments f WHERE f.app_id = d.app_id
-	AND f.environment_id = d.environment_id AND f.digest = d.digest AND f.state = 'succeeded' AND f.id < d.id)`
-
-const deploymentFactsSelect = `SELECT d.id, ap.name, e.name, d.kind, d.state, COALESCE(d.rollback_of, 0),
-	CASE WHEN ` + firstSuccess + ` THEN 1 ELSE 0 END,
-	d.created_at, COALESCE(d.started_at, d.created_at), d.finished_at, art.commit_time, art.created_at,
-	r.created_at, COALESCE(r.approved_at, r.decided_at), COALESCE(r.policies, '')` + deploymentFactsFrom + `
-	JOIN artifacts art ON art.id = d.artifact_id LEFT JOIN approvals r ON r.id = d.approval_id`
-
-func scanDeploymentFact(row scanner) (gatehouse.DeploymentFact, error) {
-	var f gatehouse.DeploymentFact
-	var first int
-	var created, started, finished, pushed int64
-	var commit, requested, approved sql.NullInt64
-	var policies string
-	if err := row.Scan(&f.ID, &f.App, &f.Environment, &f.Kind, &f.State, &f.RollbackOf, &first, &created, &started, &finished,
-		&commit, &pushed, &requested, &approved, &policies); err != nil {
-		return f, err
-	}
-	f.FirstOfDigest = first == 1
-	f.CreatedAt, f.StartedAt, f.FinishedAt, f.PushedAt = fromMicro(created), fromMicro(started), fromMicro(finished), fromMicro(pushed)
-	if commit.Valid {
-		f.CommitTime = fromMicro(commit.Int64)
-	}
-	if requested.Valid && approved.Valid {
-		f.RequestedAt, f.ApprovedAt = fromMicro(requested.Int64), fromMicro(approved.Int64)
-		var refs []gatehouse.PolicyRef
-		if err := json.Unmarshal([]byte(policies), &refs); err != nil {
-			return f, fmt.Errorf("approval policies of deployment %d: %w", f.ID, err)
+		switch state {
+		case gatehouse.StateSucceeded:
+			c.Succeeded = n
+		case gatehouse.StateFailed:
+			c.Failed = n
+		default:
+			c.RolledBack = n
 		}
-		for _, p := range refs {
-			f.Policies = append(f.Policies, p.Name)
-		}
-	}
-	return f, nil
-}
-
-// rollbacks reads the rollbacks that can undo a deployment that ended in the period.
-func (sc metricsScope) rollbacks(ctx context.Context, q querier) ([]gatehouse.RollbackFact, error) {
-	var args sqlArgs
-	query := `SELECT d.id, ap.name, e.name, COALESCE(d.rollback_of, 0), d.created_at` + deploymentFactsFrom + ` WHERE ` + sc.where(&args) +
-		` AND d.kind = 'rollback' AND d.created_at >= ` + args.add(micro(sc.q.From.Add(-sc.q.FailureWindow))) +
-		` AND d.created_at < ` + args.add(micro(sc.q.To.Add(2*sc.q.FailureWindow)))
-	return queryAll(ctx, q, func(row scanner) (gatehouse.RollbackFact, error) {
-		var r gatehouse.RollbackFact
-		var created int64
-		err := row.Scan(&r.ID, &r.App, &r.Environment, &r.RollbackOf, &created)
-		r.CreatedAt = fromMicro(created)
-		return r, err
-	}, query, args...)
-}
-
-// votes feeds d the votes on the requests of the changes counted.
-func (sc metricsScope) votes(ctx context.Context, q querier, d *gatehouse.Delivery) error {
-	if len(sc.envIDs) == 0 {
 		return nil
+	})
+	for _, k := range order {
+		d.AddDay(*counts[k])
 	}
+	return err
+}
+
+// leads feeds d the lead times of the period's changes in e (what DORA reads of them).
+func (sc metricsScope) leads(ctx context.Context, q querier, e metricsEnv, d *gatehouse.Delivery) error {
 	var args sqlArgs
-	query := `SELECT v.voter, v.at - r.created_at` + deploymentFactsFrom + ` JOIN approvals r ON r.id = d.approval_id
-		JOIN ballot_votes v ON v.flow = 'request' AND v.ballot_id = r.id WHERE ` + sc.where(&args) + ` AND ` + firstSuccess +
-		` AND d.finished_at >= ` + args.add(micro(sc.q.From)) + ` AND d.finished_at < ` + args.add(micro(sc.q.To))
+	query := `SELECT d.finished_at, d.commit_time, d.pushed_at FROM deployments d WHERE ` + e.of("d", &args, sc.q.From, sc.q.To) + ` AND ` + changed
+	return eachRow(ctx, q, query, args, func(row scanner) error {
+		var finished, pushed int64
+		var commit sql.NullInt64
+		if err := row.Scan(&finished, &commit, &pushed); err != nil {
+			return err
+		}
+		d.AddChange(gatehouse.ChangeFact{FinishedAt: fromMicro(finished), CommitTime: timeOrZero(commit), PushedAt: fromMicro(pushed)})
+		return nil
+	})
+}
+
+// changed is true on a deployment that first brought its digest to its environment.
+const changed = `d.state = 'succeeded' AND d.first_success = TRUE`
+
+// changes feeds d the period's changes in e with every moment of their way there.
+func (sc metricsScope) changes(ctx context.Context, q querier, e metricsEnv, d *gatehouse.Delivery) error {
+	var args sqlArgs
+	query := `SELECT d.finished_at, d.commit_time, d.pushed_at, d.created_at, COALESCE(d.started_at, d.created_at),
+		r.created_at, COALESCE(r.approved_at, r.decided_at), COALESCE(r.policies, '')
+		FROM deployments d LEFT JOIN approvals r ON r.id = d.approval_id WHERE ` + e.of("d", &args, sc.q.From, sc.q.To) + ` AND ` + changed
+	return eachRow(ctx, q, query, args, func(row scanner) error {
+		var finished, pushed, created, started int64
+		var commit, requested, approved sql.NullInt64
+		var policies string
+		if err := row.Scan(&finished, &commit, &pushed, &created, &started, &requested, &approved, &policies); err != nil {
+			return err
+		}
+		f := gatehouse.ChangeFact{FinishedAt: fromMicro(finished), CommitTime: timeOrZero(commit), PushedAt: fromMicro(pushed),
+			CreatedAt: fromMicro(created), StartedAt: fromMicro(started)}
+		if requested.Valid && approved.Valid {
+			f.RequestedAt, f.ApprovedAt = fromMicro(requested.Int64), fromMicro(approved.Int64)
+			var refs []gatehouse.PolicyRef
+			if err := json.Unmarshal([]byte(policies), &refs); err != nil {
+				return fmt.Errorf("approval policies: %w", err)
+			}
+			for _, p := range refs {
+				f.Policies = append(f.Policies, p.Name)
+			}
+		}
+		d.AddChange(f)
+		return nil
+	})
+}
+
+// nextSuccess is the end of the next success of the app of deployment t to its environment.
+func nextSuccess(t string) string {
+	return `(SELECT MIN(n.finished_at) FROM deployments n WHERE n.app_id = ` + t + `.app_id AND n.environment_id = ` + t + `.environment_id
+		AND n.state = 'succeeded' AND n.finished_at > ` + t + `.finished_at)`
+}
+
+// failures feeds d the period's deployments in e that failed or were rolled back, with their
+// restores.
+func (sc metricsScope) failures(ctx context.Context, q querier, e metricsEnv, d *gatehouse.Delivery) error {
+	var args sqlArgs
+	query := `SELECT d.id, d.finished_at, ` + nextSuccess("d") + ` FROM deployments d WHERE ` + e.of("d", &args, sc.q.From, sc.q.To) +
+		` AND d.state IN ('failed', 'rolled-back')`
+	return eachRow(ctx, q, query, args, func(row scanner) error {
+		f, err := scanEndFact(row)
+		if err == nil {
+			d.AddFailure(f)
+		}
+		return err
+	})
+}
+
+// undone feeds d the successes in e that a rollback queued in or soon after the period undid,
+// with the rollback's time (the failure window decides whether they failed, the period
+// whether they count). No condition on their end: the deployments between a rollback and
+// the one it restores are few, found by app and id.
+func (sc metricsScope) undone(ctx context.Context, q querier, e metricsEnv, d *gatehouse.Delivery) error {
+	var args sqlArgs
+	w := sc.q.FailureWindow
+	// CROSS JOIN: SQLite keeps the order, reading the few rollbacks first and then the
+	// deployments each one undid (by app and id), not the period's deployments first.
+	query := `SELECT s.id, s.finished_at, ` + nextSuccess("s") + `, r.created_at FROM deployments r CROSS JOIN deployments s
+		WHERE s.app_id = r.app_id AND s.environment_id = r.environment_id AND s.id > r.rollback_of AND s.id < r.id
+		AND r.kind = 'rollback' AND r.environment_id = ` + args.add(e.id) + ` AND r.created_at >= ` + args.add(micro(sc.q.From.Add(-w))) +
+		` AND r.created_at < ` + args.add(micro(sc.q.To.Add(w))) + ` AND s.state = 'succeeded'` + e.counted("s", &args)
+	return eachRow(ctx, q, query, args, func(row scanner) error {
+		var u gatehouse.UndoFact
+		var queued int64
+		var err error
+		u.EndFact, err = scanEndFact(row, &queued)
+		u.RollbackQueued = fromMicro(queued)
+		if err == nil {
+			d.AddUndo(u)
+		}
+		return err
+	})
+}
+
+func scanEndFact(row scanner, more ...any) (gatehouse.EndFact, error) {
+	var f gatehouse.EndFact
+	var finished int64
+	var restored sql.NullInt64
+	err := row.Scan(append([]any{&f.ID, &finished, &restored}, more...)...)
+	f.FinishedAt, f.RestoredAt = fromMicro(finished), timeOrZero(restored)
+	return f, err
+}
+
+func timeOrZero(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromMicro(n.Int64)
+}
+
+// votes feeds d the votes on the requests of the period's changes in e.
+func (sc metricsScope) votes(ctx context.Context, q querier, e metricsEnv, d *gatehouse.Delivery) error {
+	var args sqlArgs
+	query := `SELECT v.voter, v.at - r.created_at FROM deployments d JOIN approvals r ON r.id = d.approval_id
+		JOIN ballot_votes v ON v.flow = 'request' AND v.ballot_id = r.id WHERE ` + e.of("d", &args, sc.q.From, sc.q.To) + ` AND ` + changed
 	return eachRow(ctx, q, query, args, func(row scanner) error {
 		var v gatehouse.VoteFact
 		var wait int64
@@ -243,8 +320,8 @@ func (sc metricsScope) votes(ctx context.Context, q querier, d *gatehouse.Delive
 func (sc metricsScope) drafts(ctx context.Context, q querier, d *gatehouse.Delivery) error {
 	var args sqlArgs
 	var ids []string
-	for _, id := range sc.envIDs {
-		ids = append(ids, args.add(id))
+	for _, e := range sc.envs {
+		ids = append(ids, args.add(e.id))
 	}
 	envs := "e.id IS NULL"
 	if len(ids) > 0 {

@@ -120,11 +120,11 @@ func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
 	}
 	err = tx.QueryRowContext(tx.ctx, `INSERT INTO deployments (app_id, environment_id, stage, cluster, namespace, release_name,
 		artifact_id, image, digest, config_revision, values_yaml, chart, hooks, timeout_ms, auto_rollback, kind, rollback_of, state,
-		triggered_by, created_at, approval_id, pre_approved, config_changes, object_scope)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) RETURNING id`,
+		triggered_by, created_at, approval_id, pre_approved, config_changes, object_scope, commit_time, pushed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) RETURNING id`,
 		n.app.ID, n.env.ID, d.Stage, d.Cluster, d.Namespace, d.Release, n.artifact.ID, d.Image, d.Digest, d.ConfigRevision, d.Values,
 		chart, hooks, n.stage.TimeoutDuration().Milliseconds(), n.stage.AutoRollback, d.Kind, rollbackOf, d.State, d.TriggeredBy,
-		micro(tx.now), approval, n.pass.preApproved, jsonText(changes), jsonText(scope)).Scan(&d.ID)
+		micro(tx.now), approval, n.pass.preApproved, jsonText(changes), jsonText(scope), nullMicro(n.artifact.CommitTime), micro(n.artifact.CreatedAt)).Scan(&d.ID)
 	if err != nil {
 		return nil, fmt.Errorf("insert deployment: %w", err)
 	}

@@ -73,6 +73,11 @@ func (tx *Tx) moveDeployment(id int64, from, to gatehouse.DeploymentState, o Out
 		q += `, finished_at = $5, lease_owner = '', lease_until = 0`
 		args = append(args, micro(tx.now))
 	}
+	if to == gatehouse.StateSucceeded {
+		// The first of its digest to succeed here brought a change (delivery metrics).
+		q += `, first_success = NOT EXISTS (SELECT 1 FROM deployments f WHERE f.app_id = deployments.app_id
+			AND f.environment_id = deployments.environment_id AND f.digest = deployments.digest AND f.state = 'succeeded' AND f.id <> deployments.id)`
+	}
 	if _, err := tx.ExecContext(tx.ctx, q+` WHERE id = $4`, args...); err != nil {
 		return fmt.Errorf("advance deployment: %w", err)
 	}

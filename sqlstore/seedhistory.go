@@ -116,8 +116,8 @@ func (w *seedWriter) prepare() error {
 		{&w.link, `UPDATE approvals SET deployment_id = $1 WHERE id = $2`},
 		{&w.deployment, `INSERT INTO deployments (app_id, environment_id, stage, cluster, namespace, release_name, artifact_id,
 			image, digest, config_revision, values_yaml, chart, hooks, timeout_ms, auto_rollback, kind, rollback_of, state, triggered_by,
-			created_at, started_at, finished_at, approval_id, pre_approved) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $18, '{}', '{}', 300000, TRUE,
-			$10, $11, $12, 'ci', $13, $14, $15, $16, $17) RETURNING id`},
+			created_at, started_at, finished_at, approval_id, pre_approved, commit_time, pushed_at, first_success) VALUES ($1, $2, $3, $4, $5, $6, $7,
+			$8, $9, 1, $18, '{}', '{}', 300000, TRUE, $10, $11, $12, 'ci', $13, $14, $15, $16, $17, $19, $20, $21) RETURNING id`},
 	} {
 		st, err := w.tx.Tx.PrepareContext(w.tx.ctx, s.query)
 		if err != nil {
@@ -137,6 +137,8 @@ func (w *seedWriter) close() {
 type seedDeployment struct {
 	id, artifact int64
 	digest       string
+	commit       any // the commit time, or nil
+	pushed       time.Time
 	state        gatehouse.DeploymentState
 	end          time.Time
 }
@@ -145,12 +147,13 @@ type seedDeployment struct {
 func (w *seedWriter) deploy(r *rand.Rand, serial string, t time.Time) (seedDeployment, error) {
 	mins := func(lo, hi int) time.Duration { return time.Duration(lo+r.IntN(hi-lo+1)) * time.Minute }
 	ctx := w.tx.ctx
-	d := seedDeployment{digest: fmt.Sprintf("sha256:%064s", serial)}
 	push := t.Add(mins(5, 40))
+	d := seedDeployment{digest: fmt.Sprintf("sha256:%064s", serial), pushed: push}
 	var commit any
 	if r.IntN(10) > 0 {
 		commit = micro(t)
 	}
+	d.commit = commit
 	if err := w.artifact.QueryRowContext(ctx, w.appID, w.repo, d.digest, serial, commit, micro(push)).Scan(&d.artifact); err != nil {
 		return d, fmt.Errorf("seed artifact: %w", err)
 	}
@@ -191,7 +194,7 @@ func (w *seedWriter) deploy(r *rand.Rand, serial string, t time.Time) (seedDeplo
 
 // rollback writes a rollback to an earlier deployment, queued at t.
 func (w *seedWriter) rollback(to seedDeployment, t time.Time) (seedDeployment, error) {
-	back := seedDeployment{artifact: to.artifact, digest: to.digest, state: gatehouse.StateSucceeded}
+	back := seedDeployment{artifact: to.artifact, digest: to.digest, commit: to.commit, pushed: to.pushed, state: gatehouse.StateSucceeded}
 	var err error
 	back.id, back.end, err = w.insert(back, gatehouse.KindRollback, to.id, nil, t, t.Add(time.Minute), 3*time.Minute)
 	return back, err
@@ -201,7 +204,8 @@ func (w *seedWriter) insert(d seedDeployment, kind gatehouse.DeploymentKind, rol
 	end := started.Add(took)
 	var id int64
 	err := w.deployment.QueryRowContext(w.tx.ctx, w.appID, w.envID, w.spec.Environment, w.cluster, w.namespace, w.release,
-		d.artifact, w.repo+"@"+d.digest, d.digest, kind, rollbackOf, d.state, micro(queued), micro(started), micro(end), approval, rollbackOf != nil, w.values).Scan(&id)
+		d.artifact, w.repo+"@"+d.digest, d.digest, kind, rollbackOf, d.state, micro(queued), micro(started), micro(end), approval, rollbackOf != nil, w.values,
+		d.commit, micro(d.pushed), kind == gatehouse.KindDeploy && d.state == gatehouse.StateSucceeded).Scan(&id)
 	if err != nil {
 		return 0, end, fmt.Errorf("seed deployment: %w", err)
 	}
