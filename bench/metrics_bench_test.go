@@ -3,7 +3,10 @@ package bench_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,7 +47,8 @@ func metricsWorld(b *testing.B, engine string) *testserver.Server {
 
 // BenchmarkMetrics measures delivery metrics over the API on each engine: the DORA metrics
 // and the lead-time breakdown of the whole project over the last 90 days (about 25,000
-// deployments), and of one app. Figures: milliseconds per report.
+// deployments), and of one app; and the project's Metrics page over the same data. Figures:
+// milliseconds per report or page.
 func BenchmarkMetrics(b *testing.B) {
 	for _, engine := range testdb.Engines {
 		b.Run(engine, func(b *testing.B) {
@@ -72,6 +76,26 @@ func BenchmarkMetrics(b *testing.B) {
 					b.ReportMetric(float64(r.Frequency.Deployments+r.Changes), "counted")
 				})
 			}
+			// The Metrics page reads both reports and draws them.
+			b.Run("page-project-90d", func(b *testing.B) {
+				c := signedInBrowser(b, srv.URL)
+				var size int
+				b.ResetTimer()
+				for b.Loop() {
+					resp, err := c.Get(srv.URL + "/ui/projects/shop/metrics?since=90d")
+					if err != nil {
+						b.Fatal(err)
+					}
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "</main>") {
+						b.Fatalf("metrics page: %d", resp.StatusCode)
+					}
+					size = len(body)
+				}
+				b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/page")
+				b.ReportMetric(float64(size)/1024, "KiB/page")
+			})
 		})
 	}
 }

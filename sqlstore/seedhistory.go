@@ -44,7 +44,7 @@ func (db *DB) SeedHistory(ctx context.Context, spec HistorySpec) error {
 	if err != nil {
 		return err
 	}
-	return db.write(ctx, func(tx *Tx) error {
+	err = db.write(ctx, func(tx *Tx) error {
 		per := spec.Deployments / len(spec.Apps)
 		gap := spec.To.Sub(spec.From) / time.Duration(per+1)
 		for ai, app := range spec.Apps {
@@ -90,6 +90,17 @@ func (db *DB) SeedHistory(ctx context.Context, spec HistorySpec) error {
 			details: map[string]any{"deployments": spec.Deployments, "apps": len(spec.Apps), "environment": spec.Environment,
 				"from": spec.From, "to": spec.To, "note": "made-up history written for a demo or a benchmark; no gate judged it"}})
 	})
+	if err != nil {
+		return err
+	}
+	// After a bulk load PostgreSQL's planner needs fresh statistics (autovacuum takes them a
+	// little later). SQLite's planner does without, as Gatehouse's own databases do.
+	if db.dialect.name == postgres.name {
+		if _, err := db.w.ExecContext(ctx, `ANALYZE`); err != nil {
+			return fmt.Errorf("analyze after seeding: %w", err)
+		}
+	}
+	return nil
 }
 
 type seedWriter struct {
