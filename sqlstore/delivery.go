@@ -20,39 +20,41 @@ func NewMetricsService(db *DB) *MetricsService { return &MetricsService{db: db} 
 
 // DORA implements gatehouse.MetricsService.
 func (s *MetricsService) DORA(ctx context.Context, q gatehouse.MetricsQuery) (*gatehouse.DORAReport, error) {
-	sc, err := s.resolve(ctx, q)
+	sc, d, err := s.feed(ctx, q, metricsScope.days, metricsScope.leads, metricsScope.failures, metricsScope.undone)
 	if err != nil {
 		return nil, err
-	}
-	d := gatehouse.NewDelivery(sc.q)
-	for _, e := range sc.envs {
-		for _, read := range []func(context.Context, querier, metricsEnv, *gatehouse.Delivery) error{sc.days, sc.leads, sc.failures, sc.undone} {
-			if err := read(ctx, s.db.r, e, d); err != nil {
-				return nil, fmt.Errorf("metrics of %s: %w", e.name, err)
-			}
-		}
 	}
 	return d.DORA(sc.envNames), nil
 }
 
 // LeadTime implements gatehouse.MetricsService.
 func (s *MetricsService) LeadTime(ctx context.Context, q gatehouse.MetricsQuery) (*gatehouse.LeadTimeReport, error) {
-	sc, err := s.resolve(ctx, q)
+	sc, d, err := s.feed(ctx, q, metricsScope.changes, metricsScope.votes)
 	if err != nil {
 		return nil, err
-	}
-	d := gatehouse.NewDelivery(sc.q)
-	for _, e := range sc.envs {
-		for _, read := range []func(context.Context, querier, metricsEnv, *gatehouse.Delivery) error{sc.changes, sc.votes} {
-			if err := read(ctx, s.db.r, e, d); err != nil {
-				return nil, fmt.Errorf("lead time of %s: %w", e.name, err)
-			}
-		}
 	}
 	if err := sc.drafts(ctx, s.db.r, d); err != nil {
 		return nil, err
 	}
 	return d.LeadTime(sc.envNames), nil
+}
+
+// feed resolves the query and runs each reader over each environment counted.
+func (s *MetricsService) feed(ctx context.Context, q gatehouse.MetricsQuery,
+	readers ...func(metricsScope, context.Context, querier, metricsEnv, *gatehouse.Delivery) error) (metricsScope, *gatehouse.Delivery, error) {
+	sc, err := s.resolve(ctx, q)
+	if err != nil {
+		return sc, nil, err
+	}
+	d := gatehouse.NewDelivery(sc.q)
+	for _, e := range sc.envs {
+		for _, read := range readers {
+			if err := read(sc, ctx, s.db.r, e, d); err != nil {
+				return sc, nil, fmt.Errorf("metrics of %s: %w", e.name, err)
+			}
+		}
+	}
+	return sc, d, nil
 }
 
 // metricsScope is a normalized query resolved against the database: the project and the
