@@ -194,4 +194,3 @@ func (h *history) story() map[string]*change {
 	h.setClock(at("2026-11-20 00:00"))
 	return cs
 }
-
