@@ -262,6 +262,16 @@ func TestSeededHistory(t *testing.T) {
 		if !rep.OK {
 			t.Errorf("the trail no longer verifies: %+v", rep.Broken)
 		}
+		// A made-up approval lets nothing through: prod-gate pre-approves rollbacks to
+		// approved deployments, yet neither a rollback to a seeded one nor its digest deploys.
+		var seeded int64
+		var digest string
+		h.must(h.db.Raw().QueryRowContext(h.admin, `SELECT d.id, d.digest FROM deployments d JOIN apps a ON a.id = d.app_id
+			WHERE a.name = 'web' AND d.state = 'succeeded' AND d.approval_id IS NOT NULL ORDER BY d.id DESC LIMIT 1`).Scan(&seeded, &digest))
+		_, err = h.deps.Rollback(h.admin, "shop", "web", seeded)
+		wantErr(t, err, gatehouse.KindPreconditionFailed, "retracted")
+		_, err = h.deps.Deploy(h.admin, "shop", "web", gatehouse.DeploymentCreate{Environment: "dev", Digest: digest})
+		wantErr(t, err, gatehouse.KindPreconditionFailed, "retracted")
 		bad := spec
 		bad.Apps = []string{"nowhere"}
 		wantErr(t, h.db.SeedHistory(h.admin, bad), gatehouse.KindNotFound, "nowhere")

@@ -33,8 +33,10 @@ type HistorySpec struct {
 
 // SeedHistory writes a made-up past of deployments, their artifacts, approval requests and
 // votes straight into the tables, for the demo and the benchmarks: the deployments happened
-// nowhere, no gate judged them, and the audit trail records one event saying so. Steps keep
-// their order (commit, push, request, vote, queue, start, end) and releases never overlap.
+// nowhere, no gate judged them, and the audit trail records one event saying so. Its
+// artifacts are written retracted, so none of them can be deployed or rolled back to: a
+// made-up approval never lets a real image through. Steps keep their order (commit, push,
+// request, vote, queue, start, end) and releases never overlap.
 func (db *DB) SeedHistory(ctx context.Context, spec HistorySpec) error {
 	if len(spec.Apps) == 0 || spec.Deployments <= 0 || !spec.From.Before(spec.To) || (spec.Approved > 0 && len(spec.Approvers) == 0) {
 		return gatehouse.Invalidf("history", "expected apps, a positive number of deployments, a period and approvers for approvals")
@@ -118,8 +120,8 @@ func (w *seedWriter) prepare() error {
 		dst   **sql.Stmt
 		query string
 	}{
-		{&w.artifact, `INSERT INTO artifacts (app_id, repository, digest, commit_sha, commit_time, builder, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, 'ci', 'ci', $6) RETURNING id`},
+		{&w.artifact, `INSERT INTO artifacts (app_id, repository, digest, commit_sha, commit_time, builder, created_by, created_at,
+			retracted_at, retracted_by) VALUES ($1, $2, $3, $4, $5, 'ci', 'ci', $6, $7, 'history.seed') RETURNING id`},
 		{&w.approval, `INSERT INTO approvals (app_id, environment_id, stage, artifact_id, image, digest, policies, requester, requester_person,
 			state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'ci', '', 'consumed', $8) RETURNING id`},
 		{&w.approved, `UPDATE approvals SET approved_at = $1, decided_at = $1 WHERE id = $2`},
@@ -165,7 +167,7 @@ func (w *seedWriter) deploy(r *rand.Rand, serial string, t time.Time) (seedDeplo
 		commit = micro(t)
 	}
 	d.commit = commit
-	if err := w.artifact.QueryRowContext(ctx, w.appID, w.repo, d.digest, serial, commit, micro(push)).Scan(&d.artifact); err != nil {
+	if err := w.artifact.QueryRowContext(ctx, w.appID, w.repo, d.digest, serial, commit, micro(push), micro(w.tx.now)).Scan(&d.artifact); err != nil {
 		return d, fmt.Errorf("seed artifact: %w", err)
 	}
 	queue := push.Add(mins(0, 20))
