@@ -152,11 +152,14 @@ func (d *Delivery) failure(f EndFact) {
 	w.restores = append(w.restores, r)
 }
 
-// AddChange takes a change that reached the environment in the period: its lead time and
-// stages.
-func (d *Delivery) AddChange(f ChangeFact) {
+// AddLead takes the lead time of a change that reached the environment in the period (from
+// its commit, or its push, to its end): what the DORA metrics read of it.
+func (d *Delivery) AddLead(f ChangeFact) { d.lead(f) }
+
+// lead counts f's lead time and returns its week (nil outside the period).
+func (d *Delivery) lead(f ChangeFact) *weekFacts {
 	if !d.inPeriod(f.FinishedAt) {
-		return
+		return nil
 	}
 	w := d.week(f.FinishedAt)
 	start := f.CommitTime
@@ -169,8 +172,15 @@ func (d *Delivery) AddChange(f ChangeFact) {
 	w.leads = append(w.leads, lead)
 	w.changes++
 	d.leadSum += lead
-	if f.CreatedAt.IsZero() {
-		return // the DORA metrics read the lead time alone
+	return w
+}
+
+// AddChange takes a change that reached the environment in the period with every moment of
+// its way there: its lead time and the stages it splits into.
+func (d *Delivery) AddChange(f ChangeFact) {
+	w := d.lead(f)
+	if w == nil {
+		return
 	}
 	stage := func(s LeadStage, from, to time.Time) {
 		v := to.Sub(from)

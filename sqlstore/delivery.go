@@ -199,7 +199,7 @@ func (sc metricsScope) leads(ctx context.Context, q querier, e metricsEnv, d *ga
 		if err := row.Scan(&finished, &commit, &pushed); err != nil {
 			return err
 		}
-		d.AddChange(gatehouse.ChangeFact{FinishedAt: fromMicro(finished), CommitTime: timeOrZero(commit), PushedAt: fromMicro(pushed)})
+		d.AddLead(gatehouse.ChangeFact{FinishedAt: fromMicro(finished), CommitTime: timeOrZero(commit), PushedAt: fromMicro(pushed)})
 		return nil
 	})
 }
