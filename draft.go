@@ -28,11 +28,14 @@ const (
 	// DraftAccess is the roles of a user or a group, and a group's members, where a change
 	// gives someone a vote under a policy (see Access).
 	DraftAccess DraftKind = "access"
+	// DraftWindow is a deployment window, where a change (its deletion, a shorter freeze, a
+	// wider maintenance window) opens a protected environment at times it was closed.
+	DraftWindow DraftKind = "window"
 )
 
 // DraftKinds lists every draft kind.
 var DraftKinds = []DraftKind{DraftValues, DraftConfigMap, DraftSecrets, DraftEnvironment, DraftChart, DraftHooks,
-	DraftPipeline, DraftPolicy, DraftRollback, DraftAccess}
+	DraftPipeline, DraftPolicy, DraftRollback, DraftAccess, DraftWindow}
 
 // Config returns the configuration resource kind a draft kind changes, if it is one.
 func (k DraftKind) Config() (ConfigKind, bool) {
@@ -42,12 +45,13 @@ func (k DraftKind) Config() (ConfigKind, bool) {
 
 // draftLevel says what a draft kind belongs to: which of project, app, environment, policy
 // and principal (a user or a group) name its subject, and which must be empty.
-type draftLevel struct{ app, env, policy, envOptional, principal bool }
+type draftLevel struct{ app, env, policy, window, envOptional, principal bool }
 
 var draftLevels = map[DraftKind]draftLevel{
 	DraftValues: {app: true, env: true, envOptional: true}, DraftConfigMap: {app: true, env: true}, DraftSecrets: {app: true, env: true},
 	DraftEnvironment: {env: true}, DraftChart: {app: true}, DraftHooks: {app: true}, DraftPipeline: {app: true},
 	DraftPolicy: {policy: true}, DraftRollback: {app: true, env: true}, DraftAccess: {principal: true},
+	DraftWindow: {window: true},
 }
 
 // DraftRef names what a draft changes. Which fields it takes depends on the kind: a
@@ -61,6 +65,7 @@ type DraftRef struct {
 	App         string    `json:"app,omitempty"`
 	Environment string    `json:"environment,omitempty"`
 	Policy      string    `json:"policy,omitempty"`
+	Window      string    `json:"window,omitempty"`
 	User        string    `json:"user,omitempty"`
 	Group       string    `json:"group,omitempty"`
 }
@@ -69,7 +74,7 @@ type DraftRef struct {
 func (r DraftRef) Validate() error {
 	lv, ok := draftLevels[r.Kind]
 	if !ok {
-		return Invalidf("kind", "%q is not a draft kind: expected values, configmap, secrets, environment, chart, hooks, pipeline, policy, rollback or access", r.Kind)
+		return Invalidf("kind", "%q is not a draft kind: expected values, configmap, secrets, environment, chart, hooks, pipeline, policy, rollback, access or window", r.Kind)
 	}
 	check := func(field, v string, wanted, optional bool) error {
 		switch {
@@ -85,13 +90,16 @@ func (r DraftRef) Validate() error {
 	if err := r.validatePrincipal(lv.principal); err != nil {
 		return err
 	}
-	if err := check("project", r.Project, !lv.policy && !lv.principal, false); err != nil {
+	if err := check("project", r.Project, !lv.policy && !lv.principal && !lv.window, false); err != nil {
 		return err
 	}
 	if err := check("app", r.App, lv.app, false); err != nil {
 		return err
 	}
 	if err := check("environment", r.Environment, lv.env, lv.envOptional); err != nil {
+		return err
+	}
+	if err := check("window", r.Window, lv.window, false); err != nil {
 		return err
 	}
 	return check("policy", r.Policy, lv.policy, false)
@@ -129,6 +137,8 @@ func (r DraftRef) String() string {
 		return fmt.Sprintf("%s of app %s/%s", r.Kind, r.Project, r.App)
 	case DraftPolicy:
 		return "policy " + r.Policy
+	case DraftWindow:
+		return "window " + r.Window
 	case DraftRollback:
 		return fmt.Sprintf("rollback of %s/%s in %s", r.Project, r.App, r.Environment)
 	case DraftAccess:

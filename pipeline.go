@@ -48,6 +48,10 @@ type Pipeline struct {
 	App       string    `json:"app"`
 	Stages    []Stage   `json:"stages"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Windows is, as read, each stage's window verdict now, by stage name.
+	Windows map[string]WindowVerdict `json:"windows,omitempty"`
+	// Waiting are, as read, the deployments waiting for a stage's windows to open.
+	Waiting []*DeploymentWait `json:"waiting,omitempty"`
 }
 
 // PipelineSet is the input that replaces an app's pipeline.

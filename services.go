@@ -12,6 +12,7 @@ type Services struct {
 	Artifacts    ArtifactService
 	Deployments  DeploymentService
 	Policies     PolicyService
+	Windows      WindowService
 	Approvals    ApprovalService
 	Config       ConfigService
 	Drafts       DraftService

@@ -39,13 +39,17 @@ const maxWindowLength = 366 * day
 // its occurrences are reckoned from there, in the window's wall-clock time.
 var windowAnchor = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Window is a checked window, ready to say when it is open.
+// Window is a checked window, ready to say when it is open; a stored one carries its version
+// and who changed it last.
 type Window struct {
 	WindowSpec
-	scope  Scope
-	loc    *time.Location
-	rule   *rrule.RRule // nil for a one-off window
-	length time.Duration
+	Version   int64     `json:"version,omitempty"`
+	UpdatedBy string    `json:"updated_by,omitempty"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	scope     Scope
+	loc       *time.Location
+	rule      *rrule.RRule // nil for a one-off window
+	length    time.Duration
 }
 
 // Compile checks every field, naming the one at fault, and returns the window.
@@ -67,6 +71,7 @@ func (in WindowSpec) Compile() (*Window, error) {
 	if err != nil || strings.EqualFold(in.TimeZone, "local") {
 		return nil, Invalidf("timezone", "%q is not a time zone: expected an IANA name such as Europe/Berlin", in.TimeZone)
 	}
+	in.Scope, in.TimeZone = sc.String(), loc.String()
 	w := &Window{WindowSpec: in, scope: sc, loc: loc}
 	switch {
 	case in.RRule == "" && (in.Start == nil || in.End == nil):

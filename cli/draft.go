@@ -190,6 +190,7 @@ func (r *draftRef) bind(cmd *cobra.Command) {
 	f.StringVarP((*string)(&r.ref.Kind), "kind", "k", "", "what the draft changes: "+kindList())
 	f.StringVarP(&r.ref.Environment, "env", "e", "", "environment (kinds values, configmap, secrets, environment, rollback)")
 	f.StringVar(&r.ref.Policy, "policy", "", "policy name (kind policy)")
+	f.StringVar(&r.ref.Window, "window", "", "window name (kind window)")
 	f.StringVar(&r.ref.User, "user", "", "user (kind access)")
 	f.StringVar(&r.ref.Group, "group", "", "group (kind access)")
 }
@@ -197,7 +198,7 @@ func (r *draftRef) bind(cmd *cobra.Command) {
 // get checks the reference: errors name the flag at fault, not the API's field.
 func (r *draftRef) get() (gatehouse.DraftRef, error) {
 	ref := r.ref
-	if ref.Kind != gatehouse.DraftAccess && ref.Kind != gatehouse.DraftPolicy {
+	if ref.Kind != gatehouse.DraftAccess && ref.Kind != gatehouse.DraftPolicy && ref.Kind != gatehouse.DraftWindow {
 		ref.Project, ref.App = r.pl.project, r.pl.app
 	}
 	if ref.Kind == "" {
@@ -206,7 +207,7 @@ func (r *draftRef) get() (gatehouse.DraftRef, error) {
 	err := ref.Validate()
 	var e *gatehouse.Error
 	if errors.As(err, &e) && e.Field != "" {
-		flag := map[string]string{"kind": "--kind", "project": "--project", "app": "--app", "environment": "--env", "policy": "--policy",
+		flag := map[string]string{"kind": "--kind", "project": "--project", "app": "--app", "environment": "--env", "policy": "--policy", "window": "--window",
 			"user": "--user", "group": "--group"}[e.Field]
 		return ref, gatehouse.Invalidf(cmp.Or(flag, e.Field), "%s", e.Message)
 	}
@@ -276,6 +277,8 @@ func (a *App) draftCmd() *cobra.Command {
   chart, hooks, pipeline      an app's chart (pinned by the server), hooks, pipeline (-p -a)
   policy                      a change that loosens a policy (--policy); empty content deletes it
   rollback                    a rollback that applies other configuration (-p -a --env): deployment: N
+  window                      a window change that opens a protected environment (--window);
+                              empty content deletes it
 Its content is YAML, as gatehouse draft live prints it. A draft is proposed, approved by
 the people its policies name (each vote names the version it saw: --version), then published.`
 	cmd.Example = `  gatehouse env update prod -p shop --namespace shop-v2 --propose -m "new namespace" --notify carol

@@ -12,8 +12,10 @@ import (
 
 func (a *App) pipelineCmd() *cobra.Command {
 	var pl place
-	n := noun[gatehouse.Pipeline]{a: a, name: "pipeline", header: []string{"stages"},
-		row:  func(p *gatehouse.Pipeline) []string { return []string{pipelineText(p.Stages)} },
+	n := noun[gatehouse.Pipeline]{a: a, name: "pipeline", header: []string{"stages", "windows", "waiting"},
+		row: func(p *gatehouse.Pipeline) []string {
+			return []string{pipelineText(p.Stages), stageWindowsText(p), strconv.Itoa(len(p.Waiting))}
+		},
 		base: func() ([]string, error) { return pl.appPath("pipeline") }}
 	get := &cobra.Command{
 		Use:   "get",
@@ -68,6 +70,21 @@ who must approve it.`,
 	cmd := group("pipeline", "Show and set an app's pipeline of stages", get, set)
 	pl.bind(cmd, true)
 	return cmd
+}
+
+// stageWindowsText says which stages' windows are closed now and when they open, or that all
+// are open.
+func stageWindowsText(p *gatehouse.Pipeline) string {
+	var closed []string
+	for _, st := range p.Stages {
+		if v, ok := p.Windows[st.Name]; ok && !v.Open {
+			closed = append(closed, st.Name+" "+v.Text())
+		}
+	}
+	if len(closed) == 0 {
+		return "all open"
+	}
+	return strings.Join(closed, "; ")
 }
 
 // pipelineInput builds a pipeline from --stage specs or a file.

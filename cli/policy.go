@@ -20,24 +20,11 @@ func (a *App) policyCmd() *cobra.Command {
 			return []string{p.Name, string(p.Kind), p.Scope, strings.Join(rules, " + "), strconv.FormatInt(p.Version, 10), p.Expiry, string(p.Rollback)}
 		},
 		base: fixed("policies")}
-	var file string
-	read := func() (gatehouse.PolicySpec, error) {
-		var spec gatehouse.PolicySpec
-		if file == "" {
-			return spec, gatehouse.Invalidf("--file", "is required: expected a policy in YAML or JSON")
-		}
-		text, err := a.readFileFlag("file", file)
-		if err != nil {
-			return spec, err
-		}
-		// The setting's own reader: the same field names (requester_may_approve) as the API
-		// and policy drafts.
-		return spec, gatehouse.ParseSetting("--file", text, &spec)
-	}
-	create := &cobra.Command{
-		Use:   "create --file FILE",
-		Short: "Create a policy from YAML",
-		Long: `Create a policy from YAML, e.g.:
+	g := gatedSetting[gatehouse.Policy, gatehouse.PolicySpec]{n: n,
+		ref: func(name string) gatehouse.DraftRef {
+			return gatehouse.DraftRef{Kind: gatehouse.DraftPolicy, Policy: name}
+		}}
+	create := g.create("Create a policy from YAML", `Create a policy from YAML, e.g.:
   name: prod-gate
   scope: project:shop/env:prod
   rules:
@@ -45,46 +32,17 @@ func (a *App) policyCmd() *cobra.Command {
     - {kind: group, group: security, count: 1}
   expiry: 72h            # or none
   rollback: pre-approved # or approval (the default)
-  conditions: ['artifact.registry == "registry.example.com"']`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, err := read()
-			if err != nil {
-				return err
-			}
-			return n.send(cmd, "POST", []string{"policies"}, spec)
-		},
-	}
-	var prop proposal
-	update := &cobra.Command{
-		Use:   "update NAME --file FILE",
-		Short: "Replace a policy: at once if it is at least as strict, else through a draft (--propose)",
-		Long: `Replace a policy (open requests under it become stale). A replacement at least as strict
+  conditions: ['artifact.registry == "registry.example.com"']`)
+	update := g.update("Replace a policy: at once if it is at least as strict, else through a draft (--propose)",
+		`Replace a policy (open requests under it become stale). A replacement at least as strict
 applies at once. One that loosens the policy (fewer approvers, a narrower scope, a separation
 of duties switched off, a longer expiry, pre-approved rollbacks, …) is refused (exit 7): with
 --propose it becomes a draft that the policy's own approvers judge, never its author.`,
-		Example: `  gatehouse policy update prod-gate -f prod-gate.yaml
-  gatehouse policy update prod-gate -f prod-gate.yaml --propose -m "one approver at night" --notify bob`,
-		Args: exactArgs(1, "NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := prop.check(cmd); err != nil {
-				return err
-			}
-			spec, err := read()
-			if err != nil {
-				return err
-			}
-			if prop.on {
-				return a.propose(cmd, gatehouse.DraftRef{Kind: gatehouse.DraftPolicy, Policy: args[0]},
-					func(string) (string, error) { return gatehouse.RenderSetting(spec) }, &prop)
-			}
-			return n.send(cmd, "PUT", []string{"policies", args[0]}, spec)
-		},
-	}
-	for _, c := range []*cobra.Command{create, update} {
-		c.Flags().StringVarP(&file, "file", "f", "", "policy file, YAML or JSON ('-' for stdin)")
-	}
-	prop.bind(update)
+		`  gatehouse policy update prod-gate -f prod-gate.yaml
+  gatehouse policy update prod-gate -f prod-gate.yaml --propose -m "one approver at night" --notify bob`)
+	// Deleting is always a loosening: a direct delete is refused where the server protects it.
+	del := g.del("Delete a policy: through a draft its own approvers judge (--propose)",
+		`  gatehouse policy delete old-gate --propose -m "replaced by prod-gate" --notify bob`)
 	var project string
 	list := n.list(func() url.Values {
 		if project == "" {
@@ -93,27 +51,5 @@ of duties switched off, a longer expiry, pre-approved rollbacks, …) is refused
 		return url.Values{"project": {project}}
 	})
 	list.Flags().StringVarP(&project, "project", "p", "", "only policies reaching this project")
-	return group("policy", "Manage approval policies", list, n.get(), create, update, a.policyDeleteCmd(n))
-}
-
-// policyDeleteCmd deletes a policy: always a loosening, so a direct delete is refused where
-// the server protects it, and --propose opens the draft that deletes it (empty content).
-func (a *App) policyDeleteCmd(n noun[gatehouse.Policy]) *cobra.Command {
-	var prop proposal
-	del := n.del()
-	direct := del.RunE
-	del.Short = "Delete a policy: through a draft its own approvers judge (--propose)"
-	del.Example = `  gatehouse policy delete old-gate --propose -m "replaced by prod-gate" --notify bob`
-	del.RunE = func(cmd *cobra.Command, args []string) error {
-		if err := prop.check(cmd); err != nil {
-			return err
-		}
-		if !prop.on {
-			return direct(cmd, args)
-		}
-		return a.propose(cmd, gatehouse.DraftRef{Kind: gatehouse.DraftPolicy, Policy: args[0]},
-			func(string) (string, error) { return "", nil }, &prop)
-	}
-	prop.bind(del)
-	return del
+	return group("policy", "Manage approval policies", list, n.get(), create, update, del)
 }

@@ -126,6 +126,17 @@ var bypassRoutes = map[string]bypassRoute{
 	"DELETE /api/v1/policies/{name}": gatedBy(func(*world) attempt {
 		return attempt{"DELETE", "/api/v1/policies/gate", nil, drafted}
 	}),
+	// prod may be deployed to in its nightly maintenance window only: a second window beside
+	// it, a longer one, or none, opens prod at times it was closed.
+	"POST /api/v1/windows": gatedBy(func(w *world) attempt {
+		return attempt{"POST", "/api/v1/windows", nightly(w.Unique("noon"), "FREQ=DAILY;BYHOUR=12", "1h"), drafted}
+	}),
+	"PUT /api/v1/windows/{name}": gatedBy(func(*world) attempt {
+		return attempt{"PUT", "/api/v1/windows/nightly", nightly("nightly", "FREQ=DAILY;BYHOUR=2", "2h"), drafted}
+	}),
+	"DELETE /api/v1/windows/{name}": gatedBy(func(*world) attempt {
+		return attempt{"DELETE", "/api/v1/windows/nightly", nil, drafted}
+	}),
 	// Who may vote decides what passes: a vote where a policy counts it is given through an
 	// access draft, and no administrator takes over the credentials of a person who votes.
 	"POST /api/v1/rolebindings": gatedFor(func(w *world) attempt {
@@ -175,6 +186,8 @@ func TestNoWayAroundTheGate(t *testing.T) {
 		w.Do("POST", "/api/v1/groups", gatehouse.GroupCreate{Name: "prod-approvers"})
 		w.Do("POST", "/api/v1/rolebindings", gatehouse.RoleBindingCreate{Group: "prod-approvers", Role: gatehouse.RoleImageApprover, Scope: "project:shop/env:prod"})
 
+		w.Do("POST", "/api/v1/windows", nightly("nightly", "FREQ=DAILY;BYHOUR=2", "1h"))
+
 		var writes []string
 		for _, r := range w.API.Routes() {
 			if !strings.HasPrefix(r, "GET ") {
@@ -210,4 +223,9 @@ func TestNoWayAroundTheGate(t *testing.T) {
 			t.Fatalf("only %d routes were shown gated", gated)
 		}
 	})
+}
+
+// nightly is a maintenance window of prod.
+func nightly(name, rule, length string) gatehouse.WindowSpec {
+	return gatehouse.WindowSpec{Name: name, Kind: gatehouse.WindowAllow, Scope: "project:shop/env:prod", TimeZone: "Europe/Berlin", RRule: rule, Duration: length}
 }

@@ -154,6 +154,29 @@ var endpoints = []endpoint{
 		w.Do("POST", "/api/v1/policies", gatehouse.PolicySpec{Name: n, Scope: "project:shop/env:nowhere", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}})
 		return call{method: "DELETE", path: "/api/v1/policies/" + n}
 	}},
+	{"GET /api/v1/windows", signedIn, staticCall("GET", "/api/v1/windows", nil)},
+	{"POST /api/v1/windows", shopAdmins, func(w *world, _ string) call {
+		return call{method: "POST", path: "/api/v1/windows", body: spareWindow(w.Unique("win"))}
+	}},
+	{"GET /api/v1/windows/{name}", inShop, func(w *world, _ string) call {
+		n := w.Unique("win")
+		w.Do("POST", "/api/v1/windows", spareWindow(n))
+		return call{method: "GET", path: "/api/v1/windows/" + n}
+	}},
+	{"PUT /api/v1/windows/{name}", shopAdmins, func(w *world, _ string) call {
+		n := w.Unique("win")
+		w.Do("POST", "/api/v1/windows", spareWindow(n))
+		longer := spareWindow(n)
+		longer.Duration = "2h"
+		return call{method: "PUT", path: "/api/v1/windows/" + n, body: longer}
+	}},
+	{"DELETE /api/v1/windows/{name}", shopAdmins, func(w *world, _ string) call {
+		n := w.Unique("win")
+		w.Do("POST", "/api/v1/windows", spareWindow(n))
+		return call{method: "DELETE", path: "/api/v1/windows/" + n}
+	}},
+	{"GET /api/v1/projects/{project}/environments/{env}/window", inShop, staticCall("GET", "/api/v1/projects/shop/environments/prod/window?app=web", nil)},
+	{"GET /api/v1/projects/{project}/apps/{app}/waiting", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/waiting", nil)},
 	{"POST /api/v1/projects/{project}/apps/{app}/approvals", pushers, func(w *world, _ string) call {
 		d := testserver.Digest(7000 + w.Next())
 		w.Do("POST", "/api/v1/projects/shop/apps/web/artifacts", gatehouse.ArtifactCreate{Image: "r.example.com/web@" + d})
@@ -185,4 +208,10 @@ var endpoints = []endpoint{
 	{"POST /api/v1/audit/checkpoint", superAdmins, staticCall("POST", "/api/v1/audit/checkpoint", nil)},
 	{"GET /api/v1/metrics/dora", inShop, staticCall("GET", "/api/v1/metrics/dora?project=shop", nil)},
 	{"GET /api/v1/metrics/leadtime", inShop, staticCall("GET", "/api/v1/metrics/leadtime?project=shop&since=7d", nil)},
+}
+
+// spareWindow is a freeze of an environment nothing deploys to: creating, lengthening and
+// deleting it change nothing that runs.
+func spareWindow(name string) gatehouse.WindowSpec {
+	return gatehouse.WindowSpec{Name: name, Kind: gatehouse.WindowDeny, Scope: "project:shop/env:nowhere", RRule: "FREQ=WEEKLY;BYDAY=SU", Duration: "1h"}
 }

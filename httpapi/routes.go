@@ -31,7 +31,7 @@ func (s *Server) Routes() []string {
 func (s *Server) Mounted() []string { return slices.Clone(s.mounted) }
 
 func (s *Server) routes() []route {
-	return slices.Concat(s.coreRoutes(), s.deployRoutes(), s.approvalRoutes(), s.configRoutes(), s.metricsRoutes())
+	return slices.Concat(s.coreRoutes(), s.deployRoutes(), s.approvalRoutes(), s.configRoutes(), s.metricsRoutes(), s.windowRoutes())
 }
 
 func (s *Server) coreRoutes() []route {

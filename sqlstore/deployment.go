@@ -83,10 +83,27 @@ type newDeployment struct {
 	by         string
 	pass       passage     // how it got through its stage's gate
 	how        application // the draft that asked for it, if any
+	// manual says a person asks for it now: closed windows refuse it. An automatic one
+	// waits for them instead.
+	manual bool
+	wait   int64 // the wait it resumes, if any
 }
 
-// createDeployment inserts a queued deployment, hands it to the queue and audits it.
+// createDeployment inserts a queued deployment, hands it to the queue and audits it — if the
+// windows of its environment let it start now. When they do not, one a person asks for is
+// refused, saying when they open; an automatic one waits for them, and createDeployment
+// returns a *waiting error.
 func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
+	v, err := tx.windowVerdict(n.app, n.env)
+	if err != nil {
+		return nil, err
+	}
+	if !v.Open {
+		if n.manual {
+			return nil, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "environment %s of app %s/%s is %s", n.env.Name, n.app.Project, n.app.Name, v.Text())
+		}
+		return nil, tx.waitForWindow(n, v)
+	}
 	if n.values == "" && n.kind == gatehouse.KindDeploy {
 		ec, err := tx.db.effectiveConfig(tx.ctx, tx, n.app, n.env)
 		if err != nil {
@@ -241,7 +258,7 @@ func (s *DeploymentService) Deploy(ctx context.Context, project, app string, in 
 		if err != nil {
 			return err
 		}
-		d, err = tx.createDeployment(newDeployment{app: a, env: e, stage: st, artifact: art, kind: gatehouse.KindDeploy, by: who.UserName, pass: pass})
+		d, err = tx.createDeployment(newDeployment{app: a, env: e, stage: st, artifact: art, kind: gatehouse.KindDeploy, by: who.UserName, pass: pass, manual: true})
 		return err
 	})
 	return maskedDeployment(d), err

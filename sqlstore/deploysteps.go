@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -113,40 +114,58 @@ func (tx *Tx) promote(d *gatehouse.Deployment) error {
 }
 
 // autoDeploy queues the artifact to each auto stage among stages. A gated stage without an
-// approved request for the artifact is passed over (noted on the deployment that promoted,
-// when there is one): approval, not the pipeline, opens it.
+// approved request for the artifact is passed over, and a stage whose windows are closed
+// waits for them (both noted on the deployment that promoted, when there is one): approval,
+// not the pipeline, opens a gate, and time a window.
 func (tx *Tx) autoDeploy(app *gatehouse.App, stages []gatehouse.Stage, digest, by string, from int64) error {
 	for _, st := range stages {
 		if st.Trigger != gatehouse.TriggerAuto {
 			continue
 		}
-		env, err := findEnvironment(tx.ctx, tx, app.Project, st.Environment)
-		if err != nil {
-			return err
-		}
-		art, err := findArtifact(tx.ctx, tx, app, digest)
-		if err != nil {
-			return err
-		}
-		if art.RetractedAt != nil {
-			continue
-		}
-		pass, err := tx.gate(app, env, art, nil, nil)
-		if k := gatehouse.KindOf(err); k == gatehouse.KindPreconditionFailed || k == gatehouse.KindForbidden {
+		d, refused, err := tx.autoStart(app, st, digest, by, 0)
+		var w *waiting
+		switch {
+		case errors.As(err, &w):
 			if from != 0 {
-				if err := tx.addEvent(from, string(gatehouse.StateSucceeded), fmt.Sprintf("stage %s waits for approval: %v", st.Name, err)); err != nil {
+				if err := tx.addEvent(from, string(gatehouse.StateSucceeded), fmt.Sprintf("stage %s waits: %s", st.Name, w.verdict.Text())); err != nil {
 					return err
 				}
 			}
-			continue
-		} else if err != nil {
+		case err != nil:
 			return err
-		}
-		if _, err := tx.createDeployment(newDeployment{app: app, env: env, stage: st, artifact: art, kind: gatehouse.KindDeploy, by: by, pass: pass}); err != nil {
-			return err
+		case refused != nil && from != 0 && d == nil:
+			if err := tx.addEvent(from, string(gatehouse.StateSucceeded), fmt.Sprintf("stage %s waits for approval: %v", st.Name, refused)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// autoStart queues the artifact to an auto stage, as the pipeline (by), through the stage's
+// gate and windows; wait is the wait it resumes, if any. It returns the deployment, or why
+// it cannot start (a retracted artifact, a gate that refuses), or — with a *waiting error —
+// that it waits for a window.
+func (tx *Tx) autoStart(app *gatehouse.App, st gatehouse.Stage, digest, by string, wait int64) (*gatehouse.Deployment, error, error) {
+	env, err := findEnvironment(tx.ctx, tx, app.Project, st.Environment)
+	if err != nil {
+		return nil, nil, err
+	}
+	art, err := findArtifact(tx.ctx, tx, app, digest)
+	if err != nil {
+		return nil, nil, err
+	}
+	if art.RetractedAt != nil {
+		return nil, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "artifact %s was retracted by %s", art.Digest, art.RetractedBy), nil
+	}
+	pass, err := tx.gate(app, env, art, nil, nil)
+	if k := gatehouse.KindOf(err); k == gatehouse.KindPreconditionFailed || k == gatehouse.KindForbidden {
+		return nil, err, nil
+	} else if err != nil {
+		return nil, nil, err
+	}
+	d, err := tx.createDeployment(newDeployment{app: app, env: env, stage: st, artifact: art, kind: gatehouse.KindDeploy, by: by, pass: pass, wait: wait})
+	return d, nil, err
 }
 
 // LogDeployment appends a progress line to a deployment.

@@ -19,7 +19,7 @@ type DraftService struct{ db *DB }
 // NewDraftService returns the draft service of db.
 func NewDraftService(db *DB) *DraftService { return &DraftService{db: db} }
 
-const draftSelect = `SELECT d.id, d.kind, COALESCE(p.name, ''), COALESCE(ap.name, ''), COALESCE(e.name, ''), d.policy, d.principal, d.scope, d.state, d.version,
+const draftSelect = `SELECT d.id, d.kind, COALESCE(p.name, ''), COALESCE(ap.name, ''), COALESCE(e.name, ''), d.policy, d.window_name, d.principal, d.scope, d.state, d.version,
 	d.base_hash, d.author, d.notify, d.reason, d.published_revision, d.created_at, d.updated_at, d.decided_at
 	FROM drafts d LEFT JOIN projects p ON p.id = d.project_id LEFT JOIN apps ap ON ap.id = d.app_id
 	LEFT JOIN environments e ON e.id = d.environment_id`
@@ -28,8 +28,8 @@ const draftSelect = `SELECT d.id, d.kind, COALESCE(p.name, ''), COALESCE(ap.name
 type draftRow struct {
 	*gatehouse.Draft
 	baseHash string
-	// scope decides who sees a policy draft (the policy's scope when the draft began) and an
-	// access draft (the project its latest version touches).
+	// scope decides who sees a policy or window draft (the policy's or window's scope when
+	// the draft began) and an access draft (the project its latest version touches).
 	scope string
 	// judged holds the draft's standing once read in a transaction, for the flow's steps.
 	judged *draftJudgement
@@ -74,7 +74,7 @@ func scanDraft(row scanner) (draftRow, error) {
 	var notify, principal string
 	var published, decided sql.NullInt64
 	var created, updated int64
-	if err := row.Scan(&d.ID, &d.Kind, &d.Project, &d.App, &d.Environment, &d.Policy, &principal, &r.scope, &d.State, &d.Version, &r.baseHash, &d.Author,
+	if err := row.Scan(&d.ID, &d.Kind, &d.Project, &d.App, &d.Environment, &d.Policy, &d.Window, &principal, &r.scope, &d.State, &d.Version, &r.baseHash, &d.Author,
 		&notify, &d.Reason, &published, &created, &updated, &decided); err != nil {
 		return r, err
 	}
@@ -257,9 +257,9 @@ func (db *DB) visibleDraft(ctx context.Context, q querier, id int64, lock string
 		return nil, r, err
 	}
 	switch r.Kind {
-	case gatehouse.DraftPolicy:
-		// Seen by whoever sees the policy's scope, even once the policy is gone.
-		if !visiblePolicy(who, &gatehouse.Policy{PolicySpec: gatehouse.PolicySpec{Scope: r.scope}}) {
+	case gatehouse.DraftPolicy, gatehouse.DraftWindow:
+		// Seen by whoever sees the policy's (window's) scope, even once it is gone.
+		if !visibleScope(who, r.scope) {
 			return nil, r, gatehouse.NotFoundf("draft %d not found", id)
 		}
 		return who, r, nil

@@ -79,11 +79,14 @@ func (tx *Tx) insertDraft(sub subject, current string) (int64, error) {
 	if sub.policy != nil {
 		scope = sub.policy.Scope
 	}
+	if sub.window != nil {
+		scope = sub.window.Scope
+	}
 	var id int64
 	err := tx.QueryRowContext(tx.ctx, `INSERT INTO drafts (kind, subject, project_id, app_id, environment_id, policy, principal, scope, state, version,
-		base_hash, author, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', 1, $9, $10, $11, $11) RETURNING id`,
+		base_hash, author, created_at, updated_at, window_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', 1, $9, $10, $11, $11, $12) RETURNING id`,
 		sub.ref.Kind, sub.key(), nullID(sub.projectID), nullID(sub.appID()), nullID(sub.envID()), sub.ref.Policy, principal, scope,
-		contentHash(current), who.UserName, micro(tx.now)).Scan(&id)
+		contentHash(current), who.UserName, micro(tx.now), sub.ref.Window).Scan(&id)
 	if isUniqueViolation(err) {
 		var open int64
 		_ = tx.QueryRowContext(tx.ctx, `SELECT id FROM drafts WHERE subject = $1 AND state IN ('draft', 'proposed', 'approved')`, sub.key()).Scan(&open)
@@ -104,8 +107,17 @@ func (tx *Tx) insertDraftVersion(id, version int64, k draftKind, body, comment s
 	if err != nil {
 		return fmt.Errorf("insert draft version: %w", err)
 	}
+	if sk, ok := k.(scoped); ok {
+		// A draft that creates its subject is seen where its first version reaches.
+		if _, err := tx.ExecContext(tx.ctx, `UPDATE drafts SET scope = $1 WHERE id = $2 AND scope = ''`, sk.scopeOf(body), id); err != nil {
+			return fmt.Errorf("draft scope: %w", err)
+		}
+	}
 	return nil
 }
+
+// scoped is a draft kind whose content names its scope (a window's).
+type scoped interface{ scopeOf(body string) string }
 
 // draftTx runs step on a draft the caller may see, locked, after checking the caller may do
 // what need says on its subject ("": no check beyond seeing it; write: what changing the

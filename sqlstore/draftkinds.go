@@ -18,6 +18,7 @@ type subject struct {
 	env       *gatehouse.Environment
 	policy    *gatehouse.Policy // nil for a policy draft that creates no policy (never)
 	principal *principal        // an access draft's user or group
+	window    *gatehouse.Window // a window draft's window; nil for one that creates it
 }
 
 func (s subject) appID() int64 {
@@ -41,6 +42,8 @@ func (s subject) key() string {
 		return "policy/" + s.ref.Policy
 	case gatehouse.DraftAccess:
 		return "access/" + s.principal.String()
+	case gatehouse.DraftWindow:
+		return "window/" + s.ref.Window
 	}
 	return fmt.Sprintf("%s/%d/%d", s.ref.Kind, s.appID(), s.envID())
 }
@@ -108,6 +111,7 @@ var draftKinds = map[gatehouse.DraftKind]draftKind{
 	gatehouse.DraftPolicy:      policyKind{},
 	gatehouse.DraftRollback:    rollbackKind{},
 	gatehouse.DraftAccess:      accessKind{},
+	gatehouse.DraftWindow:      windowKind{},
 }
 
 // resolveSubject reads what a reference names. Parts the caller may not see are not found;
@@ -129,6 +133,17 @@ func resolveSubject(ctx context.Context, q querier, ref gatehouse.DraftRef) (sub
 		}
 		s.principal, err = findPrincipal(ctx, q, ref.User, ref.Group)
 		return s, err
+	}
+	if ref.Kind == gatehouse.DraftWindow {
+		// A window the caller does not see, or that does not exist yet, is the subject of
+		// its creation (which a taken name stops when it is applied).
+		if s.window, err = findWindow(ctx, q, ref.Window); err != nil {
+			return s, err
+		}
+		if s.window != nil && !visibleScope(who, s.window.Scope) {
+			s.window = nil
+		}
+		return s, nil
 	}
 	if ref.Kind == gatehouse.DraftPolicy {
 		if s.policy, err = scanPolicy(q.QueryRowContext(ctx, policySelect+` WHERE name = $1`, ref.Policy)); err != nil {
@@ -169,6 +184,13 @@ func requireWrite(who *gatehouse.Actor, k draftKind, s subject) error {
 			return gatehouse.Forbiddenf("%s may not change who holds roles: that takes access-manager or super-admin", who.UserName)
 		}
 		return nil
+	}
+	if s.ref.Kind == gatehouse.DraftWindow {
+		// A new window's scope is checked when its content is prepared.
+		if s.window == nil {
+			return nil
+		}
+		return requireManageScope(who, s.window.Scope)
 	}
 	if s.ref.Kind == gatehouse.DraftPolicy {
 		sc, err := gatehouse.ParseScope("scope", s.policy.Scope)

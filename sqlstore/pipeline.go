@@ -48,7 +48,21 @@ func (s *PipelineService) Pipeline(ctx context.Context, project, app string) (*g
 	if err != nil {
 		return nil, err
 	}
-	return readPipeline(ctx, s.db.r, a)
+	p, err := readPipeline(ctx, s.db.r, a)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := allWindows(ctx, s.db.r)
+	if err != nil {
+		return nil, err
+	}
+	now := s.db.now()
+	p.Windows = map[string]gatehouse.WindowVerdict{}
+	for _, st := range p.Stages {
+		p.Windows[st.Name] = gatehouse.WindowsAt(ws, gatehouse.Target{Project: project, App: app, Env: st.Environment}, now)
+	}
+	p.Waiting, err = s.db.waiting(ctx, s.db.r, project, app, gatehouse.WaitWaiting)
+	return p, err
 }
 
 // SetPipeline implements gatehouse.PipelineService. Stages of environments that policies

@@ -77,11 +77,8 @@ func (s *PolicyService) CreatePolicy(ctx context.Context, in gatehouse.PolicySpe
 
 // UpdatePolicy implements gatehouse.PolicyService.
 func (s *PolicyService) UpdatePolicy(ctx context.Context, name string, in gatehouse.PolicySpec) (*gatehouse.Policy, error) {
-	if in.Name == "" {
-		in.Name = name
-	}
-	if in.Name != name {
-		return nil, gatehouse.Invalidf("name", "%q differs from the policy being replaced (%q): policies are not renamed", in.Name, name)
+	if err := keepName("policy", &in.Name, name); err != nil {
+		return nil, err
 	}
 	return s.save(ctx, name, in)
 }
@@ -219,9 +216,25 @@ func (s *PolicyService) Policy(ctx context.Context, name string) (*gatehouse.Pol
 	return p, nil
 }
 
+// keepName fills a replacement's empty name with the name of the setting it replaces (a
+// policy, a window) and refuses another: such settings are not renamed.
+func keepName(what string, in *string, name string) error {
+	if *in == "" {
+		*in = name
+	}
+	if *in != name {
+		return gatehouse.Invalidf("name", "%q differs from the %s being replaced (%q): a %s is not renamed", *in, what, name, what)
+	}
+	return nil
+}
+
 // visiblePolicy: a policy is visible to whoever can see any part of what it reaches.
-func visiblePolicy(a *gatehouse.Actor, p *gatehouse.Policy) bool {
-	sc, err := gatehouse.ParseScope("scope", p.Scope)
+func visiblePolicy(a *gatehouse.Actor, p *gatehouse.Policy) bool { return visibleScope(a, p.Scope) }
+
+// visibleScope: a setting with a scope (a policy, a window) is visible to whoever can see any
+// part of what the scope reaches.
+func visibleScope(a *gatehouse.Actor, scope string) bool {
+	sc, err := gatehouse.ParseScope("scope", scope)
 	if err != nil {
 		return false
 	}

@@ -37,11 +37,8 @@ func parsePolicy(name, content string) (*gatehouse.PolicySpec, error) {
 	if err := gatehouse.ParseSetting("content", content, &next); err != nil {
 		return nil, err
 	}
-	if next.Name == "" {
-		next.Name = name
-	}
-	if next.Name != name {
-		return nil, gatehouse.Invalidf("name", "%q differs from the policy being replaced (%q): policies are not renamed", next.Name, name)
+	if err := keepName("policy", &next.Name, name); err != nil {
+		return nil, err
 	}
 	sc, err := next.Validate()
 	if err != nil {

@@ -178,5 +178,5 @@ func (tx *Tx) rollbackTo(a *gatehouse.App, e *gatehouse.Environment, old *gateho
 		return nil, err
 	}
 	return tx.createDeployment(newDeployment{app: a, env: e, stage: st, artifact: art, values: old.Values, secrets: secrets, revision: old.ConfigRevision,
-		kind: gatehouse.KindRollback, rollbackOf: old.ID, by: who.UserName, pass: pass, how: how})
+		kind: gatehouse.KindRollback, rollbackOf: old.ID, by: who.UserName, pass: pass, how: how, manual: true})
 }

@@ -160,8 +160,9 @@ func (r *Runner) Start(ctx context.Context) error {
 	return nil
 }
 
-// handOffLoop looks for deployments whose worker stopped renewing its lease, right away and
-// then every tenth of a lease.
+// handOffLoop looks for deployments whose worker stopped renewing its lease, approval requests
+// whose time ran out and waits whose windows opened, right away and then every tenth of a
+// lease.
 func (r *Runner) handOffLoop(ctx context.Context) {
 	defer close(r.done)
 	t := time.NewTicker(r.opt.Lease / 10)
@@ -173,6 +174,11 @@ func (r *Runner) handOffLoop(ctx context.Context) {
 		}
 		if _, err := r.opt.Store.ExpireApprovals(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("expire approval requests", "err", err)
+		}
+		if n, err := r.opt.Store.StartOpenedWaits(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("start deployments whose windows opened", "err", err)
+		} else if n > 0 {
+			r.log.Info("started deployments whose windows opened", "deployments", n)
 		}
 		for _, id := range ids {
 			r.log.Info("resuming deployment whose worker stopped", "deployment", id)
