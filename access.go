@@ -20,10 +20,14 @@ const (
 	RoleAdmin          Role = "admin"
 	RoleAccessManager  Role = "access-manager"
 	RoleSuperAdmin     Role = "super-admin"
+	// RoleBreakGlass lets a person who may deploy start a deployment in an emergency through
+	// a closed window or without the image approval the gate demands, with a reason; every
+	// use is reviewed afterwards by the approvers of what it passed over (see BreakGlass).
+	RoleBreakGlass Role = "break-glass"
 )
 
 // Roles lists every role, least powerful first.
-var Roles = []Role{RoleViewer, RoleDeployer, RoleImageApprover, RoleConfigApprover, RoleAdmin, RoleAccessManager, RoleSuperAdmin}
+var Roles = []Role{RoleViewer, RoleDeployer, RoleImageApprover, RoleConfigApprover, RoleAdmin, RoleAccessManager, RoleSuperAdmin, RoleBreakGlass}
 
 // Action is something a request does, checked against the actor's roles on a Target.
 type Action string
@@ -41,6 +45,7 @@ const (
 	ActionViewAudit       Action = "view-audit"       // read and export the audit trail
 	ActionGrant           Action = "grant"            // create and delete role bindings (see CanGrant)
 	ActionAdminister      Action = "administer"       // clusters, users, groups, audit verification
+	ActionBreakGlass      Action = "break-glass"      // deploy past closed windows and the image gate, with a reason
 )
 
 var roleActions = map[Role][]Action{
@@ -50,6 +55,7 @@ var roleActions = map[Role][]Action{
 	RoleConfigApprover: {ActionView, ActionApproveConfig},
 	RoleAdmin:          {ActionView, ActionViewSecrets, ActionManage, ActionPushArtifact, ActionDeploy, ActionRequestApproval, ActionViewAudit},
 	RoleAccessManager:  {ActionView, ActionGrant},
+	RoleBreakGlass:     {ActionView, ActionBreakGlass},
 	RoleSuperAdmin: {ActionView, ActionViewSecrets, ActionManage, ActionPushArtifact, ActionDeploy,
 		ActionRequestApproval, ActionViewAudit, ActionGrant, ActionAdminister},
 }

@@ -14,6 +14,9 @@ type BallotFlow string
 const (
 	FlowRequest BallotFlow = "request"
 	FlowDraft   BallotFlow = "draft"
+	// FlowReview is the review of a use of break-glass: the approvers of what it passed over
+	// acknowledge it, each with a comment, after the fact.
+	FlowReview BallotFlow = "review"
 )
 
 // BallotState is where a ballot is in its life. ApprovalState and DraftState name the
@@ -50,6 +53,12 @@ const (
 	DraftDiscarded BallotState = "discarded"
 )
 
+// The states of break-glass reviews: open until enough approvers acknowledged the use.
+const (
+	ReviewOpen         BallotState = "open"
+	ReviewAcknowledged BallotState = "acknowledged"
+)
+
 // ApprovalStates lists every approval request state.
 var ApprovalStates = []BallotState{ApprovalPending, ApprovalApproved, ApprovalConsumed, ApprovalCancelled, ApprovalRejected, ApprovalExpired, ApprovalStale}
 
@@ -68,12 +77,22 @@ var ballotMoves = map[BallotFlow]map[BallotState][]BallotState{
 		DraftProposed: {DraftApproved, DraftOpen, DraftDiscarded},
 		DraftApproved: {DraftPublished, DraftProposed, DraftOpen, DraftDiscarded},
 	},
+	FlowReview: {ReviewOpen: {ReviewAcknowledged}},
 }
 
 // votable lists, per flow, the states in which a ballot takes votes.
 var votable = map[BallotFlow][]BallotState{
 	FlowRequest: {ApprovalPending, ApprovalApproved},
 	FlowDraft:   {DraftProposed, DraftApproved},
+	FlowReview:  {ReviewOpen},
+}
+
+// Met is the state a ballot of the flow moves to once its judges are met.
+func (f BallotFlow) Met() BallotState {
+	if f == FlowReview {
+		return ReviewAcknowledged
+	}
+	return ApprovalApproved
 }
 
 // CanMove reports whether the flow's transition table allows moving from one state to the

@@ -78,17 +78,19 @@ type Deployment struct {
 	Values         string `json:"values"`
 	// ConfigChanges is how its configuration differs from the environment's previous
 	// successful deployment (secret values masked; the image is compared apart).
-	ConfigChanges []ValueChange     `json:"config_changes"`
-	Kind          DeploymentKind    `json:"kind"`
-	RollbackOf    int64             `json:"rollback_of,omitempty"`
-	State         DeploymentState   `json:"state"`
-	Cause         string            `json:"cause,omitempty"`
-	HelmRevision  int               `json:"helm_revision,omitempty"`
-	TriggeredBy   string            `json:"triggered_by"`
-	CreatedAt     time.Time         `json:"created_at"`
-	StartedAt     *time.Time        `json:"started_at,omitempty"`
-	FinishedAt    *time.Time        `json:"finished_at,omitempty"`
-	Events        []DeploymentEvent `json:"events,omitempty"`
+	ConfigChanges []ValueChange   `json:"config_changes"`
+	Kind          DeploymentKind  `json:"kind"`
+	RollbackOf    int64           `json:"rollback_of,omitempty"`
+	State         DeploymentState `json:"state"`
+	Cause         string          `json:"cause,omitempty"`
+	HelmRevision  int             `json:"helm_revision,omitempty"`
+	TriggeredBy   string          `json:"triggered_by"`
+	// BreakGlass is the reason given when a person started it with break-glass: the badge.
+	BreakGlass string            `json:"break_glass,omitempty"`
+	CreatedAt  time.Time         `json:"created_at"`
+	StartedAt  *time.Time        `json:"started_at,omitempty"`
+	FinishedAt *time.Time        `json:"finished_at,omitempty"`
+	Events     []DeploymentEvent `json:"events,omitempty"`
 }
 
 // Target is the access target of the deployment.
@@ -120,12 +122,20 @@ type DeploymentEvent struct {
 type DeploymentCreate struct {
 	Environment string `json:"environment"`
 	Digest      string `json:"digest"`
+	// BreakGlass, when set, is the reason a person holding break-glass starts the deployment
+	// through closed windows and without the approval its gate demands.
+	BreakGlass string `json:"break_glass,omitempty"`
 }
 
 // Validate checks every field.
 func (in DeploymentCreate) Validate() error {
 	if err := ValidateName("environment", in.Environment); err != nil {
 		return err
+	}
+	if in.BreakGlass != "" {
+		if err := ValidateBreakGlassReason("break_glass", in.BreakGlass); err != nil {
+			return err
+		}
 	}
 	return ValidateDigest("digest", in.Digest)
 }

@@ -36,7 +36,7 @@ var ApprovalEvents = []string{EventApprovalRequested, EventApprovalApproved, Eve
 var DraftEvents = []string{EventDraftProposed, EventDraftApproved, EventDraftRejected, EventDraftPublished, EventDraftDiscarded}
 
 // Events lists every event a webhook may subscribe to.
-var Events = append(append([]string(nil), ApprovalEvents...), DraftEvents...)
+var Events = append(append(append([]string(nil), ApprovalEvents...), DraftEvents...), BreakGlassEvents...)
 
 // Notification is one message to deliver: to a user by e-mail, or to a project webhook. It
 // names what happened (to an approval request or a configuration draft) and where to read it
@@ -45,6 +45,7 @@ type Notification struct {
 	Event      string `json:"event"`
 	ApprovalID int64  `json:"approval_id,omitempty"`
 	DraftID    int64  `json:"draft_id,omitempty"`
+	ReviewID   int64  `json:"review_id,omitempty"`
 	User       string `json:"user,omitempty"`
 	WebhookID  int64  `json:"webhook_id,omitempty"`
 }

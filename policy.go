@@ -132,6 +132,26 @@ type PolicySpec struct {
 	// configuration than the live one needs this policy's approval (the default) or goes
 	// through pre-approved.
 	ConfigRollback RollbackMode `json:"config_rollback,omitempty"`
+	// ReviewApprovers is how many of the policy's approvers must acknowledge each use of
+	// break-glass that passed over it (default 1), within ReviewWithin (default 72h).
+	ReviewApprovers int    `json:"review_approvers,omitempty"`
+	ReviewWithin    string `json:"review_within,omitempty"`
+}
+
+// DefaultReviewWithin is how long the approvers of a policy that break-glass passed over have
+// to acknowledge it, unless the policy says otherwise.
+const DefaultReviewWithin = 72 * time.Hour
+
+// ReviewCount is how many approvers must acknowledge a use of break-glass that passed over
+// the policy.
+func (p *PolicySpec) ReviewCount() int { return max(p.ReviewApprovers, 1) }
+
+// ReviewPeriod is how long they have.
+func (p *PolicySpec) ReviewPeriod() time.Duration {
+	if d, err := time.ParseDuration(p.ReviewWithin); err == nil && d > 0 {
+		return d
+	}
+	return DefaultReviewWithin
 }
 
 // Reaches reports whether the policy is of the kind and its scope reaches the target: a
@@ -214,6 +234,12 @@ func (in *PolicySpec) Validate() (Scope, error) {
 		return Scope{}, Invalidf("config_rollback", "only config policies judge the configuration of rollbacks: expected it empty")
 	case in.ConfigRollback != RollbackNeedsApproval && in.ConfigRollback != RollbackPreApproved:
 		return Scope{}, Invalidf("config_rollback", "%q is not a rollback mode: expected approval or pre-approved", in.ConfigRollback)
+	}
+	if in.ReviewApprovers < 0 || in.ReviewApprovers > 10 {
+		return Scope{}, Invalidf("review_approvers", "is %d: expected 1 to 10 (0 for the default, 1)", in.ReviewApprovers)
+	}
+	if d, err := time.ParseDuration(in.ReviewWithin); in.ReviewWithin != "" && (err != nil || d < time.Hour || d > 30*24*time.Hour) {
+		return Scope{}, Invalidf("review_within", "%q is not a review period: expected a duration from 1h to 720h (default 72h)", in.ReviewWithin)
 	}
 	if _, err := CompileConditions("conditions", in.Conditions); err != nil {
 		return Scope{}, err

@@ -61,6 +61,12 @@ func (p *PolicySpec) Loosenings(next *PolicySpec) []string {
 	if expiryOf(next.Expiry) > expiryOf(p.Expiry) {
 		add("lets approvals live longer (%s instead of %s)", next.Expiry, p.Expiry)
 	}
+	if next.ReviewCount() < p.ReviewCount() {
+		add("asks fewer approvers to review a use of break-glass (%d instead of %d)", next.ReviewCount(), p.ReviewCount())
+	}
+	if next.ReviewPeriod() > p.ReviewPeriod() {
+		add("gives break-glass reviews longer (%s instead of %s)", next.ReviewPeriod(), p.ReviewPeriod())
+	}
 	for _, c := range p.Conditions {
 		if !slices.Contains(next.Conditions, c) {
 			add("drops the condition %s", c)

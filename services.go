@@ -13,6 +13,7 @@ type Services struct {
 	Deployments  DeploymentService
 	Policies     PolicyService
 	Windows      WindowService
+	Reviews      ReviewService
 	Approvals    ApprovalService
 	Config       ConfigService
 	Drafts       DraftService

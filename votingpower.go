@@ -72,10 +72,11 @@ func (a *Access) Normalize(group bool) error {
 	return nil
 }
 
-// Votes reports whether holders of the role vote on ballots: approvers under the policies of
-// their kind, and those who manage (admin, super-admin) under the lock-out rule.
+// Votes reports whether holders of the role vote on ballots — approvers under the policies of
+// their kind, those who manage (admin, super-admin) under the lock-out rule — or pass over
+// them (break-glass): a power over what the gate lets through.
 func (r Role) Votes() bool {
-	return r.Allows(ActionApproveImage) || r.Allows(ActionApproveConfig) || r.Allows(PolicyLockout.ApproveAction())
+	return r.Allows(ActionApproveImage) || r.Allows(ActionApproveConfig) || r.Allows(PolicyLockout.ApproveAction()) || r.Allows(ActionBreakGlass)
 }
 
 // Power is a voting role one person holds on a scope.
@@ -138,8 +139,8 @@ func (s Scope) Intersects(o Scope) bool {
 }
 
 // CountsUnder says whether a holder of the grant votes under the policy where their scopes
-// meet: as one of its approvers (the role approves the policy's kind), or under its lock-out
-// rule (the role manages there).
+// meet: as one of its approvers (the role approves the policy's kind, or passes over image
+// gates: break-glass), or under its lock-out rule (the role manages there).
 func (g RoleGrant) CountsUnder(p *Policy) (counts, lockout bool) {
 	sc, err := ParseScope("scope", g.Scope)
 	if err != nil {
@@ -149,7 +150,7 @@ func (g RoleGrant) CountsUnder(p *Policy) (counts, lockout bool) {
 	if err != nil || !sc.Intersects(psc) {
 		return false, false
 	}
-	if g.Role.Allows(p.Kind.ApproveAction()) {
+	if g.Role.Allows(p.Kind.ApproveAction()) || (g.Role.Allows(ActionBreakGlass) && p.Kind == PolicyImage) {
 		return true, false
 	}
 	return g.Role.Allows(PolicyLockout.ApproveAction()), true

@@ -12,7 +12,8 @@ import (
 
 func TestRoleVotes(t *testing.T) {
 	want := map[gatehouse.Role]bool{gatehouse.RoleViewer: false, gatehouse.RoleDeployer: false, gatehouse.RoleImageApprover: true,
-		gatehouse.RoleConfigApprover: true, gatehouse.RoleAdmin: true, gatehouse.RoleAccessManager: false, gatehouse.RoleSuperAdmin: true}
+		gatehouse.RoleConfigApprover: true, gatehouse.RoleAdmin: true, gatehouse.RoleAccessManager: false, gatehouse.RoleSuperAdmin: true,
+		gatehouse.RoleBreakGlass: true} // it passes over the image gate
 	for _, r := range gatehouse.Roles {
 		if r.Votes() != want[r] {
 			t.Errorf("%s votes: %v, want %v", r, r.Votes(), want[r])
@@ -38,6 +39,8 @@ func TestCountsUnder(t *testing.T) {
 		{"config-approver@project:shop/env:prod", config, true, false},
 		{"config-approver@project:shop/app:api", config, false, false},
 		{"image-approver@project:shop", config, false, true},
+		{"break-glass@project:shop/env:prod", image, true, false}, // judged by the gate it passes over
+		{"break-glass@project:shop", config, false, false},
 		{"admin@project:shop", image, true, true},
 		{"super-admin@*", config, true, true},
 		{"deployer@project:shop", image, false, true},
@@ -109,7 +112,8 @@ func TestPowersGainedProperty(t *testing.T) {
 		}
 		return a
 	}
-	votes := map[gatehouse.Role]bool{gatehouse.RoleImageApprover: true, gatehouse.RoleConfigApprover: true, gatehouse.RoleAdmin: true, gatehouse.RoleSuperAdmin: true}
+	votes := map[gatehouse.Role]bool{gatehouse.RoleImageApprover: true, gatehouse.RoleConfigApprover: true, gatehouse.RoleAdmin: true, gatehouse.RoleSuperAdmin: true,
+		gatehouse.RoleBreakGlass: true}
 	held := func(a gatehouse.Access) map[gatehouse.Power]bool {
 		out := map[gatehouse.Power]bool{}
 		for _, m := range a.Members {

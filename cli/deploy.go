@@ -31,6 +31,9 @@ func deploymentRow(d *gatehouse.Deployment) []string {
 	if d.RollbackOf != 0 {
 		kind += fmt.Sprintf(" of #%d", d.RollbackOf)
 	}
+	if d.BreakGlass != "" {
+		kind += " [break-glass]"
+	}
 	return []string{fmt.Sprint(d.ID), d.Environment, string(d.State), d.Digest[:min(len(d.Digest), 19)], kind,
 		fmt.Sprint(d.ConfigRevision), fmt.Sprint(d.HelmRevision), d.TriggeredBy, when(d.CreatedAt), dur, d.Cause}
 }
@@ -39,7 +42,7 @@ var deploymentHeader = []string{"id", "env", "state", "digest", "kind", "config"
 
 func (a *App) deployCmd() *cobra.Command {
 	var pl place
-	var env, digest, tag string
+	var env, digest, tag, glass string
 	var wait bool
 	cmd := &cobra.Command{
 		Use:   "deploy --env ENV (--digest DIGEST | --tag TAG)",
@@ -60,7 +63,7 @@ func (a *App) deployCmd() *cobra.Command {
 				return err
 			}
 			var d gatehouse.Deployment
-			if err := c.Do(cmd.Context(), "POST", path(segs...), nil, gatehouse.DeploymentCreate{Environment: env, Digest: digest}, &d); err != nil {
+			if err := c.Do(cmd.Context(), "POST", path(segs...), nil, gatehouse.DeploymentCreate{Environment: env, Digest: digest, BreakGlass: glass}, &d); err != nil {
 				return err
 			}
 			return a.afterStart(cmd.Context(), c, &pl, &d, wait)
@@ -69,6 +72,8 @@ func (a *App) deployCmd() *cobra.Command {
 	cmd.Flags().StringVarP(&env, "env", "e", "", "environment to deploy to")
 	cmd.Flags().StringVar(&digest, "digest", "", "artifact digest (sha256:…)")
 	cmd.Flags().StringVarP(&tag, "tag", "t", "", "artifact tag, resolved to its digest now")
+	cmd.Flags().StringVar(&glass, "break-glass", "", "emergency: deploy through closed windows and without the image approval, with this reason "+
+		"(at least 20 characters; needs the break-glass role and `gatehouse login`; the approvers passed over are told and review it)")
 	cmd.Flags().BoolVarP(&wait, "wait", "w", false, "follow the deployment until it ends (exit 10 if it fails)")
 	pl.bind(cmd, true)
 	return cmd

@@ -62,7 +62,7 @@ func NewRoot(a *App, extra ...*cobra.Command) *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return gatehouse.Invalidf("flags", "%v", err) })
 	root.AddCommand(a.loginCmd(), a.logoutCmd(), a.whoamiCmd(), a.passwdCmd(), a.projectCmd(), a.clusterCmd(), a.envCmd(),
-		a.appCmd(), a.pipelineCmd(), a.artifactCmd(), a.deployCmd(), a.rollbackCmd(), a.historyCmd(), a.deploymentCmd(), a.approvalCmd(), a.policyCmd(), a.windowCmd(), a.configCmd(), a.draftCmd(), a.webhookCmd(), a.userCmd(), a.groupCmd(), a.accessCmd(), a.tokenCmd(), a.auditCmd(), a.metricsCmd())
+		a.appCmd(), a.pipelineCmd(), a.artifactCmd(), a.deployCmd(), a.rollbackCmd(), a.historyCmd(), a.deploymentCmd(), a.approvalCmd(), a.policyCmd(), a.windowCmd(), a.reviewCmd(), a.configCmd(), a.draftCmd(), a.webhookCmd(), a.userCmd(), a.groupCmd(), a.accessCmd(), a.tokenCmd(), a.auditCmd(), a.metricsCmd())
 	root.AddCommand(extra...)
 	var annotate func(c *cobra.Command)
 	annotate = func(c *cobra.Command) {

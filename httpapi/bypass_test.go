@@ -89,6 +89,7 @@ var bypassRoutes = map[string]bypassRoute{
 	"POST /api/v1/drafts/{id}/approve":                                                   cannot("a vote of the draft's ballot, for the version the voter reviewed"),
 	"POST /api/v1/drafts/{id}/reject":                                                    cannot("a vote of the draft's ballot"),
 	"POST /api/v1/drafts/{id}/discard":                                                   cannot("ends a draft"),
+	"POST /api/v1/reviews/{id}/acknowledge":                                              cannot("acknowledges a break-glass deployment after the fact"),
 
 	"POST /api/v1/projects/{project}/environments": gatedBy(func(w *world) attempt {
 		return attempt{"POST", "/api/v1/projects/shop/environments", gatehouse.EnvironmentCreate{Name: w.Unique("e"), Cluster: "c1", Namespace: "shop-prod"},

@@ -35,8 +35,8 @@ func TestDirectoryMatrix(t *testing.T) {
 		var tok gatehouse.NewToken
 		w.Must(w.Admin.Do(t.Context(), "POST", "/api/v1/users/ci2/tokens", nil, gatehouse.TokenCreate{Name: "pipeline"}, &tok))
 
-		all := "admin as-access-manager as-admin as-config-approver as-deployer as-image-approver as-nobody as-super-admin as-viewer ci ci2 loginuser olga sam"
-		shop := "admin as-access-manager as-admin as-config-approver as-deployer as-image-approver as-super-admin as-viewer ci2 sam"
+		all := "admin as-access-manager as-admin as-config-approver as-deployer as-image-approver as-nobody as-super-admin as-viewer breaker ci ci2 loginuser olga sam"
+		shop := "admin as-access-manager as-admin as-config-approver as-deployer as-image-approver as-super-admin as-viewer breaker ci2 sam"
 		full := struct{ users, groups, mails string }{all, "other-team:olga shop-team:sam sre:", "olga@example.com sam@example.com"}
 		inShop := struct{ users, groups, mails string }{shop, "shop-team:sam", ""}
 		want := map[string]struct{ users, groups, mails string }{

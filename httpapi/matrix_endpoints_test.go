@@ -175,6 +175,11 @@ var endpoints = []endpoint{
 		w.Do("POST", "/api/v1/windows", spareWindow(n))
 		return call{method: "DELETE", path: "/api/v1/windows/" + n}
 	}},
+	{"GET /api/v1/reviews", signedIn, staticCall("GET", "/api/v1/reviews?overdue=false", nil)},
+	{"GET /api/v1/reviews/{id}", inShop, staticCall("GET", "/api/v1/reviews/1", nil)},
+	{"POST /api/v1/reviews/{id}/acknowledge", testserver.ImageApprovers, func(w *world, _ string) call {
+		return call{method: "POST", path: fmt.Sprintf("/api/v1/reviews/%d/acknowledge", w.BreakGlass(w.Push())), body: gatehouse.Decision{Comment: "seen the incident"}}
+	}},
 	{"GET /api/v1/projects/{project}/environments/{env}/window", inShop, staticCall("GET", "/api/v1/projects/shop/environments/prod/window?app=web", nil)},
 	{"GET /api/v1/projects/{project}/apps/{app}/waiting", inShop, staticCall("GET", "/api/v1/projects/shop/apps/web/waiting", nil)},
 	{"POST /api/v1/projects/{project}/apps/{app}/approvals", pushers, func(w *world, _ string) call {

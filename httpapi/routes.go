@@ -31,7 +31,7 @@ func (s *Server) Routes() []string {
 func (s *Server) Mounted() []string { return slices.Clone(s.mounted) }
 
 func (s *Server) routes() []route {
-	return slices.Concat(s.coreRoutes(), s.deployRoutes(), s.approvalRoutes(), s.configRoutes(), s.metricsRoutes(), s.windowRoutes())
+	return slices.Concat(s.coreRoutes(), s.deployRoutes(), s.approvalRoutes(), s.configRoutes(), s.metricsRoutes(), s.windowRoutes(), s.reviewRoutes())
 }
 
 func (s *Server) coreRoutes() []route {

@@ -35,3 +35,32 @@ func (s *Server) windowRoutes() []route {
 		})},
 	}
 }
+
+// reviewRoutes serve the reviews of break-glass deployments.
+func (s *Server) reviewRoutes() []route {
+	sv := s.svc
+	return []route{
+		{pattern: "GET /api/v1/reviews", handler: noBody(s, 200, func(r *http.Request) (any, error) {
+			q := r.URL.Query()
+			f := gatehouse.ReviewFilter{Project: q.Get("project"), State: gatehouse.BallotState(q.Get("state")), Overdue: q.Get("overdue") == "true"}
+			if err := numberParam(q, "limit", &f.Limit); err != nil {
+				return nil, err
+			}
+			return items(sv.Reviews.Reviews(r.Context(), f))
+		})},
+		{pattern: "GET /api/v1/reviews/{id}", handler: noBody(s, 200, func(r *http.Request) (any, error) {
+			n, err := pathID(r, "id")
+			if err != nil {
+				return nil, err
+			}
+			return sv.Reviews.Review(r.Context(), n)
+		})},
+		{pattern: "POST /api/v1/reviews/{id}/acknowledge", handler: withBody(s, 200, func(r *http.Request, d gatehouse.Decision) (any, error) {
+			n, err := pathID(r, "id")
+			if err != nil {
+				return nil, err
+			}
+			return sv.Reviews.AcknowledgeReview(r.Context(), n, d)
+		})},
+	}
+}

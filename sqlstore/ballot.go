@@ -44,6 +44,7 @@ var flowTable = map[gatehouse.BallotFlow]struct {
 	stamps map[gatehouse.BallotState]stamp
 }{
 	gatehouse.FlowRequest: {table: "approvals", noun: "approval", stamps: map[gatehouse.BallotState]stamp{gatehouse.ApprovalApproved: {column: "approved_at"}}},
+	gatehouse.FlowReview:  {table: "reviews", noun: "review"},
 	gatehouse.FlowDraft: {table: "drafts", noun: "draft", touch: ", updated_at = $4", stamps: map[gatehouse.BallotState]stamp{
 		gatehouse.DraftProposed: {column: "proposed_at", first: true}, gatehouse.DraftApproved: {column: "approved_at"},
 		gatehouse.DraftPublished: {column: "published_at"}}},
@@ -64,8 +65,11 @@ func (s stamp) set(n int) string {
 
 // describe names a ballot for people: "approval request 5", "draft 7".
 func describe(b ballot) string {
-	if b.flow() == gatehouse.FlowRequest {
+	switch b.flow() {
+	case gatehouse.FlowRequest:
 		return fmt.Sprintf("approval request %d", b.id())
+	case gatehouse.FlowReview:
+		return fmt.Sprintf("break-glass review %d", b.id())
 	}
 	return fmt.Sprintf("draft %d", b.id())
 }
@@ -80,7 +84,7 @@ func (tx *Tx) moveBallot(b ballot, to gatehouse.BallotState, reason string, deta
 		return fmt.Errorf("%s cannot move from %s to %s", describe(b), from, to)
 	}
 	var decided sql.NullInt64
-	if to == gatehouse.ApprovalApproved || !to.Open() {
+	if to == b.flow().Met() || !to.Open() {
 		decided = sql.NullInt64{Int64: micro(tx.now), Valid: true}
 	}
 	ft := flowTable[b.flow()]
@@ -235,10 +239,10 @@ func (tx *Tx) castVote(b ballot, st gatehouse.Standing, approve bool, d gatehous
 	if !approve {
 		return verdicts, b.rejected(tx, d)
 	}
-	if b.state() == gatehouse.ApprovalApproved || !gatehouse.GateOpen(verdicts) {
+	if b.state() == b.flow().Met() || !gatehouse.GateOpen(verdicts) {
 		return verdicts, nil
 	}
-	if err := tx.moveBallot(b, gatehouse.ApprovalApproved, "", nil); err != nil {
+	if err := tx.moveBallot(b, b.flow().Met(), "", nil); err != nil {
 		return nil, err
 	}
 	return verdicts, b.approved(tx)

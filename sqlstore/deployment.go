@@ -28,7 +28,7 @@ func NewDeploymentService(db *DB) *DeploymentService { return &DeploymentService
 
 const deploymentSelect = `SELECT d.id, p.name, a.name, e.name, d.stage, d.cluster, d.namespace, d.release_name, d.image, d.digest,
 	d.config_revision, d.values_yaml, d.config_changes, d.kind, d.rollback_of, d.state, d.cause, d.helm_revision, d.triggered_by,
-	d.created_at, d.started_at, d.finished_at
+	d.break_glass, d.created_at, d.started_at, d.finished_at
 	FROM deployments d JOIN apps a ON a.id = d.app_id JOIN projects p ON p.id = a.project_id JOIN environments e ON e.id = d.environment_id`
 
 func scanDeployment(row scanner) (*gatehouse.Deployment, error) {
@@ -38,7 +38,7 @@ func scanDeployment(row scanner) (*gatehouse.Deployment, error) {
 	var changes string
 	if err := row.Scan(&d.ID, &d.Project, &d.App, &d.Environment, &d.Stage, &d.Cluster, &d.Namespace, &d.Release, &d.Image, &d.Digest,
 		&d.ConfigRevision, &d.Values, &changes, &d.Kind, &rollbackOf, &d.State, &d.Cause, &d.HelmRevision, &d.TriggeredBy,
-		&created, &started, &finished); err != nil {
+		&d.BreakGlass, &created, &started, &finished); err != nil {
 		return nil, err
 	}
 	d.RollbackOf = rollbackOf.Int64
@@ -86,7 +86,8 @@ type newDeployment struct {
 	// manual says a person asks for it now: closed windows refuse it. An automatic one
 	// waits for them instead.
 	manual bool
-	wait   int64 // the wait it resumes, if any
+	wait   int64       // the wait it resumes, if any
+	glass  *breakGlass // set when a person breaks the glass for it
 }
 
 // createDeployment inserts a queued deployment, hands it to the queue and audits it — if the
@@ -98,11 +99,18 @@ func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !v.Open {
+	switch {
+	case !v.Open && n.glass != nil:
+		n.glass.windows = v.By
+	case !v.Open:
 		if n.manual {
 			return nil, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "environment %s of app %s/%s is %s", n.env.Name, n.app.Project, n.app.Name, v.Text())
 		}
 		return nil, tx.waitForWindow(n, v)
+	}
+	glassReason := ""
+	if n.glass != nil {
+		glassReason = n.glass.reason
 	}
 	if n.values == "" && n.kind == gatehouse.KindDeploy {
 		ec, err := tx.db.effectiveConfig(tx.ctx, tx, n.app, n.env)
@@ -127,7 +135,7 @@ func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
 	d := &gatehouse.Deployment{Project: n.app.Project, App: n.app.Name, Environment: n.env.Name, Stage: n.stage.Name,
 		Cluster: n.env.Cluster, Namespace: n.env.Namespace, Release: gatehouse.ReleaseName(n.app.Name),
 		Image: n.artifact.Reference(), Digest: n.artifact.Digest, ConfigRevision: n.revision, Values: n.values, ConfigChanges: changes,
-		Kind: n.kind, RollbackOf: n.rollbackOf, State: gatehouse.StateQueued, TriggeredBy: n.by, CreatedAt: tx.now}
+		Kind: n.kind, RollbackOf: n.rollbackOf, State: gatehouse.StateQueued, TriggeredBy: n.by, BreakGlass: glassReason, CreatedAt: tx.now}
 	var rollbackOf, approval sql.NullInt64
 	if n.rollbackOf != 0 {
 		rollbackOf = sql.NullInt64{Int64: n.rollbackOf, Valid: true}
@@ -137,11 +145,12 @@ func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
 	}
 	err = tx.QueryRowContext(tx.ctx, `INSERT INTO deployments (app_id, environment_id, stage, cluster, namespace, release_name,
 		artifact_id, image, digest, config_revision, values_yaml, chart, hooks, timeout_ms, auto_rollback, kind, rollback_of, state,
-		triggered_by, created_at, approval_id, pre_approved, config_changes, object_scope, commit_time, pushed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) RETURNING id`,
+		triggered_by, created_at, approval_id, pre_approved, config_changes, object_scope, commit_time, pushed_at, break_glass)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) RETURNING id`,
 		n.app.ID, n.env.ID, d.Stage, d.Cluster, d.Namespace, d.Release, n.artifact.ID, d.Image, d.Digest, d.ConfigRevision, d.Values,
 		chart, hooks, n.stage.TimeoutDuration().Milliseconds(), n.stage.AutoRollback, d.Kind, rollbackOf, d.State, d.TriggeredBy,
-		micro(tx.now), approval, n.pass.preApproved, jsonText(changes), jsonText(scope), nullMicro(n.artifact.CommitTime), micro(n.artifact.CreatedAt)).Scan(&d.ID)
+		micro(tx.now), approval, n.pass.preApproved, jsonText(changes), jsonText(scope), nullMicro(n.artifact.CommitTime), micro(n.artifact.CreatedAt),
+		glassReason).Scan(&d.ID)
 	if err != nil {
 		return nil, fmt.Errorf("insert deployment: %w", err)
 	}
@@ -178,6 +187,11 @@ func (tx *Tx) createDeployment(n newDeployment) (*gatehouse.Deployment, error) {
 	if err := tx.audit(change{action: "deployment.create", resource: fmt.Sprintf("deployment/%d", d.ID), target: d.Target(),
 		after: deploymentAudit(d), details: nonEmptyAny(details)}); err != nil {
 		return nil, err
+	}
+	if n.glass != nil {
+		if err := tx.brokeGlass(d, n.app, n.env, *n.glass); err != nil {
+			return nil, err
+		}
 	}
 	if n.pass.approval != nil {
 		return d, tx.consume(n.pass.approval, d.ID)
@@ -254,11 +268,24 @@ func (s *DeploymentService) Deploy(ctx context.Context, project, app string, in 
 			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "artifact %s was retracted by %s: it cannot be deployed", art.Digest, art.RetractedBy)
 		}
 		who := gatehouse.ActorFrom(ctx)
-		pass, err := tx.gate(a, e, art, who, nil)
-		if err != nil {
+		n := newDeployment{app: a, env: e, stage: st, artifact: art, kind: gatehouse.KindDeploy, by: who.UserName, manual: true}
+		if in.BreakGlass != "" {
+			if n.glass, err = mayBreakGlass(who, gatehouse.Target{Project: project, App: app, Env: e.Name}, in.BreakGlass); err != nil {
+				return err
+			}
+		}
+		n.pass, err = tx.gate(a, e, art, who, nil)
+		if gatehouse.KindOf(err) == gatehouse.KindPreconditionFailed && n.glass != nil {
+			// The gate's own refusal is what break-glass passes over: the policies it names
+			// review the use afterwards.
+			n.glass.gateRefusal = err.Error()
+			if n.glass.skipped, err = matchingPolicies(ctx, tx, gatehouse.Target{Project: project, App: app, Env: e.Name}, gatehouse.PolicyImage); err != nil {
+				return err
+			}
+		} else if err != nil {
 			return err
 		}
-		d, err = tx.createDeployment(newDeployment{app: a, env: e, stage: st, artifact: art, kind: gatehouse.KindDeploy, by: who.UserName, pass: pass, manual: true})
+		d, err = tx.createDeployment(n)
 		return err
 	})
 	return maskedDeployment(d), err

@@ -30,8 +30,9 @@ func scanBinding(row scanner) (*gatehouse.RoleBinding, error) {
 	return &b, nil
 }
 
-// approverRoles may only be held by people: tokens and service accounts never approve.
-var approverRoles = map[gatehouse.Role]bool{gatehouse.RoleImageApprover: true, gatehouse.RoleConfigApprover: true}
+// approverRoles may only be held by people: tokens and service accounts never approve, nor
+// break the glass.
+var approverRoles = map[gatehouse.Role]bool{gatehouse.RoleImageApprover: true, gatehouse.RoleConfigApprover: true, gatehouse.RoleBreakGlass: true}
 
 // CreateRoleBinding implements gatehouse.RoleBindingService. It is a change of the
 // principal's access: direct where it gives nobody a vote a policy counts, refused (pointing

@@ -73,7 +73,7 @@ func (a *App) Routes() []Route {
 		{"GET /ui/sso/start", http.HandlerFunc(a.ssoStart)},
 		{"GET /ui/sso/callback", http.HandlerFunc(a.ssoCallback)},
 	}
-	for _, group := range [][]Route{a.homeRoutes(), a.approvalRoutes(), a.deployRoutes(), a.configRoutes(), a.draftRoutes(), a.historyRoutes(), a.metricsRoutes(), a.auditRoutes(), a.accessRoutes()} {
+	for _, group := range [][]Route{a.homeRoutes(), a.approvalRoutes(), a.deployRoutes(), a.configRoutes(), a.draftRoutes(), a.historyRoutes(), a.metricsRoutes(), a.auditRoutes(), a.accessRoutes(), a.reviewRoutes()} {
 		out = append(out, group...)
 	}
 	return out

@@ -84,6 +84,10 @@ var pageRoutes = []pageRoute{
 
 	{"GET /ui/approvals", "", testserver.SignedIn, page("/ui/approvals")},
 	{"GET /ui/approvals/{id}", "", testserver.InShop, page("/ui/approvals/1")},
+	{"GET /ui/reviews/{id}", "", testserver.InShop, page("/ui/reviews/1")},
+	{"POST /ui/reviews/{id}/acknowledge", "", testserver.ImageApprovers, func(w *pageWorld, role string) request {
+		return w.postAs(role, fmt.Sprintf("/ui/reviews/%d/acknowledge", w.BreakGlass(w.Push())), vals{"comment": {"seen the incident"}})
+	}},
 	{"POST /ui/approvals/{id}/{verb}", "approve", testserver.ImageApprovers, onRequest("approve", nil)},
 	{"POST /ui/approvals/{id}/{verb}", "reject", testserver.ImageApprovers, onRequest("reject", vals{"comment": {"no"}})},
 	{"POST /ui/approvals/{id}/{verb}", "cancel", testserver.Pushers, onRequest("cancel", nil)},

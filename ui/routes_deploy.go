@@ -27,6 +27,7 @@ type deployPage struct {
 	Stages                    []gatehouse.Stage
 	Artifacts                 []*gatehouse.Artifact
 	Preview                   *gatehouse.DeploymentPreview
+	Window                    *gatehouse.WindowVerdict // of the chosen stage, now
 }
 
 func (a *App) deployPage(w http.ResponseWriter, r *http.Request) error {
@@ -37,6 +38,11 @@ func (a *App) deployPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p.Stages = pl.Stages
+	if st := pl.StageFor(p.Env); st != nil {
+		if v, ok := pl.Windows[st.Name]; ok {
+			p.Window = &v
+		}
+	}
 	if p.Artifacts, err = a.svc.Artifacts.Artifacts(ctx, p.Project, p.App, gatehouse.ArtifactFilter{Limit: 100}); err != nil {
 		return err
 	}
@@ -74,7 +80,18 @@ func (a *App) deploy(w http.ResponseWriter, r *http.Request) error {
 		}
 		return a.back(w, r, fmt.Sprintf("/ui/approvals/%d", req.ID), "Approval requested.")
 	}
-	d, err := a.svc.Deployments.Deploy(ctx, project, app, gatehouse.DeploymentCreate{Environment: env, Digest: digest})
+	in := gatehouse.DeploymentCreate{Environment: env, Digest: digest}
+	if f.Get("action") == "break-glass" {
+		// The form is confirmed twice: the box ticked, and the reason written.
+		if f.Get("confirm") != "yes" {
+			return gatehouse.Invalidf("confirm", "tick the box: break-glass deploys without the approval and through closed windows, and is reviewed")
+		}
+		in.BreakGlass = f.Get("reason")
+		if in.BreakGlass == "" {
+			return gatehouse.Invalidf("break_glass", "is required: the reason for breaking the glass")
+		}
+	}
+	d, err := a.svc.Deployments.Deploy(ctx, project, app, in)
 	if err != nil {
 		return err
 	}

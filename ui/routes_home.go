@@ -25,6 +25,7 @@ type homePage struct {
 	Projects []string // the projects the person sees, for their metrics
 	Waiting  []*gatehouse.ApprovalRequest
 	Drafts   []*gatehouse.Draft
+	Overdue  []*gatehouse.Review // break-glass reviews past due, until acknowledged
 }
 
 func (a *App) home(w http.ResponseWriter, r *http.Request) error {
@@ -50,6 +51,9 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) error {
 	if p.Drafts, err = a.svc.Drafts.Drafts(ctx, gatehouse.DraftFilter{ForMe: true, Limit: 20}); err != nil {
 		return err
 	}
+	if p.Overdue, err = a.svc.Reviews.Reviews(ctx, gatehouse.ReviewFilter{Overdue: true, Limit: 20}); err != nil {
+		return err
+	}
 	a.render(w, r, http.StatusOK, "home.html", "Apps", p)
 	return nil
 }
@@ -62,6 +66,8 @@ type stageView struct {
 	Artifact *gatehouse.Artifact   // what Live runs
 	Gate     []string              // the image policies' rules
 	Open     []*gatehouse.ApprovalRequest
+	Window   gatehouse.WindowVerdict     // what the windows say now
+	Waiting  []*gatehouse.DeploymentWait // automatic deployments waiting for them
 }
 
 type pipelinePage struct {
@@ -96,6 +102,12 @@ func (a *App) pipeline(w http.ResponseWriter, r *http.Request) error {
 			v, err := a.stageView(ctx, project, app, s, policies, open)
 			if err != nil {
 				return err
+			}
+			v.Window = pl.Windows[s.Name]
+			for _, wt := range pl.Waiting {
+				if wt.Stage == s.Name {
+					v.Waiting = append(v.Waiting, wt)
+				}
 			}
 			col = append(col, v)
 		}

@@ -65,6 +65,18 @@ type subject struct {
 
 func (r *Runner) subjectOf(ctx context.Context, n gatehouse.Notification) (*subject, error) {
 	base := strings.TrimRight(r.opt.ExternalURL, "/")
+	if n.ReviewID != 0 {
+		rv, err := sqlstore.NewReviewService(r.opt.Store).Review(ctx, n.ReviewID)
+		if err != nil {
+			return nil, err
+		}
+		return &subject{page: base + fmt.Sprintf("/ui/reviews/%d", rv.ID), at: rv.CreatedAt,
+			content: func(link string) content { return renderReview(n.Event, rv, link) },
+			fields:  reviewFields(rv),
+			// Acknowledging takes a comment, written on the page: no single-use link.
+			invite: func(string) bool { return false },
+			flow:   gatehouse.FlowReview, id: rv.ID}, nil
+	}
 	if n.DraftID != 0 {
 		d, err := sqlstore.NewDraftService(r.opt.Store).Draft(ctx, n.DraftID)
 		if err != nil {

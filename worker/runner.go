@@ -161,8 +161,8 @@ func (r *Runner) Start(ctx context.Context) error {
 }
 
 // handOffLoop looks for deployments whose worker stopped renewing its lease, approval requests
-// whose time ran out and waits whose windows opened, right away and then every tenth of a
-// lease.
+// whose time ran out, break-glass reviews past due and waits whose windows opened, right away
+// and then every tenth of a lease.
 func (r *Runner) handOffLoop(ctx context.Context) {
 	defer close(r.done)
 	t := time.NewTicker(r.opt.Lease / 10)
@@ -174,6 +174,9 @@ func (r *Runner) handOffLoop(ctx context.Context) {
 		}
 		if _, err := r.opt.Store.ExpireApprovals(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("expire approval requests", "err", err)
+		}
+		if _, err := r.opt.Store.RemindOverdueReviews(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("remind of overdue break-glass reviews", "err", err)
 		}
 		if n, err := r.opt.Store.StartOpenedWaits(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("start deployments whose windows opened", "err", err)

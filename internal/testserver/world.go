@@ -3,6 +3,7 @@ package testserver
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -61,6 +62,9 @@ type World struct {
 	people map[string]*client.Client // sign-in tokens of the roles' users and ConfigVoter
 }
 
+// Breaker is the world's person who holds break-glass in project shop.
+const Breaker = "breaker"
+
 // StartWorld starts a server on a fresh database of the engine and builds the world in it.
 func StartWorld(tb testing.TB, engine string) *World {
 	tb.Helper()
@@ -92,10 +96,14 @@ func StartWorld(tb testing.TB, engine string) *World {
 			w.people[role] = w.Person(UserOf(role), role+"@project:shop")
 		}
 	}
+	w.people[Breaker] = w.Person(Breaker, "deployer@project:shop", "break-glass@project:shop")
 	// prod is gated; approval request 1 waits there.
 	w.Do("POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "gate", Scope: "project:shop/env:prod", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}})
 	w.Do("POST", "/api/v1/policies", gatehouse.PolicySpec{Name: "spare", Scope: "project:shop/env:nowhere", Rules: []gatehouse.Rule{{Kind: "any", Count: 1}}})
 	w.Do("POST", "/api/v1/projects/shop/apps/web/approvals", gatehouse.ApprovalCreate{Environment: "prod", Digest: Digest1})
+	// Deployment 3 went to prod past the gate with break-glass: review 1 waits for gate's
+	// approvers.
+	w.BreakGlass(Digest1)
 	w.Do("POST", "/api/v1/users", gatehouse.UserCreate{Name: "ci", Kind: gatehouse.ServiceAccount})
 	w.Do("POST", "/api/v1/users", gatehouse.UserCreate{Name: "loginuser", Password: gatehouse.OutgoingSecret(Password)})
 	w.Do("POST", "/api/v1/groups", gatehouse.GroupCreate{Name: "sre"})
@@ -130,6 +138,22 @@ func (w *World) Next() int64 { return w.n.Add(1) }
 
 // Unique returns a name not returned before.
 func (w *World) Unique(prefix string) string { return fmt.Sprintf("%s-%d", prefix, w.Next()) }
+
+// BreakGlass deploys the digest of app web to prod as Breaker, with break-glass, and returns
+// the review it opened.
+func (w *World) BreakGlass(digest string) int64 {
+	w.tb.Helper()
+	ctx := context.Background()
+	if err := w.people[Breaker].Do(ctx, "POST", "/api/v1/projects/shop/apps/web/deployments", nil,
+		gatehouse.DeploymentCreate{Environment: "prod", Digest: digest, BreakGlass: "the world's emergency, for the matrices"}, nil); err != nil {
+		w.tb.Fatalf("break-glass deployment: %v", err)
+	}
+	var open struct{ Items []gatehouse.Review }
+	if err := w.Admin.Do(ctx, "GET", "/api/v1/reviews", url.Values{"limit": {"1"}}, nil, &open); err != nil || len(open.Items) != 1 {
+		w.tb.Fatalf("the review of the break-glass deployment: %v", err)
+	}
+	return open.Items[0].ID
+}
 
 // Push pushes a new artifact of app web as the super-admin and returns its digest.
 func (w *World) Push() string {

@@ -26,7 +26,7 @@ func Services(db *sqlstore.DB) httpapi.Services {
 		Projects: sqlstore.NewProjectService(db), Clusters: sqlstore.NewClusterService(db), Environments: sqlstore.NewEnvironmentService(db),
 		Apps: sqlstore.NewAppService(db), Pipelines: sqlstore.NewPipelineService(db), Artifacts: sqlstore.NewArtifactService(db),
 		Deployments: sqlstore.NewDeploymentService(db),
-		Policies:    sqlstore.NewPolicyService(db), Windows: sqlstore.NewWindowService(db), Approvals: sqlstore.NewApprovalService(db), Config: sqlstore.NewConfigService(db),
+		Policies:    sqlstore.NewPolicyService(db), Windows: sqlstore.NewWindowService(db), Reviews: sqlstore.NewReviewService(db), Approvals: sqlstore.NewApprovalService(db), Config: sqlstore.NewConfigService(db),
 		Drafts:   sqlstore.NewDraftService(db),
 		Webhooks: sqlstore.NewWebhookService(db),
 		Users:    sqlstore.NewUserService(db), Groups: sqlstore.NewGroupService(db), RoleBindings: sqlstore.NewRoleBindingService(db),
