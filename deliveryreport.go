@@ -25,6 +25,9 @@ type FrequencyFigure struct {
 	PerDay      float64 `json:"per_day"`
 	ActiveDays  int     `json:"active_days"`
 	Band        Band    `json:"band"`
+	// BreakGlass counts the deployments that ended in the period (of any outcome) that a
+	// person started with break-glass: emergencies, counted apart.
+	BreakGlass int `json:"break_glass"`
 }
 
 // LeadTimeFigure is lead time for changes: from commit (push when CI gave no commit time) to

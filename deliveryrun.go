@@ -11,6 +11,8 @@ import (
 type DayCount struct {
 	Day                           time.Time
 	Succeeded, Failed, RolledBack int
+	// BreakGlass are those of them a person started with break-glass.
+	BreakGlass int
 }
 
 // ChangeFact is a change that reached the environment: the deployment that first brought its
@@ -64,6 +66,7 @@ type Delivery struct {
 	failed map[int64]bool
 
 	succeeded, ended     int
+	breakGlass           int
 	days                 map[time.Time]bool
 	leads, restores      []time.Duration
 	noCommit, unrestored int
@@ -118,6 +121,7 @@ func (d *Delivery) AddDay(c DayCount) {
 	d.ended += n
 	w.ended += n
 	d.succeeded += c.Succeeded
+	d.breakGlass += c.BreakGlass
 	w.deployments += c.Succeeded
 	if c.Succeeded > 0 {
 		d.days[c.Day] = true
@@ -233,7 +237,7 @@ func (d *Delivery) AddDraft(f DraftFact) {
 func (d *Delivery) DORA(envs []string) *DORAReport {
 	days := d.q.To.Sub(d.q.From).Hours() / 24
 	r := &DORAReport{Query: d.q, Environments: envs, Window: d.q.FailureWindow.Seconds(), Weeks: []DORAWeek{}}
-	r.Frequency = FrequencyFigure{Deployments: d.succeeded, Days: days, PerDay: float64(d.succeeded) / days, ActiveDays: len(d.days)}
+	r.Frequency = FrequencyFigure{Deployments: d.succeeded, Days: days, PerDay: float64(d.succeeded) / days, ActiveDays: len(d.days), BreakGlass: d.breakGlass}
 	r.LeadTime = LeadTimeFigure{Stat: Summarize(d.leads), WithoutCommitTime: d.noCommit}
 	r.Failures = FailureFigure{Ended: d.ended, Failed: len(d.failed), Rate: ratio(len(d.failed), d.ended)}
 	r.Restore = RestoreFigure{Stat: Summarize(d.restores), Unrestored: d.unrestored}

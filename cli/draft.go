@@ -246,7 +246,7 @@ func (a *App) liveCmd(r *draftRef) *cobra.Command {
 // live reads a subject as it is now.
 func (a *App) live(cmd *cobra.Command, ref gatehouse.DraftRef) (*gatehouse.Live, error) {
 	q := url.Values{"kind": {string(ref.Kind)}}
-	for k, v := range map[string]string{"project": ref.Project, "app": ref.App, "environment": ref.Environment, "policy": ref.Policy,
+	for k, v := range map[string]string{"project": ref.Project, "app": ref.App, "environment": ref.Environment, "policy": ref.Policy, "window": ref.Window,
 		"user": ref.User, "group": ref.Group} {
 		if v != "" {
 			q.Set(k, v)

@@ -110,7 +110,7 @@ func (a *App) printDORA(r *gatehouse.DORAReport) error {
 		noCommit = fmt.Sprintf(" (%d without a commit time: from the push)", lt.WithoutCommitTime)
 	}
 	t := table{header: []string{"metric", "value", "detail", "band"}, rows: [][]string{
-		{"deployment frequency", fmt.Sprintf("%.2f/day", fr.PerDay), fmt.Sprintf("%d deployments, %d active days of %.0f", fr.Deployments, fr.ActiveDays, fr.Days), band(fr.Band)},
+		{"deployment frequency", fmt.Sprintf("%.2f/day", fr.PerDay), fmt.Sprintf("%d deployments, %d active days of %.0f, %d break-glass", fr.Deployments, fr.ActiveDays, fr.Days, fr.BreakGlass), band(fr.Band)},
 		{"lead time for changes", statText(lt.Stat), fmt.Sprintf("%d changes%s", lt.Stat.Count, noCommit), band(lt.Band)},
 		{"change failure rate", fmt.Sprintf("%.1f%%", 100*cf.Rate), fmt.Sprintf("%d of %d deployments", cf.Failed, cf.Ended), band(cf.Band)},
 		{"time to restore", statText(rs.Stat), fmt.Sprintf("%d restored, %d not yet", rs.Stat.Count, rs.Unrestored), band(rs.Band)},

@@ -71,7 +71,7 @@ func (s *Server) configRoutes() []route {
 		{pattern: "GET /api/v1/live", handler: noBody(s, 200, func(r *http.Request) (any, error) {
 			q := r.URL.Query()
 			return sv.Drafts.Live(r.Context(), gatehouse.DraftRef{Kind: gatehouse.DraftKind(q.Get("kind")), Project: q.Get("project"),
-				App: q.Get("app"), Environment: q.Get("environment"), Policy: q.Get("policy"), User: q.Get("user"), Group: q.Get("group")})
+				App: q.Get("app"), Environment: q.Get("environment"), Policy: q.Get("policy"), Window: q.Get("window"), User: q.Get("user"), Group: q.Get("group")})
 		})},
 		{pattern: "GET /api/v1/drafts/{id}", handler: noBody(s, 200, onDraft(func(r *http.Request, id int64) (any, error) {
 			return sv.Drafts.Draft(r.Context(), id)

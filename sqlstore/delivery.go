@@ -157,15 +157,16 @@ func (s *MetricsService) resolve(ctx context.Context, q gatehouse.MetricsQuery) 
 // days feeds d the period's deployments of e that ended, counted per UTC day and outcome.
 func (sc metricsScope) days(ctx context.Context, q querier, e metricsEnv, d *gatehouse.Delivery) error {
 	var args sqlArgs
-	query := `SELECT d.finished_at / 86400000000, d.state, COUNT(*) FROM deployments d WHERE ` + e.of("d", &args, sc.q.From, sc.q.To) +
+	query := `SELECT d.finished_at / 86400000000, d.state, COUNT(*), SUM(CASE WHEN d.break_glass <> '' THEN 1 ELSE 0 END) FROM deployments d WHERE ` +
+		e.of("d", &args, sc.q.From, sc.q.To) +
 		` AND d.state IN ('succeeded', 'failed', 'rolled-back') GROUP BY 1, 2 ORDER BY 1`
 	counts := map[int64]*gatehouse.DayCount{}
 	var order []int64
 	err := eachRow(ctx, q, query, args, func(row scanner) error {
 		var dayN int64
 		var state gatehouse.DeploymentState
-		var n int
-		if err := row.Scan(&dayN, &state, &n); err != nil {
+		var n, glass int
+		if err := row.Scan(&dayN, &state, &n, &glass); err != nil {
 			return err
 		}
 		c := counts[dayN]
@@ -181,6 +182,7 @@ func (sc metricsScope) days(ctx context.Context, q querier, e metricsEnv, d *gat
 		default:
 			c.RolledBack = n
 		}
+		c.BreakGlass += glass
 		return nil
 	})
 	for _, k := range order {

@@ -97,6 +97,16 @@ func TestDORAEdges(t *testing.T) {
 			t.Errorf("one deployment: %+v", one)
 		}
 		wantStat(t, "one deployment's lead time", one.LeadTime.Stat, 1, mins(80), mins(80))
+		// Had that one been started with break-glass, it counts apart — there and nowhere else.
+		h.exec(`UPDATE deployments SET break_glass = 'an emergency, counted apart' WHERE finished_at >= $1 AND finished_at < $2`,
+			at("2026-10-30 00:00").UnixMicro(), at("2026-10-31 00:00").UnixMicro())
+		if one, err = h.metrics.DORA(h.admin, period("2026-10-30 00:00", "2026-10-31 00:00")); err != nil || one.Frequency.BreakGlass != 1 || one.Frequency.Deployments != 1 {
+			t.Errorf("one break-glass deployment: %+v %v", one.Frequency, err)
+		}
+		if other, err := h.metrics.DORA(h.admin, period("2026-10-31 00:00", "2026-11-16 00:00")); err != nil || other.Frequency.BreakGlass != 0 {
+			t.Errorf("break-glass outside it: %+v %v", other.Frequency, err)
+		}
+		h.exec(`UPDATE deployments SET break_glass = ''`)
 
 		// From Nov 9 15:00: rb, c5 and c6 ended inside; c4 ended before, so its undoing and
 		// its restore are not counted; c7 ends after.

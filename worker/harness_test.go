@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,7 +74,11 @@ type harness struct {
 	pipes  *sqlstore.PipelineService
 	arts   *sqlstore.ArtifactService
 	deps   *sqlstore.DeploymentService
+	ahead  atomic.Int64 // how far the store's clock runs ahead of real time, in nanoseconds
 }
+
+// advance moves the store's clock forward by d, instead of waiting.
+func (h *harness) advance(d time.Duration) { h.ahead.Add(int64(d)) }
 
 func newHarness(t *testing.T, engine string) *harness {
 	h := newIdleHarness(t, engine)
@@ -84,10 +89,11 @@ func newHarness(t *testing.T, engine string) *harness {
 // newIdleHarness is newHarness with workers built but not started.
 func newIdleHarness(t *testing.T, engine string) *harness {
 	t.Helper()
-	db := testdb.Open(t, engine)
+	h := &harness{}
+	db := testdb.Open(t, engine, func(o *sqlstore.Options) { o.Now = func() time.Time { return time.Now().Add(time.Duration(h.ahead.Load())) } })
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
-	h := &harness{t: t, db: db, ctx: gatehouse.WithActor(context.Background(), gatehouse.SystemActor()), suffix: hex.EncodeToString(b),
+	*h = harness{t: t, db: db, ctx: gatehouse.WithActor(context.Background(), gatehouse.SystemActor()), suffix: hex.EncodeToString(b),
 		envs: sqlstore.NewEnvironmentService(db), apps: sqlstore.NewAppService(db), pipes: sqlstore.NewPipelineService(db),
 		arts: sqlstore.NewArtifactService(db), deps: sqlstore.NewDeploymentService(db)}
 	_, err := sqlstore.NewProjectService(db).CreateProject(h.ctx, gatehouse.ProjectCreate{Name: "p"})
