@@ -90,7 +90,9 @@ func newHarness(t *testing.T, engine string) *harness {
 func newIdleHarness(t *testing.T, engine string) *harness {
 	t.Helper()
 	h := &harness{}
-	db := testdb.Open(t, engine, func(o *sqlstore.Options) { o.Now = func() time.Time { return time.Now().Add(time.Duration(h.ahead.Load())) } })
+	db := testdb.Open(t, engine, func(o *sqlstore.Options) {
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(h.ahead.Load())) }
+	})
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	*h = harness{t: t, db: db, ctx: gatehouse.WithActor(context.Background(), gatehouse.SystemActor()), suffix: hex.EncodeToString(b),
