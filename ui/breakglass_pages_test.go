@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -31,6 +32,9 @@ func breakGlassPages(t *testing.T, engine string) {
 	deploy := app + "/deploy?env=prod&digest=" + haDigest2
 	haContains(t, "deploy page", erin.page(deploy), "closed by window freeze: opens", "Break the glass", `value="break-glass"`, `name="confirm"`)
 	haContains(t, "pipeline page", erin.page(app), "closed by window freeze: opens")
+	var req gatehouse.ApprovalRequest
+	srv.Must(srv.Login("erin").Do(t.Context(), "POST", "/api/v1/projects/shop/apps/web/approvals", nil, gatehouse.ApprovalCreate{Environment: "prod", Digest: haDigest1}, &req))
+	haContains(t, "the approval's page, as its approver reads it", bob.page(fmt.Sprintf("/ui/approvals/%d", req.ID)), "closed by window freeze: opens")
 
 	form := url.Values{"env": {"prod"}, "digest": {haDigest2}, "action": {"break-glass"}, "reason": {"payments are failing: roll the fix out now"}}
 	if resp, body := erin.post(app+"/deploy", form); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "tick the box") {

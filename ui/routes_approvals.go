@@ -63,6 +63,9 @@ func (a *App) inbox(w http.ResponseWriter, r *http.Request) error {
 type approvalPage struct {
 	Review           *gatehouse.ApprovalReview
 	CanVote, IsOwner bool
+	// Window is what the windows of the request's environment say now: an approval of a
+	// frozen stage waits for it.
+	Window *gatehouse.WindowState
 }
 
 func (a *App) approvalPage(w http.ResponseWriter, r *http.Request) error {
@@ -77,6 +80,9 @@ func (a *App) approvalPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	who := gatehouse.ActorFrom(ctx)
 	p := approvalPage{Review: rv, IsOwner: rv.Request.Requester == who.UserName}
+	if p.Window, err = a.svc.Windows.WindowState(ctx, gatehouse.Target{Project: rv.Request.Project, App: rv.Request.App, Env: rv.Request.Environment}); err != nil {
+		return err
+	}
 	if rv.Request.State.Open() && !p.IsOwner {
 		// The inbox is the server's own judgement of who may vote now (role, group, separation
 		// of duties, not voted yet); the page offers the buttons only then.
