@@ -52,8 +52,15 @@ type Window struct {
 	length    time.Duration
 }
 
-// Compile checks every field, naming the one at fault, and returns the window.
-func (in WindowSpec) Compile() (*Window, error) {
+// Compile checks every field, naming the one at fault, and returns the window. A recurring
+// rule must open at some point, and at most once an hour on average.
+func (in WindowSpec) Compile() (*Window, error) { return in.compile(true) }
+
+// Load returns a window that Compile accepted before (as stored), without probing its rule
+// again.
+func (in WindowSpec) Load() (*Window, error) { return in.compile(false) }
+
+func (in WindowSpec) compile(probe bool) (*Window, error) {
 	if err := ValidateName("name", in.Name); err != nil {
 		return nil, err
 	}
@@ -101,11 +108,46 @@ func (in WindowSpec) Compile() (*Window, error) {
 	if in.Start != nil {
 		opt.Dtstart = wall(in.Start.In(loc))
 	}
+	if opt.Freq == rrule.SECONDLY || opt.Freq == rrule.MINUTELY {
+		return nil, Invalidf("rrule", "%q opens too often: expected FREQ=HOURLY or coarser", in.RRule)
+	}
 	w.rule, err = rrule.NewRRule(*opt)
 	if err != nil {
 		return nil, Invalidf("rrule", "%q is not a usable RRULE: %v", in.RRule, err)
 	}
+	if !probe {
+		return w, nil
+	}
+	switch opens, dense := probeRule(w.rule); {
+	case opens == 0:
+		return nil, Invalidf("rrule", "%q never opens: expected a rule with at least one occurrence", in.RRule)
+	case dense:
+		return nil, Invalidf("rrule", "%q opens more than once an hour: expected a schedule of at most one opening an hour", in.RRule)
+	}
 	return w, nil
+}
+
+// probeRule counts a rule's first openings (up to 200) and reports whether they come more
+// than once an hour on average (BYMINUTE lists can make an hourly rule open every minute).
+// Every deployment judges the windows over the horizon, so a stored window must be cheap to
+// read; a rule that never opens costs the most of all (the rule library walks to year 9999
+// looking), so it is refused here, once, when it is written.
+func probeRule(r *rrule.RRule) (int, bool) {
+	const probe = 200
+	next := r.Iterator()
+	var first, last time.Time
+	n := 0
+	for ; n < probe; n++ {
+		t, ok := next()
+		if !ok {
+			break
+		}
+		if n == 0 {
+			first = t
+		}
+		last = t
+	}
+	return n, n == probe && last.Sub(first) < (probe-1)*time.Hour
 }
 
 // Reaches reports whether the window's scope reaches the target.

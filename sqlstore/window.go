@@ -26,7 +26,8 @@ func scanWindow(row scanner) (*gatehouse.Window, error) {
 	if err := json.Unmarshal([]byte(spec), &in); err != nil {
 		return nil, fmt.Errorf("window: %w", err)
 	}
-	w, err := in.Compile()
+	// Stored windows were compiled when written: their rules need no probing again.
+	w, err := in.Load()
 	if err != nil {
 		return nil, fmt.Errorf("window %s: %w", in.Name, err)
 	}
