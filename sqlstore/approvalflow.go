@@ -153,8 +153,18 @@ func (s *ApprovalService) Approvals(ctx context.Context, f gatehouse.ApprovalFil
 	if err != nil {
 		return nil, err
 	}
-	q, args, err := filterOf(f.Project, f.App, f.Environment, f.State, gatehouse.ApprovalStates, f.ForMe, f.Limit).
-		query(approvalSelect, "a", `'pending', 'approved'`)
+	lf := filterOf(f.Project, f.App, f.Environment, f.State, gatehouse.ApprovalStates, f.ForMe, f.Limit)
+	// What the caller may not see, and with "for me" what they could never vote on (no role
+	// approving images there, or a vote cast already), stays out before LIMIT: a page of
+	// another project's requests never hides the caller's own.
+	lf.where = append(lf.where, func(args *sqlArgs) string { return seesSQL(who.Grants, args, "p.name", "ap.name", "e.name") })
+	if f.ForMe {
+		lf.where = append(lf.where, func(args *sqlArgs) string {
+			return allowsSQL(who.Grants, gatehouse.ActionApproveImage, args, "p.name", "ap.name", "e.name") +
+				` AND NOT EXISTS (SELECT 1 FROM ballot_votes v WHERE v.flow = 'request' AND v.ballot_id = a.id AND v.voter = ` + args.add(who.UserName) + `)`
+		})
+	}
+	q, args, err := lf.query(approvalSelect, "a", `'pending', 'approved'`)
 	if err != nil {
 		return nil, err
 	}
@@ -169,9 +179,6 @@ func (s *ApprovalService) Approvals(ctx context.Context, f gatehouse.ApprovalFil
 	out := []*gatehouse.ApprovalRequest{}
 	me := callerVoters{}
 	for _, r := range rows {
-		if !who.CanSee(r.Target()) {
-			continue
-		}
 		full, err := withVotes(ctx, s.db.r, r)
 		if err != nil {
 			return nil, err

@@ -15,6 +15,9 @@ type listFilter struct {
 	states                   []string // the valid states
 	forMe                    bool
 	limit                    int
+	// where adds conditions of the caller (visibility, who may vote) over the same
+	// arguments, so they hold before LIMIT.
+	where []func(args *sqlArgs) string
 }
 
 // filterOf reads a list's filter fields into a listFilter.
@@ -38,30 +41,31 @@ func (f listFilter) query(base, alias, openStates string) (string, []any, error)
 	if f.state != "" && !slices.Contains(f.states, f.state) {
 		return "", nil, gatehouse.Invalidf("state", "%q is not a state: expected one of %s", f.state, strings.Join(f.states, ", "))
 	}
-	q, args := base+` WHERE 1 = 1`, []any{}
+	q, args := base+` WHERE 1 = 1`, sqlArgs{}
 	add := func(cond string, v any) {
-		args = append(args, v)
-		q += fmt.Sprintf(" AND "+cond, len(args))
+		q += fmt.Sprintf(" AND "+cond, args.add(v))
 	}
 	if f.project != "" {
-		add("p.name = $%d", f.project)
+		add("p.name = %s", f.project)
 	}
 	if f.app != "" {
-		add("ap.name = $%d", f.app)
+		add("ap.name = %s", f.app)
 	}
 	if f.env != "" {
-		add("e.name = $%d", f.env)
+		add("e.name = %s", f.env)
 	}
 	if f.state != "" {
-		add(alias+".state = $%d", f.state)
+		add(alias+".state = %s", f.state)
 	}
 	if f.kind != "" {
-		add(alias+".kind = $%d", f.kind)
+		add(alias+".kind = %s", f.kind)
 	}
 	if f.forMe {
 		q += ` AND ` + alias + `.state IN (` + openStates + `)`
 	}
-	args = append(args, f.limit)
-	q += fmt.Sprintf(` ORDER BY %s.id DESC LIMIT $%d`, alias, len(args))
+	for _, w := range f.where {
+		q += ` AND ` + w(&args)
+	}
+	q += fmt.Sprintf(` ORDER BY %s.id DESC LIMIT %s`, alias, args.add(f.limit))
 	return q, args, nil
 }

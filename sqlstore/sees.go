@@ -22,9 +22,16 @@ func (a *sqlArgs) add(v any) string {
 // an app, seen as Scope.Overlaps sees such targets). It is true exactly where one of the
 // grants allows viewing; with none, it is false.
 func seesSQL(grants []gatehouse.Grant, args *sqlArgs, project, app, env string) string {
+	return allowsSQL(grants, gatehouse.ActionView, args, project, app, env)
+}
+
+// allowsSQL is the SQL form of "one of the grants allows the action on the row's target",
+// over the same columns as seesSQL (and, where app or environment is NULL, read as it reads
+// them).
+func allowsSQL(grants []gatehouse.Grant, action gatehouse.Action, args *sqlArgs, project, app, env string) string {
 	var alts []string
 	for _, g := range grants {
-		if !g.Role.Allows(gatehouse.ActionView) {
+		if !g.Role.Allows(action) {
 			continue
 		}
 		conds := []string{"1 = 1"}

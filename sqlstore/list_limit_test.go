@@ -1,0 +1,82 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/gatehousehq/gatehouse"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
+	"github.com/gatehousehq/gatehouse/sqlstore"
+)
+
+// TestApprovalListsHoldBeforeTheLimit: with many more open requests in a busy project than a
+// page holds, an approver of a quiet project finds exactly theirs on the first page of
+// "waiting for me", and a viewer of it exactly its requests: what the caller may not see or
+// vote on never takes a place on the page.
+func TestApprovalListsHoldBeforeTheLimit(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, engine string) {
+		f := newFixture(t, engine)
+		f.world()
+		approvals := sqlstore.NewApprovalService(f.db)
+		quinn := f.person("quinn", "image-approver@project:shop")
+		vic := f.person("vic", "viewer@project:shop")
+		_, err := f.projects.CreateProject(f.admin, gatehouse.ProjectCreate{Name: "big"})
+		f.must(err)
+		_, err = f.envs.CreateEnvironment(f.admin, "big", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "c1", Namespace: "big-prod"})
+		f.must(err)
+		_, err = f.apps.CreateApp(f.admin, "big", gatehouse.AppCreate{Name: "svc"})
+		f.must(err)
+		for pa, app := range map[string]string{"shop": "web", "big": "svc"} {
+			_, err := f.pipes.SetPipeline(f.admin, pa, app, gatehouse.PipelineSet{Stages: []gatehouse.Stage{{Environment: "prod"}}})
+			f.must(err)
+		}
+		for _, p := range []string{"shop", "big"} {
+			_, err := sqlstore.NewPolicyService(f.db).CreatePolicy(f.admin, gatehouse.PolicySpec{Name: p + "-gate", Scope: "project:" + p + "/env:prod",
+				Rules: []gatehouse.Rule{{Kind: gatehouse.RuleAny, Count: 1}}})
+			f.must(err)
+		}
+		request := func(project, app string, n int) {
+			d := fmt.Sprintf("sha256:%064x", n)
+			_, err := f.arts.CreateArtifact(f.admin, project, app, gatehouse.ArtifactCreate{Image: "r.example.com/" + app + "@" + d})
+			f.must(err)
+			_, err = approvals.RequestApproval(f.admin, project, app, gatehouse.ApprovalCreate{Environment: "prod", Digest: d})
+			f.must(err)
+		}
+		for i := 0; i < 3; i++ {
+			request("shop", "web", i)
+		}
+		for i := 0; i < 60; i++ {
+			request("big", "svc", 1000+i)
+		}
+		for who, in := range map[string]struct {
+			f    gatehouse.ApprovalFilter
+			ctx  context.Context
+			want int
+		}{
+			"quinn's inbox":  {gatehouse.ApprovalFilter{ForMe: true, Limit: 20}, quinn, 3},
+			"vic's list":     {gatehouse.ApprovalFilter{Limit: 20}, vic, 3},
+			"vic's inbox":    {gatehouse.ApprovalFilter{ForMe: true, Limit: 20}, vic, 0},
+			"the admin list": {gatehouse.ApprovalFilter{Limit: 20}, f.admin, 20},
+		} {
+			got, err := approvals.Approvals(in.ctx, in.f)
+			f.must(err)
+			if len(got) != in.want {
+				t.Errorf("%s: %d requests, want %d", who, len(got), in.want)
+			}
+			for _, r := range got {
+				if in.ctx != f.admin && r.Project != "shop" {
+					t.Errorf("%s lists request %d of %s", who, r.ID, r.Project)
+				}
+			}
+		}
+		// A vote cast takes the request out of the voter's inbox, in the query.
+		mine, err := approvals.Approvals(quinn, gatehouse.ApprovalFilter{ForMe: true, Limit: 1})
+		f.must(err)
+		_, err = approvals.Approve(quinn, mine[0].ID, gatehouse.Decision{})
+		f.must(err)
+		if after, err := approvals.Approvals(quinn, gatehouse.ApprovalFilter{ForMe: true, Limit: 20}); err != nil || len(after) != 2 {
+			t.Fatalf("after a vote: %d %v", len(after), err)
+		}
+	})
+}
