@@ -80,3 +80,26 @@ func TestApprovalListsHoldBeforeTheLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestDeploymentListHoldsBeforeTheLimit: a person who sees only dev finds dev's deployments
+// on the first page, however many prod had since.
+func TestDeploymentListHoldsBeforeTheLimit(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, engine string) {
+		f := newFixture(t, engine)
+		_, deps := f.pipelineWorld()
+		dee := f.person("dee", "viewer@project:shop/env:dev")
+		for i := 0; i < 2; i++ {
+			_, err := deps.Deploy(f.admin, "shop", "web", gatehouse.DeploymentCreate{Environment: "dev", Digest: digest1})
+			f.must(err)
+		}
+		for i := 0; i < 15; i++ {
+			_, err := deps.Deploy(f.admin, "shop", "web", gatehouse.DeploymentCreate{Environment: "prod", Digest: digest1})
+			f.must(err)
+		}
+		got, err := deps.Deployments(dee, "shop", "web", gatehouse.DeploymentFilter{Limit: 10})
+		f.must(err)
+		if len(got) != 2 || got[0].Environment != "dev" || got[1].Environment != "dev" {
+			t.Fatalf("dee's first page: %d deployments", len(got))
+		}
+	})
+}
