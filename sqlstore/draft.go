@@ -309,7 +309,8 @@ func (db *DB) viewDraft(ctx context.Context, q querier, r draftRow) (*gatehouse.
 
 // Drafts implements gatehouse.DraftService.
 func (s *DraftService) Drafts(ctx context.Context, f gatehouse.DraftFilter) ([]*gatehouse.Draft, error) {
-	if _, err := actor(ctx); err != nil {
+	who, err := actor(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if f.Kind != "" && !slices.Contains(gatehouse.DraftKinds, f.Kind) {
@@ -317,6 +318,18 @@ func (s *DraftService) Drafts(ctx context.Context, f gatehouse.DraftFilter) ([]*
 	}
 	lf := filterOf(f.Project, f.App, f.Environment, f.State, gatehouse.DraftStates, f.ForMe, f.Limit)
 	lf.kind = string(f.Kind)
+	// Drafts of what the caller cannot see (in projects, apps and environments), and with
+	// "for me" those they voted on at their version, stay out before LIMIT. Drafts of
+	// policies, windows and access are seen by their own rules (visibleDraft), judged below.
+	lf.where = append(lf.where, func(args *sqlArgs) string {
+		return `(d.kind IN ('policy', 'window', 'access') OR ` + seesSQL(who.Grants, args, "p.name", "ap.name", "e.name") + `)`
+	})
+	if f.ForMe {
+		lf.where = append(lf.where, func(args *sqlArgs) string {
+			return `NOT EXISTS (SELECT 1 FROM ballot_votes v WHERE v.flow = 'draft' AND v.ballot_id = d.id AND v.version = d.version AND v.voter = ` +
+				args.add(who.UserName) + `)`
+		})
+	}
 	q, args, err := lf.query(draftSelect, "d", `'proposed', 'approved'`)
 	if err != nil {
 		return nil, err

@@ -103,3 +103,51 @@ func TestDeploymentListHoldsBeforeTheLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestDraftListHoldsBeforeTheLimit: drafts of another project's configuration never take the
+// places of the caller's on a page; a vote cast takes the draft out of the voter's inbox.
+func TestDraftListHoldsBeforeTheLimit(t *testing.T) {
+	testdb.ForEach(t, func(t *testing.T, engine string) {
+		f := newFixture(t, engine)
+		f.world()
+		quinn := f.person("quinn", "config-approver@project:shop")
+		_, err := f.projects.CreateProject(f.admin, gatehouse.ProjectCreate{Name: "big"})
+		f.must(err)
+		for _, p := range []string{"shop", "big"} {
+			if p == "big" {
+				_, err := f.envs.CreateEnvironment(f.admin, "big", gatehouse.EnvironmentCreate{Name: "prod", Cluster: "c1", Namespace: "big-prod"})
+				f.must(err)
+			}
+			_, err := sqlstore.NewPolicyService(f.db).CreatePolicy(f.admin, gatehouse.PolicySpec{Name: p + "-config", Kind: gatehouse.PolicyConfig,
+				Scope: "project:" + p + "/env:prod", Rules: []gatehouse.Rule{{Kind: gatehouse.RuleAny, Count: 1}}})
+			f.must(err)
+		}
+		propose := func(project, app string) {
+			ref := gatehouse.DraftRef{Kind: gatehouse.DraftConfigMap, Project: project, App: app, Environment: "prod"}
+			d, err := f.drafts.CreateDraft(f.admin, gatehouse.DraftCreate{DraftRef: ref, ConfigWrite: gatehouse.ConfigWrite{Content: "A: \"1\"\n"}})
+			f.must(err)
+			_, err = f.drafts.ProposeDraft(f.admin, d.ID, gatehouse.DraftPropose{})
+			f.must(err)
+		}
+		propose("shop", "web")
+		for i := 0; i < 25; i++ {
+			name := fmt.Sprintf("svc%d", i)
+			_, err := f.apps.CreateApp(f.admin, "big", gatehouse.AppCreate{Name: name})
+			f.must(err)
+			propose("big", name)
+		}
+		mine, err := f.drafts.Drafts(quinn, gatehouse.DraftFilter{ForMe: true, Limit: 10})
+		f.must(err)
+		if len(mine) != 1 || mine[0].Project != "shop" {
+			t.Fatalf("quinn's inbox: %d drafts", len(mine))
+		}
+		_, err = f.drafts.ApproveDraft(quinn, mine[0].ID, gatehouse.Decision{Version: mine[0].Version})
+		f.must(err)
+		if after, err := f.drafts.Drafts(quinn, gatehouse.DraftFilter{ForMe: true, Limit: 10}); err != nil || len(after) != 0 {
+			t.Fatalf("after the vote: %d %v", len(after), err)
+		}
+		if seen, err := f.drafts.Drafts(quinn, gatehouse.DraftFilter{Limit: 10}); err != nil || len(seen) != 1 {
+			t.Fatalf("quinn's list: %d %v", len(seen), err)
+		}
+	})
+}
