@@ -20,6 +20,18 @@ func ValidateBreakGlassReason(field, reason string) error {
 	return nil
 }
 
+// MayBreakGlass checks the actor may break the glass at the target: a person who signed in
+// (never an API token, never a service account — as votes) holding break-glass there.
+func (a *Actor) MayBreakGlass(t Target) error {
+	if a.Kind != HumanUser || !a.Interactive {
+		return Forbiddenf("%s may not break the glass: it is used by a person who signed in (the web UI or `gatehouse login`), never through an API token or a service account", a.UserName)
+	}
+	if !a.Can(ActionBreakGlass, t) {
+		return Forbiddenf("%s may not break the glass in %s: that takes the break-glass role there", a.UserName, t)
+	}
+	return nil
+}
+
 // BreakGlass events: every use is told at once to the approvers of the policies it passed
 // over and to the project's webhooks; an overdue review is told again.
 const (

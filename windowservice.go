@@ -42,7 +42,6 @@ type DeploymentWait struct {
 
 // WindowState is a target's verdict now, with the windows that reach it.
 type WindowState struct {
-	Target  Target        `json:"-"`
 	Verdict WindowVerdict `json:"verdict"`
 	Message string        `json:"message"`
 	Windows []string      `json:"windows"`

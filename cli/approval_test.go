@@ -2,14 +2,12 @@ package cli_test
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/gatehousehq/gatehouse/internal/testdb"
-	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
 
 // TestApprovalCommands: a deployer requests approval, approvers vote from the CLI (signed in
@@ -18,18 +16,7 @@ import (
 func TestApprovalCommands(t *testing.T) { testdb.ForEach(t, approvalCommands) }
 
 func approvalCommands(t *testing.T, engine string) {
-	srv := testserver.Start(t, engine)
-	dir := t.TempDir()
-	admin := &term{t: t, server: srv.URL, config: filepath.Join(dir, "admin.json")}
-	admin.ok(testserver.Password+"\n", "login", "--server", srv.URL, "-u", "admin")
-	kc := filepath.Join(dir, "kc.yaml")
-	if err := os.WriteFile(kc, []byte(kubeconfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	admin.ok("", "project", "create", "shop")
-	admin.ok("", "cluster", "create", "k", "--kubeconfig", kc)
-	admin.ok("", "env", "create", "prod", "-p", "shop", "--cluster", "k", "--namespace", "shop")
-	admin.ok("", "app", "create", "web", "-p", "shop")
+	srv, dir, admin := shopWithProd(t, engine)
 	admin.ok("", "pipeline", "set", "-p", "shop", "-a", "web", "--stage", "prod")
 	people := admin.people(dir, map[string]string{"alice": "deployer", "bob": "image-approver", "carol": "image-approver"})
 	admin.ok("name: prod-gate\nscope: project:shop/env:prod\nrules:\n  - {kind: any, count: 2}\n", "policy", "create", "-f", "-")

@@ -56,6 +56,26 @@ func (tm *term) fails(code int, want string, args ...string) {
 
 const kubeconfig = testdb.Kubeconfig
 
+// shopWithProd starts a server with project shop, its environment prod on cluster k and app
+// web, made by the admin signed in from the CLI; it returns the server, a directory for
+// config files and the admin's terminal.
+func shopWithProd(t *testing.T, engine string) (*testserver.Server, string, *term) {
+	t.Helper()
+	srv := testserver.Start(t, engine)
+	dir := t.TempDir()
+	admin := &term{t: t, server: srv.URL, config: filepath.Join(dir, "admin.json")}
+	admin.ok(testserver.Password+"\n", "login", "--server", srv.URL, "-u", "admin")
+	kc := filepath.Join(dir, "kc.yaml")
+	if err := os.WriteFile(kc, []byte(kubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	admin.ok("", "project", "create", "shop")
+	admin.ok("", "cluster", "create", "k", "--kubeconfig", kc)
+	admin.ok("", "env", "create", "prod", "-p", "shop", "--cluster", "k", "--namespace", "shop")
+	admin.ok("", "app", "create", "web", "-p", "shop")
+	return srv, dir, admin
+}
+
 // people creates users with e-mail addresses, grants each its role on project shop and signs
 // each in with a config file in dir; it returns their terminals by name.
 func (tm *term) people(dir string, roles map[string]string) map[string]*term {

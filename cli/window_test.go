@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse/internal/testdb"
-	"github.com/gatehousehq/gatehouse/internal/testserver"
 )
 
 // TestFreezeCommands: a freeze on prod from the CLI says when it opens; it stops a person's
@@ -21,18 +19,7 @@ import (
 func TestFreezeCommands(t *testing.T) { testdb.ForEach(t, freezeCommands) }
 
 func freezeCommands(t *testing.T, engine string) {
-	srv := testserver.Start(t, engine)
-	dir := t.TempDir()
-	admin := &term{t: t, server: srv.URL, config: filepath.Join(dir, "admin.json")}
-	admin.ok(testserver.Password+"\n", "login", "--server", srv.URL, "-u", "admin")
-	kc := filepath.Join(dir, "kc.yaml")
-	if err := os.WriteFile(kc, []byte(kubeconfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	admin.ok("", "project", "create", "shop")
-	admin.ok("", "cluster", "create", "k", "--kubeconfig", kc)
-	admin.ok("", "env", "create", "prod", "-p", "shop", "--cluster", "k", "--namespace", "shop")
-	admin.ok("", "app", "create", "web", "-p", "shop")
+	srv, dir, admin := shopWithProd(t, engine)
 	admin.ok("", "pipeline", "set", "-p", "shop", "-a", "web", "--stage", "prod,trigger=auto")
 	people := admin.people(dir, map[string]string{"alice": "deployer", "bob": "image-approver", "erin": "deployer"})
 	admin.ok("", "access", "grant", "break-glass", "project:shop/env:prod", "--user", "erin")
@@ -70,9 +57,18 @@ func freezeCommands(t *testing.T, engine string) {
 		t.Fatal(err)
 	}
 	bob.ok("", "approval", "approve", strconv.FormatInt(req.ID, 10))
-	if out := alice.ok("", "pipeline", "get", "-p", "shop", "-a", "web"); !strings.Contains(out, "prod closed by window year-end-freeze: "+opens) ||
-		!strings.Contains(out, "1") {
+	if out := alice.ok("", "pipeline", "get", "-p", "shop", "-a", "web"); !strings.Contains(out, "prod closed by window year-end-freeze: "+opens) {
 		t.Fatalf("pipeline get:\n%s", out)
+	}
+	var pl struct {
+		Waiting []struct {
+			Digest  string `json:"digest"`
+			Message string `json:"message"`
+		} `json:"waiting"`
+	}
+	if err := json.Unmarshal([]byte(alice.ok("", "pipeline", "get", "-p", "shop", "-a", "web", "-o", "json")), &pl); err != nil ||
+		len(pl.Waiting) != 1 || pl.Waiting[0].Digest != one || !strings.Contains(pl.Waiting[0].Message, opens) {
+		t.Fatalf("pipeline get -o json: %+v %v", pl, err)
 	}
 	alice.fails(7, "closed by window year-end-freeze: "+opens, "deploy", "-p", "shop", "-a", "web", "--env", "prod", "--digest", one)
 	admin.fails(7, "window year-end-freeze is protected by policy prod-gate", "window", "delete", "year-end-freeze")

@@ -22,18 +22,6 @@ type breakGlass struct {
 	windows     []string // the windows that were closed
 }
 
-// mayBreakGlass checks the caller may break the glass at the target: a person who signed in
-// (never an API token, never a service account — as votes) holding break-glass there.
-func mayBreakGlass(who *gatehouse.Actor, t gatehouse.Target, reason string) (*breakGlass, error) {
-	if who.Kind != gatehouse.HumanUser || !who.Interactive {
-		return nil, gatehouse.Forbiddenf("%s may not break the glass: it is used by a person who signed in (the web UI or `gatehouse login`), never through an API token or a service account", who.UserName)
-	}
-	if !who.Can(gatehouse.ActionBreakGlass, t) {
-		return nil, gatehouse.Forbiddenf("%s may not break the glass in %s: that takes the break-glass role there", who.UserName, t)
-	}
-	return &breakGlass{reason: reason, person: who.Person}, nil
-}
-
 // brokeGlass records a use of break-glass for the deployment just created: the trail, a
 // review for the approvers of what it passed over (the policies whose gate refused; for
 // windows alone, the image policies of the target), and word to them and to the project's
@@ -87,8 +75,8 @@ func (tx *Tx) tellReviewers(id int64, event string) error {
 	if err != nil {
 		return err
 	}
+	// The person who broke the glass is the review's requester: eligible leaves them out.
 	people, err := eligible(tx.ctx, tx, st)
-	people = slices.DeleteFunc(people, func(p string) bool { return p == r.By })
 	if err != nil {
 		return err
 	}

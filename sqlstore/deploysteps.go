@@ -122,7 +122,7 @@ func (tx *Tx) autoDeploy(app *gatehouse.App, stages []gatehouse.Stage, digest, b
 		if st.Trigger != gatehouse.TriggerAuto {
 			continue
 		}
-		d, refused, err := tx.autoStart(app, st, digest, by, 0)
+		_, refused, err := tx.autoStart(app, st, digest, by, 0)
 		var w *waiting
 		switch {
 		case errors.As(err, &w):
@@ -133,7 +133,7 @@ func (tx *Tx) autoDeploy(app *gatehouse.App, stages []gatehouse.Stage, digest, b
 			}
 		case err != nil:
 			return err
-		case refused != nil && from != 0 && d == nil:
+		case refused != nil && from != 0:
 			if err := tx.addEvent(from, string(gatehouse.StateSucceeded), fmt.Sprintf("stage %s waits for approval: %v", st.Name, refused)); err != nil {
 				return err
 			}

@@ -175,7 +175,7 @@ func (s *WindowService) WindowState(ctx context.Context, t gatehouse.Target) (*g
 		return nil, err
 	}
 	v := gatehouse.WindowsAt(all, t, s.db.now())
-	out := &gatehouse.WindowState{Target: t, Verdict: v, Message: v.Text(), Windows: []string{}}
+	out := &gatehouse.WindowState{Verdict: v, Message: v.Text(), Windows: []string{}}
 	for _, w := range all {
 		if w.Reaches(t) {
 			out.Windows = append(out.Windows, w.Name)

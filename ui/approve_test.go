@@ -90,13 +90,20 @@ func TestApproveByEmail(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, engine string) { approveByEmail(t, engine, cluster) })
 }
 
-func approveByEmail(t *testing.T, engine string, cluster *testbed.Cluster) {
+// mailServer starts a real SMTP server that takes STARTTLS and AUTH, and a mailer for it.
+func mailServer(t *testing.T) (*mailpit.Server, notify.Mailer) {
+	t.Helper()
 	mp := mailpit.Start(t, mailpit.Options{STARTTLS: true, Username: "gatehouse", Password: "smtp-pass-123"})
 	mailer, err := notify.NewSMTP(notify.SMTPConfig{Host: mp.SMTPHost, Port: mp.SMTPPort, TLS: notify.TLSStartTLS, SkipVerify: true,
 		Username: "gatehouse", Password: gatehouse.NewSecret("smtp-pass-123"), From: "gatehouse@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return mp, mailer
+}
+
+func approveByEmail(t *testing.T, engine string, cluster *testbed.Cluster) {
+	mp, mailer := mailServer(t)
 	srv := testserver.StartDeploying(t, engine, func(o *wire.WorkerOptions) { o.Mailer = mailer })
 	ctx := context.Background()
 	h := &hooks{}

@@ -8,11 +8,9 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse"
-	"github.com/gatehousehq/gatehouse/internal/mailpit"
 	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/internal/testserver"
 	"github.com/gatehousehq/gatehouse/internal/wire"
-	"github.com/gatehousehq/gatehouse/notify"
 )
 
 // TestBreakGlassIsTold: a break-glass deployment mails the approvers of the gate it passed
@@ -20,12 +18,7 @@ import (
 // posts breakglass.used to the webhook that subscribed to it; once the review is past due,
 // they are mailed again.
 func TestBreakGlassIsTold(t *testing.T) {
-	mp := mailpit.Start(t, mailpit.Options{STARTTLS: true, Username: "gatehouse", Password: "smtp-pass-123"})
-	mailer, err := notify.NewSMTP(notify.SMTPConfig{Host: mp.SMTPHost, Port: mp.SMTPPort, TLS: notify.TLSStartTLS, SkipVerify: true,
-		Username: "gatehouse", Password: gatehouse.NewSecret("smtp-pass-123"), From: "gatehouse@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mp, mailer := mailServer(t)
 	srv := testserver.StartDeploying(t, "sqlite", func(o *wire.WorkerOptions) { o.Mailer = mailer })
 	h := &hooks{}
 	hookSrv := httptest.NewServer(h)
