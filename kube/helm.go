@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,12 +24,21 @@ type Release struct {
 	Chart     *chart.Chart
 	Values    map[string]any
 	Scope     ObjectScope
+	// Deployment names what this apply carries (a Gatehouse deployment id); each revision is
+	// labelled with it, so a retry of the same deployment can find its own revision.
+	Deployment string
 }
+
+// DeploymentLabel is the Helm release label naming the deployment a revision carries.
+const DeploymentLabel = "gatehouse.dev/deployment"
 
 // Applied is a release revision Helm recorded.
 type Applied struct {
 	Revision int
 	Manifest string
+	// Already reports that the revision was there before this call: an earlier try of the same
+	// deployment applied it and stopped before saying so.
+	Already bool
 }
 
 func (c *Conn) helm(namespace string) (*action.Configuration, error) {
@@ -80,7 +90,15 @@ func (c *Conn) Apply(ctx context.Context, r Release) (*Applied, error) {
 	}
 	// Helm records the release, rendered in full, before it creates any of its objects.
 	cfg.Releases.Driver = scopeGate{Driver: cfg.Releases.Driver, scope: r.Scope, kube: cfg.KubeClient}
-	_, err = cfg.Releases.Last(r.Name)
+	last, err := cfg.Releases.Last(r.Name)
+	if err == nil && r.Deployment != "" && last.Labels[DeploymentLabel] == r.Deployment && last.Info.Status == release.StatusDeployed {
+		// Applying again would make a second revision of one deployment.
+		return &Applied{Revision: last.Version, Manifest: last.Manifest, Already: true}, nil
+	}
+	var labels map[string]string
+	if r.Deployment != "" {
+		labels = map[string]string{DeploymentLabel: r.Deployment}
+	}
 	var rel *release.Release
 	switch {
 	case errors.Is(err, driver.ErrReleaseNotFound):
@@ -94,7 +112,7 @@ func (c *Conn) Apply(ctx context.Context, r Release) (*Applied, error) {
 			return nil, err
 		}
 		in := action.NewInstall(cfg)
-		in.ReleaseName, in.Namespace = r.Name, r.Namespace
+		in.ReleaseName, in.Namespace, in.Labels = r.Name, r.Namespace, labels
 		// The API server validates objects itself; Helm's client-side check downloads the
 		// whole OpenAPI document on every call.
 		in.DisableOpenAPIValidation = true
@@ -103,7 +121,7 @@ func (c *Conn) Apply(ctx context.Context, r Release) (*Applied, error) {
 		return nil, fmt.Errorf("release %s: %w", r.Name, err)
 	default:
 		up := action.NewUpgrade(cfg)
-		up.Namespace, up.MaxHistory, up.DisableOpenAPIValidation = r.Namespace, 20, true
+		up.Namespace, up.MaxHistory, up.DisableOpenAPIValidation, up.Labels = r.Namespace, 20, true, labels
 		rel, err = up.RunWithContext(ctx, r.Name, r.Chart, r.Values)
 	}
 	if err != nil {
@@ -143,6 +161,32 @@ func (c *Conn) ReleaseStatus(ctx context.Context, namespace, name string) (relea
 		return "", 0, fmt.Errorf("release %s: %w", name, err)
 	}
 	return last.Info.Status, last.Version, nil
+}
+
+// Revision is one revision of a release as Helm keeps it.
+type Revision struct {
+	Version int
+	Status  release.Status
+	// Deployment is the Gatehouse deployment it carries (DeploymentLabel), "" when none.
+	Deployment string
+}
+
+// Revisions lists the revisions Helm keeps of a release, oldest first.
+func (c *Conn) Revisions(ctx context.Context, namespace, name string) ([]Revision, error) {
+	cfg, err := c.helm(namespace)
+	if err != nil {
+		return nil, err
+	}
+	rels, err := cfg.Releases.History(name)
+	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil, fmt.Errorf("release %s history: %w", name, err)
+	}
+	out := make([]Revision, 0, len(rels))
+	for _, r := range rels {
+		out = append(out, Revision{Version: r.Version, Status: r.Info.Status, Deployment: r.Labels[DeploymentLabel]})
+	}
+	slices.SortFunc(out, func(a, b Revision) int { return a.Version - b.Version })
+	return out, nil
 }
 
 // Manifest returns the manifest Helm recorded for a release revision.

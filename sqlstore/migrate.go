@@ -73,3 +73,26 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// WhileMigrating runs fn holding the lock that migrations hold on PostgreSQL, so schema work
+// outside the store's own migrations (the job queue's tables) is done once by replicas that
+// start together, not raced. On SQLite, one process owns the file and fn just runs.
+func (db *DB) WhileMigrating(ctx context.Context, fn func() error) error {
+	if db.dialect != postgres {
+		return fn()
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	defer conn.Close()
+	if err := locker.SessionLock(ctx, conn); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	defer func() { _ = locker.SessionUnlock(context.WithoutCancel(ctx), conn) }()
+	return fn()
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -217,15 +218,19 @@ func (r *Runner) apply(ctx context.Context, conn *kube.Conn, dj *sqlstore.Deploy
 	}
 	started := time.Now()
 	applied, err := conn.Apply(ctx, kube.Release{Name: dj.Release, Namespace: dj.Namespace, Chart: ch, Values: values,
-		Scope: kube.ObjectScope{AllowClusterScoped: dj.AllowClusterScoped, AllowNamespaces: dj.AllowNamespaces}})
+		Scope:      kube.ObjectScope{AllowClusterScoped: dj.AllowClusterScoped, AllowNamespaces: dj.AllowNamespaces},
+		Deployment: strconv.FormatInt(dj.ID, 10)})
 	if err != nil {
 		if kube.IsInvalid(err) {
 			return &kube.RolloutError{Cause: err.Error()}
 		}
 		return err
 	}
-	return r.advance(ctx, dj, sqlstore.Outcome{HelmRevision: applied.Revision,
-		Message: fmt.Sprintf("applied release %s revision %d in %s", dj.Release, applied.Revision, time.Since(started).Round(time.Millisecond))},
+	msg := fmt.Sprintf("applied release %s revision %d in %s", dj.Release, applied.Revision, time.Since(started).Round(time.Millisecond))
+	if applied.Already {
+		msg = fmt.Sprintf("release %s revision %d was applied by an interrupted worker; not applied again", dj.Release, applied.Revision)
+	}
+	return r.advance(ctx, dj, sqlstore.Outcome{HelmRevision: applied.Revision, Message: msg},
 		gatehouse.StateVerifying)
 }
 

@@ -59,7 +59,8 @@ type Observer interface {
 	DeploymentEnded(d *gatehouse.Deployment)
 }
 
-// Runner owns the River client and the hand-off loop.
+// Runner owns the River client (deployments, notifications and the leader's upkeep) and the
+// hand-off loop.
 type Runner struct {
 	opt    Options
 	owner  string
@@ -104,19 +105,29 @@ func New(ctx context.Context, opt Options) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("job queue migrations: %w", err)
 	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+	if err := opt.Store.WhileMigrating(ctx, func() error {
+		_, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		return err
+	}); err != nil {
 		return nil, fmt.Errorf("job queue migrations: %w", err)
 	}
 	r := &Runner{opt: opt, owner: workerID(), log: opt.Logger}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &deployWorker{r: r})
 	river.AddWorker(workers, &notifyWorker{r: r})
+	river.AddWorker(workers, &upkeepWorker{r: r})
 	r.client, err = river.NewClient(driver, &river.Config{
-		Queues:            map[string]river.QueueConfig{deployQueue: {MaxWorkers: opt.Workers}, notifyQueue: {MaxWorkers: 10}},
-		Workers:           workers,
-		FetchPollInterval: opt.PollInterval,
-		FetchCooldown:     20 * time.Millisecond,
-		Logger:            opt.Logger,
+		Queues: map[string]river.QueueConfig{
+			deployQueue: {MaxWorkers: opt.Workers}, notifyQueue: {MaxWorkers: 10}, upkeepQueue: {MaxWorkers: 1},
+		},
+		Workers:      workers,
+		PeriodicJobs: []*river.PeriodicJob{upkeepJob(opt.Lease / 10)},
+		// A finished job's row is of no further use (deployments and notifications keep their
+		// own records), and upkeep adds one every tenth of a lease.
+		CompletedJobRetentionPeriod: time.Hour,
+		FetchPollInterval:           opt.PollInterval,
+		FetchCooldown:               20 * time.Millisecond,
+		Logger:                      opt.Logger,
 		// Deployments renew their own lease; River's rescuer is only a last resort.
 		RescueStuckJobsAfter: 3 * time.Hour,
 		JobTimeout:           -1,
@@ -160,9 +171,11 @@ func (r *Runner) Start(ctx context.Context) error {
 	return nil
 }
 
-// handOffLoop looks for deployments whose worker stopped renewing its lease, approval requests
-// whose time ran out, break-glass reviews past due and waits whose windows opened, right away
-// and then every tenth of a lease.
+// handOffLoop looks for deployments whose worker stopped renewing its lease, right away and
+// then every tenth of a lease. Every replica runs it, not only River's leader: taking over a
+// deployment is a conditional update that one replica wins, and a survivor must not wait for
+// leadership (River's leader term outlives a killed leader by up to 15 s) to resume the
+// deployments of a replica that died.
 func (r *Runner) handOffLoop(ctx context.Context) {
 	defer close(r.done)
 	t := time.NewTicker(r.opt.Lease / 10)
@@ -171,17 +184,6 @@ func (r *Runner) handOffLoop(ctx context.Context) {
 		ids, err := r.opt.Store.HandOffStale(ctx, r.opt.Lease)
 		if err != nil && ctx.Err() == nil {
 			r.log.Warn("hand off stale deployments", "err", err)
-		}
-		if _, err := r.opt.Store.ExpireApprovals(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("expire approval requests", "err", err)
-		}
-		if _, err := r.opt.Store.RemindOverdueReviews(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("remind of overdue break-glass reviews", "err", err)
-		}
-		if n, err := r.opt.Store.StartOpenedWaits(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("start deployments whose windows opened", "err", err)
-		} else if n > 0 {
-			r.log.Info("started deployments whose windows opened", "deployments", n)
 		}
 		for _, id := range ids {
 			r.log.Info("resuming deployment whose worker stopped", "deployment", id)

@@ -91,19 +91,40 @@ type Proc struct {
 // and returns once it says it is serving. The process is killed when the test ends.
 func StartProcess(tb testing.TB, args ...string) *Proc {
 	tb.Helper()
-	cmd := exec.Command(Binary(tb), append([]string{"serve"}, args...)...)
-	cmd.Env = append(os.Environ(), "GATEHOUSE_ADMIN_PASSWORD="+AdminPassword)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		tb.Fatal(err)
+	return StartProcesses(tb, args)[0]
+}
+
+// StartProcesses starts one `gatehouse serve` per argument list, all at once (as replicas
+// of one deployment start), and returns them once each says it is serving.
+func StartProcesses(tb testing.TB, argLists ...[]string) []*Proc {
+	tb.Helper()
+	procs := make([]*Proc, len(argLists))
+	lines := make([]*bufio.Scanner, len(argLists))
+	for i, args := range argLists {
+		cmd := exec.Command(Binary(tb), append([]string{"serve"}, args...)...)
+		cmd.Env = append(os.Environ(), "GATEHOUSE_ADMIN_PASSWORD="+AdminPassword)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		procs[i], lines[i] = &Proc{Cmd: cmd}, bufio.NewScanner(stdout)
 	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
+	for i, p := range procs {
+		if !p.awaitServing(lines[i]) {
+			tb.Fatalf("gatehouse serve exited before serving: %q", p.Banner)
+		}
 	}
-	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	lines := bufio.NewScanner(stdout)
-	p := &Proc{Cmd: cmd}
+	return procs
+}
+
+// awaitServing reads the banner up to the serving line, then drains the rest in the
+// background; it reports whether the line came.
+func (p *Proc) awaitServing(lines *bufio.Scanner) bool {
 	for lines.Scan() {
 		p.Banner = append(p.Banner, lines.Text())
 		if strings.HasPrefix(lines.Text(), "Gatehouse is serving on") {
@@ -111,18 +132,23 @@ func StartProcess(tb testing.TB, args ...string) *Proc {
 				for lines.Scan() {
 				}
 			}()
-			return p
+			return true
 		}
 	}
-	tb.Fatalf("gatehouse serve exited before serving: %q", p.Banner)
-	return nil
+	return false
 }
 
 // AdminClient signs in as the super-admin of the server at url.
 func AdminClient(tb testing.TB, url string) *client.Client {
 	tb.Helper()
+	return SignIn(tb, url, "admin", AdminPassword)
+}
+
+// SignIn signs name in at the server at url for a CLI-style token.
+func SignIn(tb testing.TB, url, name, password string) *client.Client {
+	tb.Helper()
 	s := &Server{URL: url, tb: tb}
-	return s.loginAs("admin", AdminPassword)
+	return s.loginAs(name, password)
 }
 
 // PeakRSS is the process's peak resident memory in bytes (VmHWM), or 0 when unknown.
