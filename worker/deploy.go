@@ -61,6 +61,12 @@ func (w *deployWorker) Work(ctx context.Context, job *river.Job[DeployArgs]) err
 		}
 		return err
 	}
+	if err != nil && kube.Unreachable(err) {
+		return r.unreachable(ctx, dj, err)
+	}
+	if err != nil {
+		r.note(ctx, dj, "retrying after: "+firstLine(err.Error()))
+	}
 	if err != nil && job.Attempt >= job.MaxAttempts {
 		// The last try: fail the deployment rather than leave it for hand-off forever.
 		return r.finish(context.WithoutCancel(ctx), dj, gatehouse.StateFailed, sqlstore.Outcome{
@@ -163,10 +169,32 @@ func (r *Runner) run(ctx context.Context, dj *sqlstore.DeployJob) error {
 			return r.finish(ctx, dj, gatehouse.StateFailed, sqlstore.Outcome{Cause: rollout.Cause})
 		}
 		if err != nil {
-			r.note(ctx, dj, "retrying after: "+firstLine(err.Error()))
 			return err
 		}
 	}
+}
+
+// unreachable answers a run that could not reach the cluster: it tries again, backing off up
+// to 10 seconds, until the stage's timeout has passed since the deployment started, and then
+// fails it naming the cause. Waiting does not use up the job's attempts, and the lease is
+// kept over the wait so no other worker takes the deployment meanwhile.
+func (r *Runner) unreachable(ctx context.Context, dj *sqlstore.DeployJob, err error) error {
+	started := dj.CreatedAt
+	if dj.StartedAt != nil {
+		started = *dj.StartedAt
+	}
+	elapsed := time.Since(started)
+	cause := fmt.Sprintf("cluster %s unreachable: %s", dj.Cluster, firstLine(err.Error()))
+	if elapsed >= dj.Timeout {
+		return r.finish(context.WithoutCancel(ctx), dj, gatehouse.StateFailed, sqlstore.Outcome{
+			Cause: fmt.Sprintf("%s (still, %s after the deployment started; the stage's timeout is %s)", cause, elapsed.Round(time.Second), dj.Timeout)})
+	}
+	wait := min(max(elapsed/10, time.Second), 10*time.Second, dj.Timeout-elapsed)
+	if err := r.opt.Store.RenewLease(ctx, dj.ID, r.owner, wait+r.opt.Lease); err != nil {
+		return fmt.Errorf("keep the lease of deployment %d: %w", dj.ID, err)
+	}
+	r.note(ctx, dj, fmt.Sprintf("%s; trying again in %s", cause, wait.Round(time.Millisecond)))
+	return river.JobSnooze(wait)
 }
 
 // steps runs pre- or post-deploy Jobs in order, then moves to next. Steps recorded before hook
