@@ -302,7 +302,7 @@ func historyPaging(t *testing.T, engine string) {
 	if len(ids) != 50 || ids[0][1] != "60" || ids[49][1] != "11" {
 		t.Fatalf("first page lists %d deployments (%v … %v)", len(ids), ids[0], ids[len(ids)-1])
 	}
-	older := app + "/history?env=dev&amp;before=11"
+	older := app + "/history?env=dev&amp;cursor=" + gatehouse.PageCursor(11)
 	if !strings.Contains(first, `href="`+older+`"`) || strings.Contains(first, "Newest deployments") {
 		t.Fatalf("first page's links:\n%s", first)
 	}
@@ -311,11 +311,11 @@ func historyPaging(t *testing.T, engine string) {
 	if len(ids) != 10 || ids[0][1] != "10" || ids[9][1] != "1" || strings.Contains(second, "Older deployments") || !strings.Contains(second, "Newest deployments") {
 		t.Fatalf("second page lists %d deployments, links:\n%s", len(ids), second)
 	}
-	if status, body := b.get(app + "/history?before=soon"); status != http.StatusBadRequest || !strings.Contains(body, "before") {
+	if status, body := b.get(app + "/history?cursor=soon"); status != http.StatusBadRequest || !strings.Contains(body, "cursor") {
 		t.Errorf("bad cursor on the page: %d\n%s", status, body)
 	}
-	err := srv.Admin.Do(context.Background(), "GET", "/api/v1/projects/shop/apps/web/deployments", url.Values{"before": {"-1"}}, nil, nil)
-	if gatehouse.KindOf(err) != gatehouse.KindInvalid || !strings.Contains(err.Error(), "before") {
+	err := srv.Admin.Do(context.Background(), "GET", "/api/v1/projects/shop/apps/web/deployments", url.Values{"cursor": {"-1"}}, nil, nil)
+	if gatehouse.KindOf(err) != gatehouse.KindInvalid || !strings.Contains(err.Error(), "cursor") {
 		t.Errorf("bad cursor on the API: %v", err)
 	}
 	var page httpapi.List[gatehouse.Deployment]
