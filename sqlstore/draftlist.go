@@ -108,3 +108,17 @@ func (s *DraftService) Drafts(ctx context.Context, f gatehouse.DraftFilter) (gat
 	}
 	return out, nil
 }
+
+// judgedBy reports whether the caller holds the approver role that a judge of the draft
+// counts, where it counts: the people a draft waits for may read it.
+func (db *DB) judgedBy(ctx context.Context, q querier, r draftRow) (bool, error) {
+	j, err := db.draftStanding(ctx, q, r)
+	if gatehouse.KindOf(err) == gatehouse.KindNotFound {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	name := gatehouse.ActorFrom(ctx).UserName
+	ro, err := loadRoster(ctx, q, []string{name}, approveActions(j.Standing))
+	return err == nil && ro.counts(name, j.Standing), err
+}

@@ -318,9 +318,14 @@ func historyPaging(t *testing.T, engine string) {
 	if gatehouse.KindOf(err) != gatehouse.KindInvalid || !strings.Contains(err.Error(), "cursor") {
 		t.Errorf("bad cursor on the API: %v", err)
 	}
-	var page httpapi.List[gatehouse.Deployment]
-	srv.Must(srv.Admin.Do(context.Background(), "GET", "/api/v1/projects/shop/apps/web/deployments", url.Values{"before": {"3"}}, nil, &page))
-	if len(page.Items) != 2 || page.Items[0].ID != 2 {
-		t.Errorf("API page before 3: %+v", page.Items)
+	// The API pages alike: its answer links to the next page (Link rel="next"), none after the last.
+	var listed httpapi.List[gatehouse.Deployment]
+	next, err := srv.Admin.Page(context.Background(), "/api/v1/projects/shop/apps/web/deployments", url.Values{"environment": {"dev"}, "limit": {"50"}}, &listed)
+	if err != nil || len(listed.Items) != 50 || next != gatehouse.PageCursor(11) {
+		t.Fatalf("API first page: %d deployments, next %q, %v", len(listed.Items), next, err)
+	}
+	next, err = srv.Admin.Page(context.Background(), "/api/v1/projects/shop/apps/web/deployments", url.Values{"environment": {"dev"}, "cursor": {next}}, &listed)
+	if err != nil || len(listed.Items) != 10 || listed.Items[0].ID != 10 || next != "" {
+		t.Fatalf("API second page: %d deployments, next %q, %v", len(listed.Items), next, err)
 	}
 }
