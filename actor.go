@@ -126,6 +126,10 @@ func (a *Actor) String() string {
 	return fmt.Sprintf("%s (%s via %s)", a.UserName, a.Kind, a.Via)
 }
 
+// CastsVotes reports whether the actor's votes can count anywhere: a person who signed in.
+// API tokens and service accounts never approve.
+func (a *Actor) CastsVotes() bool { return a != nil && a.Kind == HumanUser && a.Interactive }
+
 // CanSee reports whether the actor may see the target: whether any of its grants that allow
 // viewing overlaps it (see Scope.Overlaps). Reads check CanSee; changes check Can.
 func (a *Actor) CanSee(t Target) bool {

@@ -124,6 +124,8 @@ type ApprovalFilter struct {
 	// ForMe selects open requests the caller could approve now (the approvals inbox).
 	ForMe bool
 	Limit int
+	// Cursor is where the page starts: a Page's Next ("" for the newest).
+	Cursor string
 }
 
 // ApprovalService raises, decides and reads approval requests. Votes are people's: service
@@ -137,8 +139,9 @@ type ApprovalService interface {
 	RequestApproval(ctx context.Context, project, app string, in ApprovalCreate) (*ApprovalRequest, error)
 	// Approval returns a request with its votes and verdicts. Errors: not found.
 	Approval(ctx context.Context, id int64) (*ApprovalRequest, error)
-	// Approvals lists requests the caller may see, newest first.
-	Approvals(ctx context.Context, f ApprovalFilter) ([]*ApprovalRequest, error)
+	// Approvals lists a page of the requests the caller may see, newest first. Errors: invalid
+	// limit, state or cursor.
+	Approvals(ctx context.Context, f ApprovalFilter) (Page[*ApprovalRequest], error)
 	// Approve records the caller's approval; when every policy is met the request is approved,
 	// and on an auto stage the deployment starts at once. Errors: not found; forbidden for
 	// service accounts, API tokens, and people who may not approve here (with why);

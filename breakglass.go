@@ -23,7 +23,7 @@ func ValidateBreakGlassReason(field, reason string) error {
 // MayBreakGlass checks the actor may break the glass at the target: a person who signed in
 // (never an API token, never a service account — as votes) holding break-glass there.
 func (a *Actor) MayBreakGlass(t Target) error {
-	if a.Kind != HumanUser || !a.Interactive {
+	if !a.CastsVotes() {
 		return Forbiddenf("%s may not break the glass: it is used by a person who signed in (the web UI or `gatehouse login`), never through an API token or a service account", a.UserName)
 	}
 	if !a.Can(ActionBreakGlass, t) {

@@ -143,8 +143,8 @@ func (in DeploymentCreate) Validate() error {
 // DeploymentFilter selects deployments of an app.
 type DeploymentFilter struct {
 	Environment string
-	Limit       int   // default 50, at most 1000
-	Before      int64 // only deployments older than this one (the next page); 0 for the newest
+	Limit       int    // default 50, at most 1000
+	Cursor      string // where the page starts: a Page's Next ("" for the newest)
 }
 
 // DeploymentDiff compares two deployments of an app: artifact and values.
@@ -169,8 +169,9 @@ type DeploymentService interface {
 	Deploy(ctx context.Context, project, app string, in DeploymentCreate) (*Deployment, error)
 	// Deployment returns one deployment with its events. Errors: not found.
 	Deployment(ctx context.Context, project, app string, id int64) (*Deployment, error)
-	// Deployments lists an app's deployments, newest first.
-	Deployments(ctx context.Context, project, app string, f DeploymentFilter) ([]*Deployment, error)
+	// Deployments lists a page of an app's deployments, newest first. Errors: invalid limit
+	// or cursor.
+	Deployments(ctx context.Context, project, app string, f DeploymentFilter) (Page[*Deployment], error)
 	// Rollback queues a deployment of an earlier deployment's artifact and values to its
 	// environment. Errors: not found; forbidden; precondition failed when that deployment
 	// never succeeded.

@@ -37,6 +37,21 @@ const (
 var DraftKinds = []DraftKind{DraftValues, DraftConfigMap, DraftSecrets, DraftEnvironment, DraftChart, DraftHooks,
 	DraftPipeline, DraftPolicy, DraftRollback, DraftAccess, DraftWindow}
 
+// VoteActions are the approve actions whose holders a judge of a draft of the kind may count:
+// approve-config for configuration and rollbacks (config policies judge them); for settings
+// that decide what runs (an environment's placement, a chart, hooks, a pipeline, a window),
+// approve-config or approve-image (config policies where they reach, else image policies);
+// for a policy or access change, any approve action and, under the lock-out rule, manage.
+func (k DraftKind) VoteActions() []Action {
+	switch k {
+	case DraftValues, DraftConfigMap, DraftSecrets, DraftRollback:
+		return []Action{ActionApproveConfig}
+	case DraftPolicy, DraftAccess:
+		return []Action{ActionApproveConfig, ActionApproveImage, ActionManage}
+	}
+	return []Action{ActionApproveConfig, ActionApproveImage}
+}
+
 // Config returns the configuration resource kind a draft kind changes, if it is one.
 func (k DraftKind) Config() (ConfigKind, bool) {
 	c := ConfigKind(k)
@@ -254,6 +269,8 @@ type DraftFilter struct {
 	// ForMe selects proposed drafts the caller could approve now.
 	ForMe bool
 	Limit int
+	// Cursor is where the page starts: a Page's Next ("" for the newest).
+	Cursor string
 }
 
 // DraftService reads and decides drafts of every kind. Writing a draft needs what changing its
@@ -273,8 +290,9 @@ type DraftService interface {
 	// Draft returns a draft with its change, versions, comments, votes and verdicts. Errors:
 	// not found.
 	Draft(ctx context.Context, id int64) (*Draft, error)
-	// Drafts lists drafts the caller may see, newest first.
-	Drafts(ctx context.Context, f DraftFilter) ([]*Draft, error)
+	// Drafts lists a page of the drafts the caller may see, newest first. Errors: invalid
+	// limit, kind, state or cursor.
+	Drafts(ctx context.Context, f DraftFilter) (Page[*Draft], error)
 	// EditDraft adds a version. A proposed or approved draft goes back to proposed: approvals
 	// are for a version. Errors: invalid content; conflict "draft changed, reload" when
 	// BaseVersion is not the latest; precondition failed when the draft is not open.

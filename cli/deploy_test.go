@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -58,10 +59,16 @@ func deployCommands(t *testing.T, engine string, cluster *testbed.Cluster) {
 	if hist[0]["state"] != "rolled-back" || hist[1]["state"] != "succeeded" {
 		t.Fatalf("history states %v, %v", hist[0]["state"], hist[1]["state"])
 	}
+	// A page of one names the cursor of the next, which lists the older deployment.
+	newest, more, code := tm.run("", "history", "-p", "shop", "-a", "web", "--env", "prod", "--limit", "1", "-o", "json")
+	_, cursor, _ := strings.Cut(strings.TrimSpace(more), "--cursor ")
+	if code != 0 || !strings.Contains(newest, fmt.Sprintf(`"id": %d`, second)) || cursor == "" {
+		t.Fatalf("history --limit 1: exit %d %s\n%s", code, newest, more)
+	}
 	var older []map[string]any
-	if err := json.Unmarshal([]byte(tm.ok("", "history", "-p", "shop", "-a", "web", "--env", "prod", "--before", itoa(second), "-o", "json")), &older); err != nil ||
+	if err := json.Unmarshal([]byte(tm.ok("", "history", "-p", "shop", "-a", "web", "--env", "prod", "--cursor", cursor, "-o", "json")), &older); err != nil ||
 		len(older) != 1 || int(older[0]["id"].(float64)) != first {
-		t.Fatalf("history --before %d: %v %v", second, older, err)
+		t.Fatalf("history --cursor %s: %v %v", cursor, older, err)
 	}
 	out = tm.ok("", "deployment", "diff", itoa(first), itoa(second), "-p", "shop", "-a", "web")
 	if !strings.Contains(out, "~ image: registry.example.com/web@"+good) || !strings.Contains(out, "~ image.digest:") {

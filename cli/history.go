@@ -15,7 +15,6 @@ func (a *App) historyCmd() *cobra.Command {
 	var pl place
 	var env string
 	var limit int
-	var before int64
 	n := noun[gatehouse.Deployment]{a: a, name: "deployment", header: deploymentHeader, row: deploymentRow,
 		base: func() ([]string, error) { return pl.appPath("deployments") }}
 	cmd := n.list(func() url.Values {
@@ -23,15 +22,11 @@ func (a *App) historyCmd() *cobra.Command {
 		if env != "" {
 			q.Set("environment", env)
 		}
-		if before > 0 {
-			q.Set("before", strconv.FormatInt(before, 10))
-		}
 		return q
 	})
 	cmd.Use, cmd.Short = "history", "List an app's deployments, newest first"
 	cmd.Flags().StringVarP(&env, "env", "e", "", "only this environment")
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many")
-	cmd.Flags().Int64Var(&before, "before", 0, "only deployments older than this ID (the next page)")
 	pl.bind(cmd, true)
 	return cmd
 }

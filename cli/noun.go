@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -41,8 +43,14 @@ func (n noun[T]) at(name string) ([]string, error) {
 	return append(b, name), err
 }
 
+// listPage is the most a list's page holds (the API's largest limit).
+const listPage = 1000
+
+// list makes the list command: query gives the filter, and a "limit" in it is how many items
+// to list, read page by page. A --cursor flag starts where a list before stopped.
 func (n noun[T]) list(query func() url.Values) *cobra.Command {
-	return &cobra.Command{
+	var cursor string
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List " + n.name + "s",
 		Args:  cobra.NoArgs,
@@ -55,17 +63,44 @@ func (n noun[T]) list(query func() url.Values) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var q url.Values
+			q := url.Values{}
 			if query != nil {
 				q = query()
 			}
-			var out httpapi.List[*T]
-			if err := c.Do(cmd.Context(), "GET", path(segs...), q, nil, &out); err != nil {
-				return err
+			if cursor != "" {
+				q.Set("cursor", cursor)
 			}
-			return n.a.render(out.Items, rowsOf(out.Items, n.header, n.row))
+			// Up to --limit items, page after page: a page holds at most listPage, and one
+			// may hold fewer than it was asked for (what the caller may not vote on).
+			want, _ := strconv.Atoi(q.Get("limit"))
+			var all []*T
+			for {
+				if want > 0 {
+					q.Set("limit", strconv.Itoa(min(want-len(all), listPage)))
+				}
+				var out httpapi.List[*T]
+				next, err := c.Page(cmd.Context(), path(segs...), q, &out)
+				if err != nil {
+					return err
+				}
+				all = append(all, out.Items...)
+				if next == "" {
+					break
+				}
+				if want == 0 || len(all) >= want {
+					fmt.Fprintf(n.a.Err, "More: add --cursor %s\n", next)
+					break
+				}
+				q.Set("cursor", next)
+			}
+			if all == nil {
+				all = []*T{}
+			}
+			return n.a.render(all, rowsOf(all, n.header, n.row))
 		},
 	}
+	cmd.Flags().StringVar(&cursor, "cursor", "", "start where a list before stopped (the cursor it named)")
+	return cmd
 }
 
 func (n noun[T]) get() *cobra.Command {

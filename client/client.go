@@ -59,6 +59,34 @@ func (c *Client) Do(ctx context.Context, method, path string, query url.Values, 
 	return nil
 }
 
+// Page sends a GET request for a page of a list, decodes it into out like Do, and returns
+// the cursor of the next page: the cursor of the answer's Link rel="next", "" on the last.
+func (c *Client) Page(ctx context.Context, path string, query url.Values, out any) (string, error) {
+	resp, err := c.send(ctx, http.MethodGet, path, query, nil)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return "", fmt.Errorf("read answer of GET %s: %w", path, err)
+	}
+	return nextCursor(resp.Header.Get("Link")), nil
+}
+
+// nextCursor reads the cursor of a Link header's rel="next" target.
+func nextCursor(link string) string {
+	for _, l := range strings.Split(link, ",") {
+		target, params, _ := strings.Cut(strings.TrimSpace(l), ";")
+		if !strings.Contains(params, `rel="next"`) {
+			continue
+		}
+		if u, err := url.Parse(strings.Trim(target, "<>")); err == nil {
+			return u.Query().Get("cursor")
+		}
+	}
+	return ""
+}
+
 // Stream sends a GET request and returns the answer's body for the caller to read and close.
 func (c *Client) Stream(ctx context.Context, path string, query url.Values) (io.ReadCloser, error) {
 	resp, err := c.send(ctx, http.MethodGet, path, query, nil)

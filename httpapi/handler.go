@@ -59,6 +59,9 @@ func respond[In any](s *Server, w http.ResponseWriter, r *http.Request, status i
 	case status == http.StatusNoContent:
 		w.WriteHeader(status)
 	default:
+		if l, ok := out.(linker); ok {
+			l.link(w.Header(), r.URL)
+		}
 		writeJSON(w, status, out)
 	}
 }
@@ -73,10 +76,44 @@ func items[T any](xs []T, err error) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return listOf(xs), nil
+}
+
+func listOf[T any](xs []T) List[T] {
 	if xs == nil {
 		xs = []T{}
 	}
-	return List[T]{Items: xs}, nil
+	return List[T]{Items: xs}
+}
+
+// linker is a result that links to more (a page of a list: to the page after it).
+type linker interface {
+	link(h http.Header, u *url.URL)
+}
+
+// paged is a page of a list as answered: its items, as every list, and the next page in the
+// Link header (RFC 8288, as GitHub's API does) when more may follow.
+type paged[T any] struct {
+	List[T]
+	next string
+}
+
+// page wraps a page of a list result (see paged).
+func page[T any](p gatehouse.Page[T], err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return paged[T]{List: listOf(p.Items), next: p.Next}, nil
+}
+
+// link names the next page: this request's own path and query, with the page's cursor.
+func (p paged[T]) link(h http.Header, u *url.URL) {
+	if p.next == "" {
+		return
+	}
+	q := u.Query()
+	q.Set("cursor", p.next)
+	h.Set("Link", "<"+u.Path+"?"+q.Encode()+`>; rel="next"`)
 }
 
 // done adapts an error-only result to a handler result.

@@ -40,11 +40,11 @@ func (s *Server) approvalRoutes() []route {
 		{pattern: "GET /api/v1/approvals", handler: noBody(s, 200, func(r *http.Request) (any, error) {
 			q := r.URL.Query()
 			f := gatehouse.ApprovalFilter{Project: q.Get("project"), App: q.Get("app"), Environment: q.Get("environment"),
-				State: gatehouse.ApprovalState(q.Get("state")), ForMe: q.Get("mine") == "true"}
+				State: gatehouse.ApprovalState(q.Get("state")), ForMe: q.Get("mine") == "true", Cursor: q.Get("cursor")}
 			if err := numberParam(q, "limit", &f.Limit); err != nil {
 				return nil, err
 			}
-			return items(sv.Approvals.Approvals(r.Context(), f))
+			return page(sv.Approvals.Approvals(r.Context(), f))
 		})},
 		{pattern: "GET /api/v1/approvals/{id}", handler: noBody(s, 200, func(r *http.Request) (any, error) {
 			n, err := id(r)

@@ -59,11 +59,11 @@ func (s *Server) configRoutes() []route {
 		{pattern: "GET /api/v1/drafts", handler: noBody(s, 200, func(r *http.Request) (any, error) {
 			q := r.URL.Query()
 			f := gatehouse.DraftFilter{Project: q.Get("project"), App: q.Get("app"), Environment: q.Get("environment"),
-				Kind: gatehouse.DraftKind(q.Get("kind")), State: gatehouse.DraftState(q.Get("state")), ForMe: q.Get("mine") == "true"}
+				Kind: gatehouse.DraftKind(q.Get("kind")), State: gatehouse.DraftState(q.Get("state")), ForMe: q.Get("mine") == "true", Cursor: q.Get("cursor")}
 			if err := numberParam(q, "limit", &f.Limit); err != nil {
 				return nil, err
 			}
-			return items(sv.Drafts.Drafts(r.Context(), f))
+			return page(sv.Drafts.Drafts(r.Context(), f))
 		})},
 		{pattern: "POST /api/v1/drafts", handler: withBody(s, 201, func(r *http.Request, in gatehouse.DraftCreate) (any, error) {
 			return sv.Drafts.CreateDraft(r.Context(), in)

@@ -25,14 +25,11 @@ func (s *Server) deployRoutes() []route {
 		})},
 		{pattern: "GET " + base + "/deployments", handler: noBody(s, 200, func(r *http.Request) (any, error) {
 			q := r.URL.Query()
-			f := gatehouse.DeploymentFilter{Environment: q.Get("environment")}
+			f := gatehouse.DeploymentFilter{Environment: q.Get("environment"), Cursor: q.Get("cursor")}
 			if err := numberParam(q, "limit", &f.Limit); err != nil {
 				return nil, err
 			}
-			if err := numberParam(q, "before", &f.Before); err != nil {
-				return nil, err
-			}
-			return items(sv.Deployments.Deployments(r.Context(), p(r), app(r), f))
+			return page(sv.Deployments.Deployments(r.Context(), p(r), app(r), f))
 		})},
 		{pattern: "POST " + base + "/deployments", handler: withBody(s, 201, func(r *http.Request, in gatehouse.DeploymentCreate) (any, error) {
 			return sv.Deployments.Deploy(r.Context(), p(r), app(r), in)

@@ -47,7 +47,7 @@ func TestNobodyMintsAVoteAlone(t *testing.T) {
 		_, err = g.drafts.ApproveDraft(g.admin, d.ID, gatehouse.Decision{Version: 1})
 		wantErr(t, err, gatehouse.KindForbidden, "admin does not hold image-approver")
 		// prod-gate's approvers see it waiting for them, though they see no directory.
-		inbox, err := g.drafts.Drafts(g.bob, gatehouse.DraftFilter{ForMe: true})
+		inbox, err := gatehouse.Items(g.drafts.Drafts(g.bob, gatehouse.DraftFilter{ForMe: true}))
 		g.must(err)
 		if len(inbox) != 1 || inbox[0].ID != d.ID || inbox[0].User != "sock" {
 			t.Fatalf("bob's inbox: %+v", inbox)
@@ -203,7 +203,7 @@ func TestAccessDraftJudgesAndReaders(t *testing.T) {
 		g.must(err)
 		_, err = g.drafts.ProposeDraft(g.admin, d.ID, gatehouse.DraftPropose{})
 		g.must(err)
-		inbox, err := g.drafts.Drafts(g.bob, gatehouse.DraftFilter{ForMe: true})
+		inbox, err := gatehouse.Items(g.drafts.Drafts(g.bob, gatehouse.DraftFilter{ForMe: true}))
 		g.must(err)
 		if !slices.ContainsFunc(inbox, func(x *gatehouse.Draft) bool { return x.ID == d.ID }) {
 			t.Fatalf("bob, who approves under prod-gate, does not find draft %d in his inbox: %+v", d.ID, inbox)

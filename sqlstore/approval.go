@@ -121,20 +121,56 @@ func requestStanding(ctx context.Context, q querier, r approvalRow, all []*gateh
 			return gatehouse.Standing{}, err
 		}
 	}
+	arts, err := requestArtifacts(ctx, q, []approvalRow{r})
+	if err != nil {
+		return gatehouse.Standing{}, err
+	}
+	return r.standingUnder(all, arts[r.ID]), nil
+}
+
+// standingUnder is the request's standing under the policies, its artifact made by art.
+func (r approvalRow) standingUnder(all []*gatehouse.Policy, art artifactPeople) gatehouse.Standing {
 	var st gatehouse.Standing
 	for _, p := range reaching(all, r.Target(), gatehouse.PolicyImage) {
 		st.Judges = append(st.Judges, gatehouse.Judge{Policy: p, Target: r.Target()})
 	}
-	var builder, author, pusher string
-	if err := q.QueryRowContext(ctx, `SELECT builder, commit_author, pusher FROM artifacts WHERE app_id = $1 AND digest = $2`, r.appID, r.Digest).
-		Scan(&builder, &author, &pusher); err != nil {
-		return st, fmt.Errorf("approval artifact: %w", err)
-	}
-	st.Facts = gatehouse.ApprovalFacts{Requester: r.RequesterPerson, Builders: people(pusher, builder), CommitAuthor: author}
+	st.Facts = gatehouse.ApprovalFacts{Requester: r.RequesterPerson, Builders: people(art.pusher, art.builder), CommitAuthor: art.author}
 	if current := refs(st.Policies()); !slices.Equal(current, r.Policies) {
 		st.Stale = fmt.Sprintf("the policies gating %s changed (judged by %s, now %s): request approval again", r.Environment, refText(r.Policies), refText(current))
 	}
-	return st, nil
+	return st
+}
+
+// artifactPeople are who made a request's artifact.
+type artifactPeople struct{ builder, author, pusher string }
+
+// requestArtifacts reads who made the artifacts of the requests, in one query, by request.
+func requestArtifacts(ctx context.Context, q querier, rs []approvalRow) (map[int64]artifactPeople, error) {
+	out := map[int64]artifactPeople{}
+	if len(rs) == 0 {
+		return out, nil
+	}
+	ids := make([]any, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ID
+	}
+	err := eachRow(ctx, q, `SELECT a.id, art.builder, art.commit_author, art.pusher FROM approvals a
+		JOIN artifacts art ON art.app_id = a.app_id AND art.digest = a.digest WHERE a.id IN (`+placeholders(1, len(ids))+`)`, ids, func(row scanner) error {
+		var id int64
+		var p artifactPeople
+		if err := row.Scan(&id, &p.builder, &p.author, &p.pusher); err != nil {
+			return err
+		}
+		out[id] = p
+		return nil
+	})
+	if err == nil && len(out) < len(rs) {
+		err = sql.ErrNoRows
+	}
+	if err != nil {
+		return nil, fmt.Errorf("approval artifact: %w", err)
+	}
+	return out, nil
 }
 
 // people lists the non-empty names, each once.

@@ -147,65 +147,6 @@ func (s *ApprovalService) Approval(ctx context.Context, id int64) (*gatehouse.Ap
 	return r.ApprovalRequest, nil
 }
 
-// Approvals implements gatehouse.ApprovalService.
-func (s *ApprovalService) Approvals(ctx context.Context, f gatehouse.ApprovalFilter) ([]*gatehouse.ApprovalRequest, error) {
-	who, err := actor(ctx)
-	if err != nil {
-		return nil, err
-	}
-	lf := filterOf(f.Project, f.App, f.Environment, f.State, gatehouse.ApprovalStates, f.ForMe, f.Limit)
-	// What the caller may not see, and with "for me" what they could never vote on (no role
-	// approving images there, or a vote cast already), stays out before LIMIT: a page of
-	// another project's requests never hides the caller's own.
-	lf.where = append(lf.where, func(args *sqlArgs) string { return seesSQL(who.Grants, args, "p.name", "ap.name", "e.name") })
-	if f.ForMe {
-		lf.where = append(lf.where, func(args *sqlArgs) string {
-			return allowsSQL(who.Grants, gatehouse.ActionApproveImage, args, "p.name", "ap.name", "e.name") +
-				` AND NOT EXISTS (SELECT 1 FROM ballot_votes v WHERE v.flow = 'request' AND v.ballot_id = a.id AND v.voter = ` + args.add(who.UserName) + `)`
-		})
-	}
-	q, args, err := lf.query(approvalSelect, "a", `'pending', 'approved'`)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := queryAll(ctx, s.db.r, scanApproval, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list approvals: %w", err)
-	}
-	policies, err := allPolicies(ctx, s.db.r)
-	if err != nil {
-		return nil, err
-	}
-	out := []*gatehouse.ApprovalRequest{}
-	me := callerVoters{}
-	for _, r := range rows {
-		full, err := withVotes(ctx, s.db.r, r)
-		if err != nil {
-			return nil, err
-		}
-		st, err := requestStanding(ctx, s.db.r, full, policies)
-		if err != nil {
-			return nil, err
-		}
-		j, err := judge(ctx, s.db.r, st, full.Votes)
-		if err != nil {
-			return nil, err
-		}
-		full.Verdicts = j.verdicts
-		if f.ForMe {
-			vs, err := me.of(ctx, s.db.r, st)
-			if err != nil {
-				return nil, err
-			}
-			if st.Stale != "" || mayVoteAs(ctx, full, st, vs) != nil {
-				continue
-			}
-		}
-		out = append(out, full.ApprovalRequest)
-	}
-	return out, nil
-}
-
 // voteTx runs a vote in a transaction of its own (see voteIn) on the request locate names in
 // that transaction, and returns the request as the vote left it.
 func (s *ApprovalService) voteTx(ctx context.Context, locate func(tx *Tx) (int64, error), approve bool, d gatehouse.Decision) (*gatehouse.ApprovalRequest, error) {

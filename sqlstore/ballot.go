@@ -131,16 +131,26 @@ func (j judgement) missing() []string { return gatehouse.GateMissing(j.verdicts)
 // judge evaluates votes under a standing, with eligibility as it is now. It is the one judge
 // of every ballot.
 func judge(ctx context.Context, q querier, st gatehouse.Standing, votes []gatehouse.Vote) (judgement, error) {
-	approvals := approvers(votes)
-	var names []string
-	for _, v := range votes {
-		names = append(names, v.Voter)
-	}
-	vs, err := votersOf(ctx, q, st, names)
+	r, err := loadRoster(ctx, q, voterNames(votes), approveActions(st))
 	if err != nil {
 		return judgement{}, err
 	}
-	return judgement{Standing: st, voters: vs, verdicts: st.Judge(approvals, vs)}, nil
+	return r.judge(st, votes), nil
+}
+
+// judge evaluates votes under a standing with the voters read already (a list reads them once
+// for all its ballots).
+func (r roster) judge(st gatehouse.Standing, votes []gatehouse.Vote) judgement {
+	vs := r.of(st, voterNames(votes))
+	return judgement{Standing: st, voters: vs, verdicts: st.Judge(approvers(votes), vs)}
+}
+
+func voterNames(votes []gatehouse.Vote) []string {
+	var out []string
+	for _, v := range votes {
+		out = append(out, v.Voter)
+	}
+	return out
 }
 
 func approvers(votes []gatehouse.Vote) []string {
@@ -157,7 +167,7 @@ func approvers(votes []gatehouse.Vote) []string {
 // counts under at least one judge; vs holds what the judges need of the caller.
 func mayVoteAs(ctx context.Context, b ballot, st gatehouse.Standing, vs []map[string]gatehouse.Voter) error {
 	who := gatehouse.ActorFrom(ctx)
-	if who.Kind != gatehouse.HumanUser || !who.Interactive {
+	if !who.CastsVotes() {
 		return gatehouse.Forbiddenf("%s may not vote: approvals are cast by people who signed in (the web UI, `gatehouse login` or the e-mail link); API tokens and service accounts never approve", who.UserName)
 	}
 	if slices.ContainsFunc(b.votes(), func(v gatehouse.Vote) bool { return v.Voter == who.UserName }) {
@@ -250,21 +260,38 @@ func (tx *Tx) castVote(b ballot, st gatehouse.Standing, approve bool, d gatehous
 
 // votesOf reads the votes cast on a ballot's version, in the order they were cast.
 func votesOf(ctx context.Context, q querier, flow gatehouse.BallotFlow, id, version int64) ([]gatehouse.Vote, error) {
-	out, err := queryAll(ctx, q, scanVote, `SELECT voter, version, approve, comment, via, at FROM ballot_votes
-		WHERE flow = $1 AND ballot_id = $2 AND version = $3 ORDER BY at, voter`, flow, id, version)
+	votes, err := votesOn(ctx, q, flow, map[int64]int64{id: version})
+	return votes[id], err
+}
+
+// votesOn reads, in one query, the votes cast on ballots of a flow at their versions
+// (versions maps each ballot's id to its version), each ballot's in the order they were cast.
+// Every ballot asked for has an entry, if only an empty one.
+func votesOn(ctx context.Context, q querier, flow gatehouse.BallotFlow, versions map[int64]int64) (map[int64][]gatehouse.Vote, error) {
+	out := map[int64][]gatehouse.Vote{}
+	args := []any{flow}
+	for id := range versions {
+		out[id] = []gatehouse.Vote{}
+		args = append(args, id)
+	}
+	if len(versions) == 0 {
+		return out, nil
+	}
+	err := eachRow(ctx, q, `SELECT ballot_id, voter, version, approve, comment, via, at FROM ballot_votes
+		WHERE flow = $1 AND ballot_id IN (`+placeholders(2, len(versions))+`) ORDER BY at, voter`, args, func(row scanner) error {
+		var id, at int64
+		var v gatehouse.Vote
+		if err := row.Scan(&id, &v.Voter, &v.Version, &v.Approve, &v.Comment, &v.Via, &at); err != nil {
+			return err
+		}
+		if v.Version == versions[id] {
+			v.Time = fromMicro(at)
+			out[id] = append(out[id], v)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("votes: %w", err)
 	}
-	if out == nil {
-		out = []gatehouse.Vote{}
-	}
 	return out, nil
-}
-
-func scanVote(row scanner) (gatehouse.Vote, error) {
-	var v gatehouse.Vote
-	var at int64
-	err := row.Scan(&v.Voter, &v.Version, &v.Approve, &v.Comment, &v.Via, &at)
-	v.Time = fromMicro(at)
-	return v, err
 }

@@ -227,7 +227,7 @@ func (s *ReviewService) Reviews(ctx context.Context, f gatehouse.ReviewFilter) (
 		f.Limit = 50
 	}
 	var args sqlArgs
-	query := reviewSelect + ` WHERE ` + seesSQL(who.Grants, &args, "p.name", "a.name", "e.name")
+	query := reviewSelect + ` WHERE ` + seesSQL(who.Grants, &args, at("p.name", "a.name", "e.name"))
 	if f.Project != "" {
 		query += ` AND p.name = ` + args.add(f.Project)
 	}

@@ -229,7 +229,7 @@ func TestConfigDraftFlow(t *testing.T) {
 			d.PublishedRevision != live.Revision || live.OpenDraft != 0 {
 			t.Fatalf("published %+v, live %+v", d, live)
 		}
-		if list, err := w.drafts.Drafts(w.admin, gatehouse.DraftFilter{State: gatehouse.DraftPublished}); err != nil || len(list) != 1 || list[0].ID != d.ID {
+		if list, err := gatehouse.Items(w.drafts.Drafts(w.admin, gatehouse.DraftFilter{State: gatehouse.DraftPublished})); err != nil || len(list) != 1 || list[0].ID != d.ID {
 			t.Fatalf("published drafts = %v %v", list, err)
 		}
 		_, err = w.drafts.Drafts(w.admin, gatehouse.DraftFilter{State: "pending"})

@@ -341,7 +341,7 @@ func (sc metricsScope) drafts(ctx context.Context, q querier, d *gatehouse.Deliv
 	if sc.q.Environment != "" {
 		query += " AND e.id IS NOT NULL"
 	}
-	query += " AND " + seesSQL(sc.who.Grants, &args, "p.name", "ap.name", "e.name")
+	query += " AND " + seesSQL(sc.who.Grants, &args, at("p.name", "ap.name", "e.name"))
 	return eachRow(ctx, q, query, args, func(row scanner) error {
 		var f gatehouse.DraftFact
 		var proposed, approved, published int64

@@ -338,36 +338,35 @@ func (s *DeploymentService) deployment(ctx context.Context, project, app string,
 }
 
 // Deployments implements gatehouse.DeploymentService.
-func (s *DeploymentService) Deployments(ctx context.Context, project, app string, f gatehouse.DeploymentFilter) ([]*gatehouse.Deployment, error) {
+func (s *DeploymentService) Deployments(ctx context.Context, project, app string, f gatehouse.DeploymentFilter) (gatehouse.Page[*gatehouse.Deployment], error) {
+	var page gatehouse.Page[*gatehouse.Deployment]
 	who, a, err := visibleApp(ctx, s.db.r, project, app)
 	if err != nil {
-		return nil, err
+		return page, err
 	}
-	if f.Limit <= 0 {
-		f.Limit = 50
-	}
-	if f.Limit > 1000 {
-		return nil, gatehouse.Invalidf("limit", "%d is too large: expected at most 1000", f.Limit)
+	k, err := keysetOf(f.Limit, 50, f.Cursor)
+	if err != nil {
+		return page, err
 	}
 	var args sqlArgs
 	// Environments the caller does not see stay out in the query, before LIMIT.
-	q := deploymentSelect + ` WHERE d.app_id = ` + args.add(a.ID) + ` AND ` + seesSQL(who.Grants, &args, "p.name", "a.name", "e.name")
+	q := deploymentSelect + ` WHERE d.app_id = ` + args.add(a.ID) + ` AND ` + seesSQL(who.Grants, &args, at("p.name", "a.name", "e.name"))
 	if f.Environment != "" {
 		q += ` AND e.name = ` + args.add(f.Environment)
 	}
-	if f.Before > 0 {
-		q += ` AND d.id < ` + args.add(f.Before)
-	}
-	q += ` ORDER BY d.id DESC LIMIT ` + args.add(f.Limit)
-	out, err := queryAll(ctx, s.db.r, scanDeployment, q, args...)
+	out, err := queryAll(ctx, s.db.r, scanDeployment, q+k.sql("d", &args), args...)
 	if err != nil {
-		return nil, fmt.Errorf("list deployments: %w", err)
+		return page, fmt.Errorf("list deployments: %w", err)
 	}
+	page.Items, page.Next = cut(k, out, func(d *gatehouse.Deployment) int64 { return d.ID })
 	masker := valueMasker{} // deployments of an app mostly share their values
-	for i := range out {
-		out[i] = masker.mask(out[i])
+	for i := range page.Items {
+		page.Items[i] = masker.mask(page.Items[i])
 	}
-	return out, nil
+	if page.Items == nil {
+		page.Items = []*gatehouse.Deployment{}
+	}
+	return page, nil
 }
 
 // DiffDeployments implements gatehouse.DeploymentService.

@@ -48,7 +48,7 @@ func (r draftRow) setState(to gatehouse.BallotState, reason string, decided *tim
 }
 
 func (r draftRow) standing(tx *Tx) (gatehouse.Standing, error) {
-	j, err := tx.db.judgeDraft(tx.ctx, tx, r)
+	j, err := tx.db.draftStanding(tx.ctx, tx, r)
 	if err != nil {
 		return gatehouse.Standing{}, err
 	}
@@ -99,36 +99,57 @@ func findDraft(ctx context.Context, q querier, id int64, lock string) (draftRow,
 	if err != nil {
 		return r, notFoundOr(err, "draft %d not found", id)
 	}
-	d := r.Draft
-	if d.Versions, err = queryAll(ctx, q, func(row scanner) (gatehouse.DraftVersion, error) {
-		var v gatehouse.DraftVersion
-		var at int64
-		err := row.Scan(&v.Version, &v.Author, &v.Person, &v.Comment, &at)
-		v.Time = fromMicro(at)
-		return v, err
-	}, `SELECT version, author, person, comment, at FROM draft_versions WHERE draft_id = $1 ORDER BY version`, id); err != nil {
-		return r, fmt.Errorf("draft versions: %w", err)
+	return r, fillDrafts(ctx, q, []draftRow{r})
+}
+
+// fillDrafts reads the versions, comments and votes on the latest version of drafts, in three
+// queries whatever their number.
+func fillDrafts(ctx context.Context, q querier, rs []draftRow) error {
+	if len(rs) == 0 {
+		return nil
 	}
-	d.Authors = []string{}
-	for _, v := range d.Versions {
+	byID, ids, versions := map[int64]*gatehouse.Draft{}, []any{}, map[int64]int64{}
+	for _, r := range rs {
+		d := r.Draft
+		d.Versions, d.Authors, d.Comments = nil, []string{}, []gatehouse.DraftComment{}
+		byID[d.ID], versions[d.ID] = d, d.Version
+		ids = append(ids, d.ID)
+	}
+	in := placeholders(1, len(ids))
+	if err := eachRow(ctx, q, `SELECT draft_id, version, author, person, comment, at FROM draft_versions WHERE draft_id IN (`+in+`)
+		ORDER BY draft_id, version`, ids, func(row scanner) error {
+		var id, at int64
+		var v gatehouse.DraftVersion
+		if err := row.Scan(&id, &v.Version, &v.Author, &v.Person, &v.Comment, &at); err != nil {
+			return err
+		}
+		v.Time = fromMicro(at)
+		d := byID[id]
+		d.Versions = append(d.Versions, v)
 		if who := cmpOr(v.Person, v.Author); !slices.Contains(d.Authors, who) {
 			d.Authors = append(d.Authors, who)
 		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("draft versions: %w", err)
 	}
-	if d.Comments, err = queryAll(ctx, q, func(row scanner) (gatehouse.DraftComment, error) {
+	if err := eachRow(ctx, q, `SELECT draft_id, author, body, at FROM draft_comments WHERE draft_id IN (`+in+`) ORDER BY id`, ids, func(row scanner) error {
+		var id, at int64
 		var c gatehouse.DraftComment
-		var at int64
-		err := row.Scan(&c.Author, &c.Text, &at)
+		if err := row.Scan(&id, &c.Author, &c.Text, &at); err != nil {
+			return err
+		}
 		c.Time = fromMicro(at)
-		return c, err
-	}, `SELECT author, body, at FROM draft_comments WHERE draft_id = $1 ORDER BY id`, id); err != nil {
-		return r, fmt.Errorf("draft comments: %w", err)
+		byID[id].Comments = append(byID[id].Comments, c)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("draft comments: %w", err)
 	}
-	if d.Comments == nil {
-		d.Comments = []gatehouse.DraftComment{}
+	votes, err := votesOn(ctx, q, gatehouse.FlowDraft, versions)
+	for id, vs := range votes {
+		byID[id].Votes = vs
 	}
-	d.Votes, err = votesOf(ctx, q, gatehouse.FlowDraft, id, d.Version)
-	return r, err
+	return err
 }
 
 func cmpOr(a, b string) string {
@@ -171,6 +192,18 @@ type draftJudgement struct {
 // judgeDraft evaluates the votes on a draft's latest version now: the judges of its kind for
 // this change, current eligibility, and its authors barred.
 func (db *DB) judgeDraft(ctx context.Context, q querier, r draftRow) (draftJudgement, error) {
+	j, err := db.draftStanding(ctx, q, r)
+	if err != nil {
+		return j, err
+	}
+	j.judgement, err = judge(ctx, q, j.Standing, r.Votes)
+	return j, err
+}
+
+// draftStanding is a draft's judgement before its votes are counted: its subject, its latest
+// version against what is live, and its standing (the judges of its kind for this change,
+// its authors barred).
+func (db *DB) draftStanding(ctx context.Context, q querier, r draftRow) (draftJudgement, error) {
 	j := draftJudgement{kind: draftKinds[r.Kind]}
 	var err error
 	if j.subject, err = systemSubject(ctx, q, r.DraftRef); err != nil {
@@ -201,8 +234,8 @@ func (db *DB) judgeDraft(ctx context.Context, q querier, r draftRow) (draftJudge
 			st.Judges, j.lockout = lockouts(st.Judges), true
 		}
 	}
-	j.judgement, err = judge(ctx, q, st, r.Votes)
-	return j, err
+	j.judgement = judgement{Standing: st}
+	return j, nil
 }
 
 // lockable are the kinds of drafts that the lock-out rule judges once nobody who could meet
@@ -296,77 +329,24 @@ func (s *DraftService) Draft(ctx context.Context, id int64) (*gatehouse.Draft, e
 // viewDraft judges a draft and fills in what people see of it. A closed draft whose subject
 // is gone (a policy its publishing deleted) shows its last version, judged by nobody.
 func (db *DB) viewDraft(ctx context.Context, q querier, r draftRow) (*gatehouse.Draft, error) {
-	j, err := db.judgeDraft(ctx, q, r)
-	if gatehouse.KindOf(err) == gatehouse.KindNotFound && !r.State.Open() {
-		j = draftJudgement{kind: draftKinds[r.Kind], judgement: judgement{verdicts: []gatehouse.Verdict{}}}
-		j.body, err = db.draftBody(ctx, q, r, r.Version)
-	}
+	j, err := db.viewStanding(ctx, q, r)
 	if err != nil {
+		return nil, err
+	}
+	if j.judgement, err = judge(ctx, q, j.Standing, r.Votes); err != nil {
 		return nil, err
 	}
 	return r.view(j), nil
 }
 
-// Drafts implements gatehouse.DraftService.
-func (s *DraftService) Drafts(ctx context.Context, f gatehouse.DraftFilter) ([]*gatehouse.Draft, error) {
-	who, err := actor(ctx)
-	if err != nil {
-		return nil, err
+// viewStanding is the draft's standing as people see it (see viewDraft).
+func (db *DB) viewStanding(ctx context.Context, q querier, r draftRow) (draftJudgement, error) {
+	j, err := db.draftStanding(ctx, q, r)
+	if gatehouse.KindOf(err) == gatehouse.KindNotFound && !r.State.Open() {
+		j = draftJudgement{kind: draftKinds[r.Kind]}
+		j.body, err = db.draftBody(ctx, q, r, r.Version)
 	}
-	if f.Kind != "" && !slices.Contains(gatehouse.DraftKinds, f.Kind) {
-		return nil, gatehouse.Invalidf("kind", "%q is not a draft kind", f.Kind)
-	}
-	lf := filterOf(f.Project, f.App, f.Environment, f.State, gatehouse.DraftStates, f.ForMe, f.Limit)
-	lf.kind = string(f.Kind)
-	// Drafts of what the caller cannot see (in projects, apps and environments), and with
-	// "for me" those they voted on at their version, stay out before LIMIT. Drafts of
-	// policies, windows and access are seen by their own rules (visibleDraft), judged below.
-	lf.where = append(lf.where, func(args *sqlArgs) string {
-		return `(d.kind IN ('policy', 'window', 'access') OR ` + seesSQL(who.Grants, args, "p.name", "ap.name", "e.name") + `)`
-	})
-	if f.ForMe {
-		lf.where = append(lf.where, func(args *sqlArgs) string {
-			return `NOT EXISTS (SELECT 1 FROM ballot_votes v WHERE v.flow = 'draft' AND v.ballot_id = d.id AND v.version = d.version AND v.voter = ` +
-				args.add(who.UserName) + `)`
-		})
-	}
-	q, args, err := lf.query(draftSelect, "d", `'proposed', 'approved'`)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := queryAll(ctx, s.db.r, scanDraft, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list drafts: %w", err)
-	}
-	out := []*gatehouse.Draft{}
-	me := callerVoters{}
-	for _, row := range rows {
-		_, r, err := s.db.visibleDraft(ctx, s.db.r, row.ID, "")
-		if gatehouse.KindOf(err) == gatehouse.KindNotFound {
-			continue
-		} else if err != nil {
-			return nil, err
-		}
-		if f.ForMe {
-			j, err := s.db.judgeDraft(ctx, s.db.r, r)
-			if err != nil {
-				return nil, err
-			}
-			vs, err := me.of(ctx, s.db.r, j.Standing)
-			if err != nil {
-				return nil, err
-			}
-			if !gatehouse.FlowDraft.Votable(r.State) || mayVoteAs(ctx, r, j.Standing, vs) != nil {
-				continue
-			}
-		}
-		d, err := s.db.viewDraft(ctx, s.db.r, r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return j, err
 }
 
 // Live implements gatehouse.DraftService.
@@ -404,21 +384,4 @@ func (db *DB) live(ctx context.Context, q querier, ref gatehouse.DraftRef) (*gat
 		return nil, fmt.Errorf("open draft: %w", err)
 	}
 	return out, nil
-}
-
-// judgedBy reports whether the caller holds the approver role that a judge of the draft
-// counts, where it counts: the people a draft waits for may read it.
-func (db *DB) judgedBy(ctx context.Context, q querier, r draftRow) (bool, error) {
-	j, err := db.judgeDraft(ctx, q, r)
-	if gatehouse.KindOf(err) == gatehouse.KindNotFound {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	vs, err := callerVoters{}.of(ctx, q, j.Standing)
-	if err != nil {
-		return false, err
-	}
-	name := gatehouse.ActorFrom(ctx).UserName
-	return slices.ContainsFunc(vs, func(m map[string]gatehouse.Voter) bool { return m[name].Eligible }), nil
 }

@@ -59,7 +59,7 @@ func TestApprovalListsHoldBeforeTheLimit(t *testing.T) {
 			"vic's inbox":    {gatehouse.ApprovalFilter{ForMe: true, Limit: 20}, vic, 0},
 			"the admin list": {gatehouse.ApprovalFilter{Limit: 20}, f.admin, 20},
 		} {
-			got, err := approvals.Approvals(in.ctx, in.f)
+			got, err := gatehouse.Items(approvals.Approvals(in.ctx, in.f))
 			f.must(err)
 			if len(got) != in.want {
 				t.Errorf("%s: %d requests, want %d", who, len(got), in.want)
@@ -71,11 +71,11 @@ func TestApprovalListsHoldBeforeTheLimit(t *testing.T) {
 			}
 		}
 		// A vote cast takes the request out of the voter's inbox, in the query.
-		mine, err := approvals.Approvals(quinn, gatehouse.ApprovalFilter{ForMe: true, Limit: 1})
+		mine, err := gatehouse.Items(approvals.Approvals(quinn, gatehouse.ApprovalFilter{ForMe: true, Limit: 1}))
 		f.must(err)
 		_, err = approvals.Approve(quinn, mine[0].ID, gatehouse.Decision{})
 		f.must(err)
-		if after, err := approvals.Approvals(quinn, gatehouse.ApprovalFilter{ForMe: true, Limit: 20}); err != nil || len(after) != 2 {
+		if after, err := gatehouse.Items(approvals.Approvals(quinn, gatehouse.ApprovalFilter{ForMe: true, Limit: 20})); err != nil || len(after) != 2 {
 			t.Fatalf("after a vote: %d %v", len(after), err)
 		}
 	})
@@ -96,10 +96,30 @@ func TestDeploymentListHoldsBeforeTheLimit(t *testing.T) {
 			_, err := deps.Deploy(f.admin, "shop", "web", gatehouse.DeploymentCreate{Environment: "prod", Digest: digest1})
 			f.must(err)
 		}
-		got, err := deps.Deployments(dee, "shop", "web", gatehouse.DeploymentFilter{Limit: 10})
+		got, err := gatehouse.Items(deps.Deployments(dee, "shop", "web", gatehouse.DeploymentFilter{Limit: 10}))
 		f.must(err)
 		if len(got) != 2 || got[0].Environment != "dev" || got[1].Environment != "dev" {
 			t.Fatalf("dee's first page: %d deployments", len(got))
+		}
+		// A page costs the same queries whatever it holds, and the next one starts after it.
+		var cost []int64
+		var next string
+		for _, limit := range []int{3, 12} {
+			before := f.db.Queries()
+			p, err := deps.Deployments(f.admin, "shop", "web", gatehouse.DeploymentFilter{Limit: limit})
+			f.must(err)
+			cost, next = append(cost, f.db.Queries()-before), p.Next
+			if len(p.Items) != limit || p.Next == "" {
+				t.Fatalf("a page of %d: %d deployments, next %q", limit, len(p.Items), p.Next)
+			}
+		}
+		if cost[0] != cost[1] || cost[1] > 3 {
+			t.Errorf("pages of 3 and 12 deployments took %v queries: want the same, at most 3", cost)
+		}
+		rest, err := deps.Deployments(f.admin, "shop", "web", gatehouse.DeploymentFilter{Limit: 12, Cursor: next})
+		f.must(err)
+		if len(rest.Items) != 5 || rest.Next != "" {
+			t.Fatalf("the page after 12 of 17: %d deployments, next %q", len(rest.Items), rest.Next)
 		}
 	})
 }
@@ -136,17 +156,17 @@ func TestDraftListHoldsBeforeTheLimit(t *testing.T) {
 			f.must(err)
 			propose("big", name)
 		}
-		mine, err := f.drafts.Drafts(quinn, gatehouse.DraftFilter{ForMe: true, Limit: 10})
+		mine, err := gatehouse.Items(f.drafts.Drafts(quinn, gatehouse.DraftFilter{ForMe: true, Limit: 10}))
 		f.must(err)
 		if len(mine) != 1 || mine[0].Project != "shop" {
 			t.Fatalf("quinn's inbox: %d drafts", len(mine))
 		}
 		_, err = f.drafts.ApproveDraft(quinn, mine[0].ID, gatehouse.Decision{Version: mine[0].Version})
 		f.must(err)
-		if after, err := f.drafts.Drafts(quinn, gatehouse.DraftFilter{ForMe: true, Limit: 10}); err != nil || len(after) != 0 {
+		if after, err := gatehouse.Items(f.drafts.Drafts(quinn, gatehouse.DraftFilter{ForMe: true, Limit: 10})); err != nil || len(after) != 0 {
 			t.Fatalf("after the vote: %d %v", len(after), err)
 		}
-		if seen, err := f.drafts.Drafts(quinn, gatehouse.DraftFilter{Limit: 10}); err != nil || len(seen) != 1 {
+		if seen, err := gatehouse.Items(f.drafts.Drafts(quinn, gatehouse.DraftFilter{Limit: 10})); err != nil || len(seen) != 1 {
 			t.Fatalf("quinn's list: %d %v", len(seen), err)
 		}
 	})

@@ -20,7 +20,7 @@ func TestApprovalLists(t *testing.T) {
 		open := g.request(g.alice, g.digestA)
 		ids := func(who context.Context, f gatehouse.ApprovalFilter) []int64 {
 			t.Helper()
-			rs, err := g.approvals.Approvals(who, f)
+			rs, err := gatehouse.Items(g.approvals.Approvals(who, f))
 			g.must(err)
 			var out []int64
 			for _, r := range rs {

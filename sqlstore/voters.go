@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,117 +10,151 @@ import (
 	"github.com/gatehousehq/gatehouse"
 )
 
-// loadVoters reads what a judge's rules need of each named person, as of now, in three
-// queries whatever their number: eligible means a person, enabled, holding the judge's
-// approve action (approve-image, approve-config, or manage for the lock-out rule) on its
-// target. Names of no user come back ineligible.
-func loadVoters(ctx context.Context, q querier, names []string, j gatehouse.Judge) (map[string]gatehouse.Voter, error) {
-	out := map[string]gatehouse.Voter{}
+// person is what judging needs of one user: who they are, their groups, and the grants of
+// approver roles they hold (directly or through a group).
+type person struct {
+	name, email string
+	kind        gatehouse.UserKind
+	disabled    bool
+	groups      []string
+	grants      []gatehouse.Grant
+}
+
+// roster is people read together, by name, for judges whose approve actions it was read for.
+type roster map[string]*person
+
+// loadRoster reads what judges need of the named people as of now, in two queries whatever
+// the number of people and judges: the users with their groups, and their bindings of the
+// roles that allow one of the actions (approve-image, approve-config, or manage for the
+// lock-out rule).
+func loadRoster(ctx context.Context, q querier, names []string, actions []gatehouse.Action) (roster, error) {
+	out := roster{}
 	if len(names) == 0 {
 		return out, nil
 	}
-	action := j.Policy.Kind.ApproveAction()
-	type person struct {
-		id       int64
-		name     string
-		email    string
-		kind     gatehouse.UserKind
-		disabled bool
-		groups   []string
-	}
-	users, err := queryAll(ctx, q, func(r scanner) (*person, error) {
+	byID, byGroup := map[int64]*person{}, map[int64][]*person{}
+	err := eachRow(ctx, q, `SELECT u.id, u.name, u.email, u.kind, u.disabled, g.id, g.name FROM users u
+		LEFT JOIN group_members m ON m.user_id = u.id LEFT JOIN user_groups g ON g.id = m.group_id
+		WHERE u.name IN (`+placeholders(1, len(names))+`) ORDER BY u.name, g.name`, anys(names), func(r scanner) error {
 		var p person
-		return &p, r.Scan(&p.id, &p.name, &p.email, &p.kind, &p.disabled)
-	}, `SELECT id, name, email, kind, disabled FROM users WHERE name IN (`+placeholders(1, len(names))+`)`, anys(names)...)
+		var id int64
+		var group sql.NullInt64
+		var groupName sql.NullString
+		if err := r.Scan(&id, &p.name, &p.email, &p.kind, &p.disabled, &group, &groupName); err != nil {
+			return err
+		}
+		if byID[id] == nil {
+			byID[id], out[p.name] = &p, &p
+		}
+		if group.Valid {
+			u := byID[id]
+			u.groups = append(u.groups, groupName.String)
+			byGroup[group.Int64] = append(byGroup[group.Int64], u)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("voters: %w", err)
 	}
-	byID := map[int64]*person{}
-	var ids []any
-	for _, u := range users {
-		byID[u.id] = u
-		ids = append(ids, u.id)
-	}
-	grants := map[*person][]gatehouse.Grant{}
-	if len(ids) > 0 {
-		type membership struct {
-			user, group int64
-			name        string
-		}
-		ms, err := queryAll(ctx, q, func(r scanner) (membership, error) {
-			var m membership
-			return m, r.Scan(&m.user, &m.group, &m.name)
-		}, `SELECT m.user_id, g.id, g.name FROM group_members m JOIN user_groups g ON g.id = m.group_id
-			WHERE m.user_id IN (`+placeholders(1, len(ids))+`) ORDER BY g.name`, ids...)
-		if err != nil {
-			return nil, fmt.Errorf("voter groups: %w", err)
-		}
-		byGroup := map[int64][]*person{}
-		for _, m := range ms {
-			u := byID[m.user]
-			u.groups = append(u.groups, m.name)
-			byGroup[m.group] = append(byGroup[m.group], u)
-		}
-		type binding struct {
-			grant   gatehouse.Grant
-			kind    string
-			subject int64
-		}
-		roles := gatehouse.RolesAllowing(action)
-		bs, err := queryAll(ctx, q, func(r scanner) (binding, error) {
-			var b binding
-			var scope string
-			if err := r.Scan(&b.grant.Role, &scope, &b.kind, &b.subject); err != nil {
-				return b, err
-			}
-			sc, err := gatehouse.ParseScope("scope", scope)
-			b.grant.Scope = sc
-			return b, err
-		}, `SELECT role, scope, subject_kind, subject_id FROM role_bindings WHERE role IN (`+placeholders(1, len(roles))+`)`, anys(roles)...)
-		if err != nil {
-			return nil, fmt.Errorf("voter roles: %w", err)
-		}
-		for _, b := range bs {
-			switch {
-			case b.kind == "user" && byID[b.subject] != nil:
-				grants[byID[b.subject]] = append(grants[byID[b.subject]], b.grant)
-			case b.kind == "group":
-				for _, u := range byGroup[b.subject] {
-					grants[u] = append(grants[u], b.grant)
-				}
+	var roles []gatehouse.Role
+	for _, a := range actions {
+		for _, r := range gatehouse.RolesAllowing(a) {
+			if !slices.Contains(roles, r) {
+				roles = append(roles, r)
 			}
 		}
 	}
-	for _, u := range users {
-		out[u.name] = gatehouse.Voter{Name: u.name, Email: u.email, Groups: u.groups,
-			Eligible: u.kind == gatehouse.HumanUser && !u.disabled && gatehouse.Can(grants[u], action, j.Target)}
+	if len(byID) == 0 || len(roles) == 0 {
+		return out, nil
 	}
-	for _, n := range names {
-		if _, ok := out[n]; !ok {
-			out[n] = gatehouse.Voter{Name: n}
+	args := anys(roles)
+	subjects := `(subject_kind = 'user' AND subject_id IN (` + placeholders(len(args)+1, len(byID)) + `))`
+	for id := range byID {
+		args = append(args, id)
+	}
+	if len(byGroup) > 0 {
+		subjects = `(` + subjects + ` OR (subject_kind = 'group' AND subject_id IN (` + placeholders(len(args)+1, len(byGroup)) + `)))`
+		for id := range byGroup {
+			args = append(args, id)
 		}
+	}
+	err = eachRow(ctx, q, `SELECT role, scope, subject_kind, subject_id FROM role_bindings WHERE role IN (`+placeholders(1, len(roles))+`)
+		AND `+subjects, args, func(r scanner) error {
+		var g gatehouse.Grant
+		var scope, kind string
+		var subject int64
+		if err := r.Scan(&g.Role, &scope, &kind, &subject); err != nil {
+			return err
+		}
+		sc, err := gatehouse.ParseScope("scope", scope)
+		if err != nil {
+			return err
+		}
+		g.Scope = sc
+		holders := byGroup[subject]
+		if kind == "user" {
+			holders = []*person{byID[subject]}
+		}
+		for _, p := range holders {
+			p.grants = append(p.grants, g)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("voter roles: %w", err)
 	}
 	return out, nil
 }
 
-// votersOf reads, per judge of the standing, what its rules need of the named people.
-func votersOf(ctx context.Context, q querier, st gatehouse.Standing, names []string) ([]map[string]gatehouse.Voter, error) {
+// voter is what judge j's rules need of the named person: eligible means a person, enabled,
+// holding the judge's approve action on its target. A name of no user is ineligible.
+func (r roster) voter(name string, j gatehouse.Judge) gatehouse.Voter {
+	p := r[name]
+	if p == nil {
+		return gatehouse.Voter{Name: name}
+	}
+	return gatehouse.Voter{Name: p.name, Email: p.email, Groups: p.groups,
+		Eligible: p.kind == gatehouse.HumanUser && !p.disabled && gatehouse.Can(p.grants, j.Policy.Kind.ApproveAction(), j.Target)}
+}
+
+// counts reports whether some judge of the standing counts the named person's vote (by role
+// and place; separation of duties aside).
+func (r roster) counts(name string, st gatehouse.Standing) bool {
+	return slices.ContainsFunc(st.Judges, func(j gatehouse.Judge) bool { return r.voter(name, j).Eligible })
+}
+
+// of is, per judge of the standing, what its rules need of the named people.
+func (r roster) of(st gatehouse.Standing, names []string) []map[string]gatehouse.Voter {
 	out := make([]map[string]gatehouse.Voter, len(st.Judges))
 	for i, j := range st.Judges {
-		// Judges that count the same people in the same place share one read.
-		if k := slices.IndexFunc(st.Judges[:i], func(o gatehouse.Judge) bool {
-			return o.Target == j.Target && o.Policy.Kind.ApproveAction() == j.Policy.Kind.ApproveAction()
-		}); k >= 0 {
-			out[i] = out[k]
-			continue
+		out[i] = map[string]gatehouse.Voter{}
+		for _, n := range names {
+			out[i][n] = r.voter(n, j)
 		}
-		vs, err := loadVoters(ctx, q, names, j)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = vs
 	}
-	return out, nil
+	return out
+}
+
+// approveActions are the actions whose holders the standings' judges count.
+func approveActions(sts ...gatehouse.Standing) []gatehouse.Action {
+	var out []gatehouse.Action
+	for _, st := range sts {
+		for _, j := range st.Judges {
+			if a := j.Policy.Kind.ApproveAction(); !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// votersOf reads, per judge of the standing, what its rules need of the named people.
+func votersOf(ctx context.Context, q querier, st gatehouse.Standing, names []string) ([]map[string]gatehouse.Voter, error) {
+	r, err := loadRoster(ctx, q, names, approveActions(st))
+	if err != nil {
+		return nil, err
+	}
+	return r.of(st, names), nil
 }
 
 // candidates lists every person who holds a role that approves under some judge of the
@@ -227,34 +262,4 @@ func anys[T any](xs []T) []any {
 		out[i] = x
 	}
 	return out
-}
-
-// callerVoters keeps what judges need of the caller, per place and approve action, so a list
-// that asks for every ballot whether the caller may vote reads each place once.
-type callerVoters map[struct {
-	t gatehouse.Target
-	a gatehouse.Action
-}]gatehouse.Voter
-
-// of returns the caller as each judge of the standing sees them, in votersOf's form.
-func (c callerVoters) of(ctx context.Context, q querier, st gatehouse.Standing) ([]map[string]gatehouse.Voter, error) {
-	name := gatehouse.ActorFrom(ctx).UserName
-	out := make([]map[string]gatehouse.Voter, len(st.Judges))
-	for i, j := range st.Judges {
-		k := struct {
-			t gatehouse.Target
-			a gatehouse.Action
-		}{j.Target, j.Policy.Kind.ApproveAction()}
-		v, ok := c[k]
-		if !ok {
-			vs, err := loadVoters(ctx, q, []string{name}, j)
-			if err != nil {
-				return nil, err
-			}
-			v = vs[name]
-			c[k] = v
-		}
-		out[i] = map[string]gatehouse.Voter{name: v}
-	}
-	return out, nil
 }

@@ -69,7 +69,7 @@ func TestWindowsProperty(t *testing.T) {
 					w.must(err)
 				}
 			}
-			ds, err := w.deps.Deployments(w.admin, "shop", "web", gatehouse.DeploymentFilter{Environment: "dev", Limit: 1000})
+			ds, err := gatehouse.Items(w.deps.Deployments(w.admin, "shop", "web", gatehouse.DeploymentFilter{Environment: "dev", Limit: 1000}))
 			w.must(err)
 			for _, d := range ds {
 				if !gatehouse.WindowsAt(ws, target, d.CreatedAt).Open && d.BreakGlass == "" {

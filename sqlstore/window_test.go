@@ -56,7 +56,7 @@ func (w *windowWorld) push(digit string) string {
 // latest is the newest deployment of the app into env, nil when there is none.
 func (w *windowWorld) latest(env string) *gatehouse.Deployment {
 	w.t.Helper()
-	ds, err := w.deps.Deployments(w.admin, "shop", "web", gatehouse.DeploymentFilter{Environment: env, Limit: 1})
+	ds, err := gatehouse.Items(w.deps.Deployments(w.admin, "shop", "web", gatehouse.DeploymentFilter{Environment: env, Limit: 1}))
 	w.must(err)
 	if len(ds) == 0 {
 		return nil

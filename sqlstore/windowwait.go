@@ -109,7 +109,7 @@ func (db *DB) waiting(ctx context.Context, q querier, project, app string, state
 	}
 	var args sqlArgs
 	query := waitSelect + ` WHERE w.app_id = ` + args.add(a.ID) + ` AND w.state = ` + args.add(state) + ` AND ` +
-		seesSQL(who.Grants, &args, "p.name", "a.name", "e.name") + ` ORDER BY w.id DESC LIMIT 200`
+		seesSQL(who.Grants, &args, at("p.name", "a.name", "e.name")) + ` ORDER BY w.id DESC LIMIT 200`
 	out, err := queryAll(ctx, q, scanWait, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("waits: %w", err)

@@ -31,10 +31,10 @@ func (a *App) inbox(w http.ResponseWriter, r *http.Request) error {
 	me := who.UserName
 	var p inboxPage
 	var err error
-	if p.ForMe, err = a.svc.Approvals.Approvals(ctx, gatehouse.ApprovalFilter{ForMe: true, Limit: 100}); err != nil {
+	if p.ForMe, err = gatehouse.Items(a.svc.Approvals.Approvals(ctx, gatehouse.ApprovalFilter{ForMe: true, Limit: 100})); err != nil {
 		return err
 	}
-	recent, err := a.svc.Approvals.Approvals(ctx, gatehouse.ApprovalFilter{Limit: 200})
+	recent, err := gatehouse.Items(a.svc.Approvals.Approvals(ctx, gatehouse.ApprovalFilter{Limit: 200}))
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (a *App) approvalPage(w http.ResponseWriter, r *http.Request) error {
 	if rv.Request.State.Open() && !p.IsOwner {
 		// The inbox is the server's own judgement of who may vote now (role, group, separation
 		// of duties, not voted yet); the page offers the buttons only then.
-		mine, err := a.svc.Approvals.Approvals(ctx, gatehouse.ApprovalFilter{ForMe: true, Project: rv.Request.Project, App: rv.Request.App, Limit: 1000})
+		mine, err := gatehouse.Items(a.svc.Approvals.Approvals(ctx, gatehouse.ApprovalFilter{ForMe: true, Project: rv.Request.Project, App: rv.Request.App, Limit: 1000}))
 		if err != nil {
 			return err
 		}

@@ -50,10 +50,10 @@ func (a *App) draftList(w http.ResponseWriter, r *http.Request) error {
 // draftLists reads the drafts waiting for the viewer's vote and the recent drafts the viewer
 // may see, newest first (the drafts page and the approvals inbox).
 func (a *App) draftLists(ctx context.Context) (waiting, recent []*gatehouse.Draft, err error) {
-	if waiting, err = a.svc.Drafts.Drafts(ctx, gatehouse.DraftFilter{ForMe: true, Limit: 100}); err != nil {
+	if waiting, err = gatehouse.Items(a.svc.Drafts.Drafts(ctx, gatehouse.DraftFilter{ForMe: true, Limit: 100})); err != nil {
 		return nil, nil, err
 	}
-	recent, err = a.svc.Drafts.Drafts(ctx, gatehouse.DraftFilter{Limit: 200})
+	recent, err = gatehouse.Items(a.svc.Drafts.Drafts(ctx, gatehouse.DraftFilter{Limit: 200}))
 	return waiting, recent, err
 }
 

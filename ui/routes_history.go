@@ -25,31 +25,21 @@ type historyPage struct {
 	Project, App, Env string
 	Environments      []*gatehouse.Environment
 	Deployments       []*gatehouse.Deployment
-	From, To          int64 // preselected for comparing: the two newest
-	Older             int64 // where the next page starts (0: no older deployments)
-	Paged             bool  // this is not the newest page
+	From, To          int64  // preselected for comparing: the two newest
+	Older             string // the cursor of the next page ("": no older deployments)
+	Paged             bool   // this is not the newest page
 }
 
 func (a *App) history(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := historyPage{Project: r.PathValue("project"), App: r.PathValue("app"), Env: r.URL.Query().Get("env")}
-	var before int64
-	if v := r.URL.Query().Get("before"); v != "" {
-		var err error
-		if before, err = deploymentNumber("before", v); err != nil {
-			return err
-		}
-		p.Paged = true
-	}
-	// One more than a page tells whether older deployments exist.
-	all, err := a.svc.Deployments.Deployments(ctx, p.Project, p.App, gatehouse.DeploymentFilter{Environment: p.Env, Limit: historyLimit + 1, Before: before})
+	cursor := r.URL.Query().Get("cursor")
+	p.Paged = cursor != ""
+	page, err := a.svc.Deployments.Deployments(ctx, p.Project, p.App, gatehouse.DeploymentFilter{Environment: p.Env, Limit: historyLimit, Cursor: cursor})
 	if err != nil {
 		return err
 	}
-	p.Deployments = all[:min(len(all), historyLimit)]
-	if len(all) > historyLimit {
-		p.Older = p.Deployments[historyLimit-1].ID
-	}
+	p.Deployments, p.Older = page.Items, page.Next
 	if p.Environments, err = a.svc.Environments.Environments(ctx, p.Project); err != nil {
 		return err
 	}

@@ -45,10 +45,10 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) error {
 			p.Apps = append(p.Apps, homeApp{Project: pr.Name, App: ap})
 		}
 	}
-	if p.Waiting, err = a.svc.Approvals.Approvals(ctx, gatehouse.ApprovalFilter{ForMe: true, Limit: 20}); err != nil {
+	if p.Waiting, err = gatehouse.Items(a.svc.Approvals.Approvals(ctx, gatehouse.ApprovalFilter{ForMe: true, Limit: 20})); err != nil {
 		return err
 	}
-	if p.Drafts, err = a.svc.Drafts.Drafts(ctx, gatehouse.DraftFilter{ForMe: true, Limit: 20}); err != nil {
+	if p.Drafts, err = gatehouse.Items(a.svc.Drafts.Drafts(ctx, gatehouse.DraftFilter{ForMe: true, Limit: 20})); err != nil {
 		return err
 	}
 	if p.Overdue, err = a.svc.Reviews.Reviews(ctx, gatehouse.ReviewFilter{Overdue: true, Limit: 20}); err != nil {
@@ -91,7 +91,7 @@ func (a *App) pipeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	open, err := a.svc.Approvals.Approvals(ctx, gatehouse.ApprovalFilter{Project: project, App: app, State: gatehouse.ApprovalPending, Limit: 200})
+	open, err := gatehouse.Items(a.svc.Approvals.Approvals(ctx, gatehouse.ApprovalFilter{Project: project, App: app, State: gatehouse.ApprovalPending, Limit: 200}))
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (a *App) pipeline(w http.ResponseWriter, r *http.Request) error {
 // stageView reads what runs on a stage and what gates it.
 func (a *App) stageView(ctx context.Context, project, app string, s gatehouse.Stage, policies []*gatehouse.Policy, open []*gatehouse.ApprovalRequest) (*stageView, error) {
 	v := &stageView{Stage: s}
-	deps, err := a.svc.Deployments.Deployments(ctx, project, app, gatehouse.DeploymentFilter{Environment: s.Environment, Limit: 20})
+	deps, err := gatehouse.Items(a.svc.Deployments.Deployments(ctx, project, app, gatehouse.DeploymentFilter{Environment: s.Environment, Limit: 20}))
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,7 @@ func (a *App) readRollback(r *http.Request) (*rollbackPage, error) {
 		return nil, err
 	}
 	env := p.Target.Environment
-	deps, err := a.svc.Deployments.Deployments(ctx, p.Project, p.App, gatehouse.DeploymentFilter{Environment: env, Limit: historyLimit})
+	deps, err := gatehouse.Items(a.svc.Deployments.Deployments(ctx, p.Project, p.App, gatehouse.DeploymentFilter{Environment: env, Limit: historyLimit}))
 	if err != nil {
 		return nil, err
 	}

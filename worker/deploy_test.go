@@ -127,7 +127,7 @@ func TestEnvironmentsOnTwoClusters(t *testing.T) {
 	h.app("web", "", gatehouse.Hooks{}, gatehouse.Stage{Environment: "dev", Trigger: "auto"}, gatehouse.Stage{Environment: "prod", After: "dev", Trigger: "auto"})
 	digest := h.push("web", "") // auto: goes to dev, then to prod by itself
 	list := func() []*gatehouse.Deployment {
-		l, err := h.deps.Deployments(h.ctx, "p", "web", gatehouse.DeploymentFilter{})
+		l, err := gatehouse.Items(h.deps.Deployments(h.ctx, "p", "web", gatehouse.DeploymentFilter{}))
 		h.must(err)
 		return l
 	}

@@ -38,14 +38,14 @@ func TestPromotionWaitsForTheWindow(t *testing.T) {
 	if len(waits) != 1 || waits[0].Digest != digest {
 		t.Fatalf("waiting %+v", waits)
 	}
-	if ds, _ := h.deps.Deployments(h.ctx, "p", "web", gatehouse.DeploymentFilter{Environment: "prod"}); len(ds) != 0 {
+	if ds, _ := gatehouse.Items(h.deps.Deployments(h.ctx, "p", "web", gatehouse.DeploymentFilter{Environment: "prod"})); len(ds) != 0 {
 		t.Fatalf("prod started inside the freeze: %+v", ds)
 	}
 
 	h.advance(time.Hour)
 	var prod []*gatehouse.Deployment
 	for deadline := time.Now().Add(30 * time.Second); len(prod) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		prod, err = h.deps.Deployments(h.ctx, "p", "web", gatehouse.DeploymentFilter{Environment: "prod"})
+		prod, err = gatehouse.Items(h.deps.Deployments(h.ctx, "p", "web", gatehouse.DeploymentFilter{Environment: "prod"}))
 		h.must(err)
 	}
 	if len(prod) != 1 {
