@@ -242,7 +242,6 @@ func (rs *replicas) verifyAudit(ctx context.Context, i int) gatehouse.AuditRepor
 	return rep
 }
 
-
 // approved has ann approve a request for app's digest to prod, asked by the super-admin.
 func (rs *replicas) approved(ctx context.Context, ann *client.Client, app, digest string) int64 {
 	rs.t.Helper()
