@@ -60,6 +60,14 @@ func AuditTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond
 // ChainHash computes the event's link in the chain from its fields and PrevHash. Before, After
 // and Details must already be canonical JSON (see CanonicalJSON), as the store keeps them.
 func ChainHash(key []byte, e *AuditEvent) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(e.PrevHash))
+	mac.Write(hashedJSON(e, e.Seq))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// hashedJSON is the event's fields in the form the chain hash covers, with seq for its Seq.
+func hashedJSON(e *AuditEvent, seq int64) []byte {
 	raw := func(m json.RawMessage) json.RawMessage {
 		if len(m) == 0 {
 			return json.RawMessage("null")
@@ -67,7 +75,7 @@ func ChainHash(key []byte, e *AuditEvent) string {
 		return m
 	}
 	h := hashedEvent{
-		Seq: e.Seq, Time: AuditTime(e.Time).Format(time.RFC3339Nano), Actor: e.Actor, ActorKind: e.ActorKind,
+		Seq: seq, Time: AuditTime(e.Time).Format(time.RFC3339Nano), Actor: e.Actor, ActorKind: e.ActorKind,
 		Via: e.Via, Action: e.Action, Resource: e.Resource, Project: e.Project, App: e.App, Env: e.Env,
 		Before: raw(e.Before), After: raw(e.After), Details: raw(e.Details), RequestID: e.RequestID, SourceIP: e.SourceIP,
 	}
@@ -76,10 +84,7 @@ func ChainHash(key []byte, e *AuditEvent) string {
 		// Only invalid RawMessage can fail, and the store only keeps canonical JSON.
 		b = []byte(err.Error())
 	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(e.PrevHash))
-	mac.Write(b)
-	return hex.EncodeToString(mac.Sum(nil))
+	return b
 }
 
 // CanonicalJSON encodes v with object keys sorted and no insignificant space, so equal values
@@ -132,6 +137,12 @@ type AuditReport struct {
 	Broken   *AuditBreak `json:"broken,omitempty"`
 	// Checkpoint is the checkpoint the chain was shown to hold, when one was given and held.
 	Checkpoint *AuditCheckpoint `json:"checkpoint,omitempty"`
+	// Pending counts the events committed but not chained yet: how far behind the sequencer
+	// is. They are not part of Events and their place in the chain is not decided yet; a
+	// pending event whose seal does not match (forged or edited) breaks the report instead.
+	Pending int64 `json:"pending"`
+	// PendingAgeSeconds is how long ago the oldest pending event was written (0 with none).
+	PendingAgeSeconds float64 `json:"pending_age_seconds"`
 }
 
 // AuditService reads and verifies the audit trail. Writing happens inside every other
@@ -140,10 +151,13 @@ type AuditService interface {
 	// AuditEvents returns events matching the filter in sequence order. Errors: forbidden
 	// without view-audit on the filter's project (or on the system, with no project).
 	AuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
-	// VerifyAudit walks the whole chain and reports the first broken link: an edited event (its
-	// hash no longer matches), an inserted one (likewise, without the key), or a deleted one (a
-	// gap in the sequence, a head that names a later event, or a head whose seal does not match
-	// it: the tail was cut). Errors: forbidden without administer on the system.
+	// VerifyAudit chains what is pending (waiting a short while at most), walks the whole chain
+	// and reports the first broken link: an edited event (its hash no longer matches), an
+	// inserted one (likewise, without the key), or a deleted one (a gap in the sequence, a head
+	// that names a later event, or a head whose seal does not match it: the tail was cut). Events
+	// still pending are counted with the age of the oldest; one whose seal does not match (queued
+	// or edited without the key) is reported broken. Errors: forbidden without administer on
+	// the system.
 	VerifyAudit(ctx context.Context) (*AuditReport, error)
 	// CheckpointAudit appends an audit.checkpoint event and returns the new head, signed, to be
 	// kept outside the database. Errors: forbidden without administer on the system;

@@ -14,6 +14,7 @@ import (
 const (
 	headSealLabel   = "gatehouse/audit-head/v1"
 	checkpointLabel = "gatehouse/audit-checkpoint/v1"
+	pendingLabel    = "gatehouse/audit-pending/v1"
 )
 
 // auditMAC is HMAC-SHA256 over the label and the fields, each prefixed with its length, so no
@@ -41,6 +42,21 @@ func HeadSeal(key []byte, seq int64, hash string) string {
 // HeadSealed reports, in constant time, whether mac seals the head (seq, hash) under key.
 func HeadSealed(key []byte, seq int64, hash, mac string) bool {
 	return hmac.Equal([]byte(mac), []byte(HeadSeal(key, seq, hash)))
+}
+
+// PendingSeal is the MAC under the audit key of an event not chained yet: all its fields but
+// Seq, PrevHash and Hash. The store writes it with the event and chains only events whose seal
+// matches, so whoever can write the database but lacks the key cannot have an event of theirs
+// (or an edited one) chained, as they could not append one to the chain before events were
+// queued. The store clears it once the event is chained, so a chained event cannot be queued
+// again as a copy.
+func PendingSeal(key []byte, e *AuditEvent) string {
+	return auditMAC(key, pendingLabel, hashedJSON(e, 0))
+}
+
+// PendingSealed reports, in constant time, whether mac is the pending seal of e under key.
+func PendingSealed(key []byte, e *AuditEvent, mac string) bool {
+	return hmac.Equal([]byte(mac), []byte(PendingSeal(key, e)))
 }
 
 // AuditCheckpoint is a signed chain head, to be kept outside the database (a ticket, a WORM

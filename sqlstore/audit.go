@@ -20,18 +20,16 @@ type change struct {
 	details  any // what else the action carries (comment, digest)
 }
 
-// audit appends the change to the hash chain inside the transaction, so the event commits if
-// and only if the change does. It locks the chain head, which orders events by commit.
+// audit queues the change's event inside the transaction, so it commits if and only if the
+// change does. It takes no lock and touches no shared row: once the transaction commits, the
+// sequencer gives the event its place in the chain (sequencer.go).
 func (tx *Tx) audit(c change) error {
-	_, _, err := tx.appendAudit(c)
+	_, err := tx.queueAudit(c)
 	return err
 }
 
-// appendAudit is audit that returns the event and whether the head it extended was sealed.
-// Only a sealed head is sealed again: one whose seal does not match (the tail was cut behind
-// the store's back) keeps its old seal, which cannot match the new head either, so a change
-// made after the cut never hides it.
-func (tx *Tx) appendAudit(c change) (*gatehouse.AuditEvent, bool, error) {
+// queueAudit is audit that returns the event's id, which orders it in the sequencer's queue.
+func (tx *Tx) queueAudit(c change) (int64, error) {
 	a := gatehouse.ActorFrom(tx.ctx)
 	if a == nil {
 		a = gatehouse.SystemActor()
@@ -44,39 +42,33 @@ func (tx *Tx) appendAudit(c change) (*gatehouse.AuditEvent, bool, error) {
 	}
 	var err error
 	if e.Before, err = gatehouse.CanonicalJSON(c.before); err != nil {
-		return nil, false, fmt.Errorf("audit before: %w", err)
+		return 0, fmt.Errorf("audit before: %w", err)
 	}
 	if e.After, err = gatehouse.CanonicalJSON(c.after); err != nil {
-		return nil, false, fmt.Errorf("audit after: %w", err)
+		return 0, fmt.Errorf("audit after: %w", err)
 	}
 	if e.Details, err = gatehouse.CanonicalJSON(c.details); err != nil {
-		return nil, false, fmt.Errorf("audit details: %w", err)
+		return 0, fmt.Errorf("audit details: %w", err)
 	}
-	head, err := tx.lockHead()
+	var id int64
+	err = tx.QueryRowContext(tx.ctx, `INSERT INTO audit_events (`+eventFields+`, seal)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+		micro(e.Time), e.Actor, e.ActorKind, e.Via, e.Action, e.Resource, e.Project, e.App, e.Env,
+		rawOrNull(e.Before), rawOrNull(e.After), rawOrNull(e.Details), e.RequestID, e.SourceIP,
+		gatehouse.PendingSeal(tx.db.auditKey, e)).Scan(&id)
 	if err != nil {
-		return nil, false, err
+		return 0, fmt.Errorf("audit insert: %w", err)
 	}
-	e.Seq, e.PrevHash = head.seq+1, head.hash
-	e.Hash = gatehouse.ChainHash(tx.db.auditKey, e)
-	_, err = tx.ExecContext(tx.ctx, `INSERT INTO audit_events (seq, at, actor, actor_kind, via, action, resource,
-		project, app, environment, before_json, after_json, details, request_id, source_ip, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-		e.Seq, micro(e.Time), e.Actor, e.ActorKind, e.Via, e.Action, e.Resource, e.Project, e.App, e.Env,
-		rawOrNull(e.Before), rawOrNull(e.After), rawOrNull(e.Details), e.RequestID, e.SourceIP, e.PrevHash, e.Hash)
-	if err != nil {
-		return nil, false, fmt.Errorf("audit insert: %w", err)
+	if !tx.audited {
+		tx.audited = true
+		tx.afterCommit(tx.db.seq.wake)
 	}
-	sealed := head.sealed(tx.db.auditKey)
-	mac := head.mac
-	if sealed {
-		mac = gatehouse.HeadSeal(tx.db.auditKey, e.Seq, e.Hash)
-	} else {
-		tx.db.log.Error("the audit chain head's seal does not match: the trail stays marked broken; run gatehouse audit verify", "seq", e.Seq)
+	if tx.db.seq.inRequest {
+		if _, _, err := tx.chainPending(0); err != nil {
+			return 0, err
+		}
 	}
-	if _, err := tx.ExecContext(tx.ctx, `UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1`, e.Seq, e.Hash, mac); err != nil {
-		return nil, false, fmt.Errorf("audit head update: %w", err)
-	}
-	return e, sealed, nil
+	return id, nil
 }
 
 func rawOrNull(m json.RawMessage) sql.NullString {
@@ -86,27 +78,48 @@ func rawOrNull(m json.RawMessage) sql.NullString {
 	return sql.NullString{String: string(m), Valid: true}
 }
 
-const auditColumns = `seq, at, actor, actor_kind, via, action, resource, project, app, environment,
-	before_json, after_json, details, request_id, source_ip, prev_hash, hash`
+// eventFields are the columns of an event that its writer sets; the sequencer sets seq,
+// prev_hash and hash.
+const eventFields = `at, actor, actor_kind, via, action, resource, project, app, environment,
+	before_json, after_json, details, request_id, source_ip`
 
-func scanAuditEvent(row scanner) (*gatehouse.AuditEvent, error) {
-	var e gatehouse.AuditEvent
-	var at int64
-	var before, after, details sql.NullString
-	if err := row.Scan(&e.Seq, &at, &e.Actor, &e.ActorKind, &e.Via, &e.Action, &e.Resource, &e.Project,
-		&e.App, &e.Env, &before, &after, &details, &e.RequestID, &e.SourceIP, &e.PrevHash, &e.Hash); err != nil {
-		return nil, err
-	}
-	e.Time = fromMicro(at)
+const auditColumns = `seq, ` + eventFields + `, prev_hash, hash`
+
+// eventRow receives eventFields from a row.
+type eventRow struct {
+	e                      gatehouse.AuditEvent
+	at                     int64
+	before, after, details sql.NullString
+}
+
+func (r *eventRow) fields() []any {
+	e := &r.e
+	return []any{&r.at, &e.Actor, &e.ActorKind, &e.Via, &e.Action, &e.Resource, &e.Project, &e.App, &e.Env,
+		&r.before, &r.after, &r.details, &e.RequestID, &e.SourceIP}
+}
+
+// event is the scanned event.
+func (r *eventRow) event() *gatehouse.AuditEvent {
+	r.e.Time = fromMicro(r.at)
 	for _, p := range []struct {
 		dst *json.RawMessage
 		src sql.NullString
-	}{{&e.Before, before}, {&e.After, after}, {&e.Details, details}} {
+	}{{&r.e.Before, r.before}, {&r.e.After, r.after}, {&r.e.Details, r.details}} {
 		if p.src.Valid {
 			*p.dst = json.RawMessage(p.src.String)
 		}
 	}
-	return &e, nil
+	return &r.e
+}
+
+// scanAuditEvent scans auditColumns of a chained event.
+func scanAuditEvent(row scanner) (*gatehouse.AuditEvent, error) {
+	var r eventRow
+	dest := append([]any{&r.e.Seq}, r.fields()...)
+	if err := row.Scan(append(dest, &r.e.PrevHash, &r.e.Hash)...); err != nil {
+		return nil, err
+	}
+	return r.event(), nil
 }
 
 // AuditService reads and verifies the trail; see gatehouse.AuditService.
@@ -128,6 +141,7 @@ func (s *AuditService) AuditEvents(ctx context.Context, f gatehouse.AuditFilter)
 	if err := a.Require(gatehouse.ActionViewAudit, target); err != nil {
 		return nil, err
 	}
+	s.db.catchUp(ctx)
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
@@ -170,14 +184,15 @@ func (s *AuditService) AuditEvents(ctx context.Context, f gatehouse.AuditFilter)
 func (s *AuditService) VerifyAudit(ctx context.Context) (*gatehouse.AuditReport, error) {
 	var rep *gatehouse.AuditReport
 	err := s.readChain(ctx, func(tx *sql.Tx) (err error) {
-		rep, err = verifyChain(ctx, tx, s.db.auditKey)
+		rep, err = verifyChain(ctx, tx, s.db.auditKey, s.db.now())
 		return err
 	})
 	return rep, err
 }
 
-// readChain checks that the caller may administer the system, then runs fn in one read
-// transaction, so a walk of the chain in pages sees one consistent snapshot while writers go on.
+// readChain checks that the caller may administer the system, chains what is pending, then
+// runs fn in one read transaction, so a walk of the chain in pages sees one consistent snapshot
+// while writers go on.
 func (s *AuditService) readChain(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	a, err := actor(ctx)
 	if err != nil {
@@ -186,6 +201,7 @@ func (s *AuditService) readChain(ctx context.Context, fn func(tx *sql.Tx) error)
 	if err := a.Require(gatehouse.ActionAdminister, gatehouse.Target{}); err != nil {
 		return err
 	}
+	s.db.catchUp(ctx)
 	tx, err := s.db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.db.dialect.snapshotIsolation()})
 	if err != nil {
 		return fmt.Errorf("verify audit: %w", err)

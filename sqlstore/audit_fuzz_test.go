@@ -70,6 +70,9 @@ func newAuditTrail(tb testing.TB) *auditTrail {
 func (tr *auditTrail) read(tb testing.TB) chainState {
 	tb.Helper()
 	var s chainState
+	if err := tr.db.ChainPending(tr.ctx); err != nil {
+		tb.Fatal(err)
+	}
 	rows, err := tr.db.Raw().Query(`SELECT seq, at, ` + strings.Join(auditTextCols[:], ", ") + ` FROM audit_events ORDER BY seq`)
 	if err != nil {
 		tb.Fatal(err)

@@ -85,22 +85,33 @@ func (s *AuditService) CheckpointAudit(ctx context.Context) (*gatehouse.AuditChe
 	if !rep.OK {
 		return nil, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "the audit trail is broken at event %d (%s): a checkpoint would vouch for it", rep.Broken.Seq, rep.Broken.Reason)
 	}
-	var cp gatehouse.AuditCheckpoint
-	err = s.db.write(ctx, func(tx *Tx) error {
-		e, sealed, err := tx.appendAudit(change{action: "audit.checkpoint", resource: "audit"})
-		if err != nil {
-			return err
-		}
-		if !sealed {
-			// The tail was cut since the walk above.
-			return gatehouse.Errorf(gatehouse.KindPreconditionFailed, "the chain head was replaced: its seal does not match; run gatehouse audit verify")
-		}
-		cp = gatehouse.NewAuditCheckpoint(s.db.auditKey, e.Seq, e.Hash, e.Time)
-		return nil
+	var id int64
+	err = s.db.write(ctx, func(tx *Tx) (err error) {
+		id, err = tx.queueAudit(change{action: "audit.checkpoint", resource: "audit"})
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	if err := s.db.ChainPending(ctx); err != nil {
+		return nil, err
+	}
+	var seq sql.NullInt64
+	var hash sql.NullString
+	var at int64
+	if err := s.db.w.QueryRowContext(ctx, `SELECT seq, hash, at FROM audit_events WHERE id = $1`, id).Scan(&seq, &hash, &at); err != nil {
+		return nil, fmt.Errorf("checkpoint event: %w", err)
+	}
+	head, err := readHead(ctx, s.db.w, "")
+	if err != nil {
+		return nil, err
+	}
+	if !seq.Valid || !head.sealed(s.db.auditKey) {
+		// The tail was cut since the walk above, so the sequencer left the head unsealed (or,
+		// with the checkpoint's own event edited while queued, out of the chain).
+		return nil, gatehouse.Errorf(gatehouse.KindPreconditionFailed, "the chain head was replaced: its seal does not match; run gatehouse audit verify")
+	}
+	cp := gatehouse.NewAuditCheckpoint(s.db.auditKey, seq.Int64, hash.String, fromMicro(at))
 	return &cp, nil
 }
 
@@ -111,7 +122,7 @@ func (s *AuditService) VerifyAuditCheckpoint(ctx context.Context, cp gatehouse.A
 		if err := cp.Check(s.db.auditKey); err != nil {
 			return err
 		}
-		rep, err = verifyCheckpoint(ctx, tx, s.db.auditKey, cp)
+		rep, err = verifyCheckpoint(ctx, tx, s.db.auditKey, s.db.now(), cp)
 		return err
 	})
 	return rep, err

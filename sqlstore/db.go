@@ -49,6 +49,7 @@ type DB struct {
 	pin      ChartPinner
 	identify ClusterIdentifier
 	observer Observer
+	seq      *sequencer
 }
 
 // Open connects to the database, applies pending migrations and returns the store.
@@ -57,6 +58,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		return nil, errors.New("sqlstore: a secrets keyring and a 32-byte audit key are required")
 	}
 	db := &DB{secrets: o.Secrets, auditKey: o.AuditKey, now: o.Now, log: o.Logger}
+	db.seq = newSequencer(db)
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -80,6 +82,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	db.seq.start()
 	return db, nil
 }
 
@@ -128,8 +131,11 @@ func (db *DB) openSQLite(path string) error {
 	return db.w.Ping()
 }
 
-// Close closes the pools.
+// Close stops the audit sequencer, then closes the pools. Events this server queued and did
+// not chain yet stay queued; another server's sequencer, or this one's at the next start,
+// chains them.
 func (db *DB) Close() error {
+	db.seq.close()
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())

@@ -27,6 +27,7 @@ type Tx struct {
 	now        time.Time
 	unprepared []string // queries to prepare once the transaction ends
 	committed  []func() // run in order once the transaction committed, never when it did not
+	audited    bool     // it queued an audit event: the sequencer is woken once it commits
 }
 
 // afterCommit runs f once the transaction committed (not on rollback, nor on an attempt that

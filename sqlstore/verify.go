@@ -38,9 +38,13 @@ func (tx *Tx) lockHead() (chainHead, error) { return readHead(tx.ctx, tx, tx.db.
 // each hash covers the sequence number and the previous hash under a key the database does not
 // hold, editing, inserting or deleting rows (or renumbering them) breaks a link that cannot be
 // mended without the key; and because the head is sealed under the same key, neither can the
-// events after any event be deleted with the head pointed at it.
-func verifyChain(ctx context.Context, q querier, key []byte) (*gatehouse.AuditReport, error) {
+// events after any event be deleted with the head pointed at it. Then it counts the events
+// waiting to be chained, as of now, and judges only their seals.
+func verifyChain(ctx context.Context, q querier, key []byte, now time.Time) (*gatehouse.AuditReport, error) {
 	rep, head, err := walkChain(ctx, q, key)
+	if err == nil {
+		err = reportQueued(ctx, q, key, now, rep)
+	}
 	if err != nil || !rep.OK {
 		return rep, err
 	}
@@ -101,11 +105,40 @@ func walkChain(ctx context.Context, q querier, key []byte) (*gatehouse.AuditRepo
 	return rep, head, nil
 }
 
+// reportQueued adds the events waiting to be chained to the report: how many, how old the
+// oldest is, and, on a chain that verifies, the first whose seal does not match (it was queued,
+// or edited while queued, without the audit key; the sequencer leaves it out of the chain).
+func reportQueued(ctx context.Context, q querier, key []byte, now time.Time, rep *gatehouse.AuditReport) error {
+	oldest := now
+	for after := int64(0); ; {
+		page, err := queryAll(ctx, q, scanQueued, selectQueued, after, verifyPage)
+		if err != nil {
+			return fmt.Errorf("audit queue: %w", err)
+		}
+		for _, e := range page {
+			if rep.OK && !e.sealed(key) {
+				rep.OK = false
+				rep.Broken = &gatehouse.AuditBreak{Reason: fmt.Sprintf("an event waiting to be chained (id %d, %s %s) does not match its seal: it was queued or edited without the audit key", e.id, e.e.Action, e.e.Resource)}
+			}
+			if e.e.Time.Before(oldest) {
+				oldest = e.e.Time
+			}
+			rep.Pending++
+			after = e.id
+		}
+		if len(page) < verifyPage {
+			break
+		}
+	}
+	rep.PendingAgeSeconds = now.Sub(oldest).Seconds()
+	return nil
+}
+
 // verifyCheckpoint is verifyChain that also proves the chain holds the checkpoint, which must
 // already be checked. The checkpoint is judged first: it is evidence from outside the database,
 // and when its event is gone or changed that says the most about what happened.
-func verifyCheckpoint(ctx context.Context, q querier, key []byte, cp gatehouse.AuditCheckpoint) (*gatehouse.AuditReport, error) {
-	rep, err := verifyChain(ctx, q, key)
+func verifyCheckpoint(ctx context.Context, q querier, key []byte, now time.Time, cp gatehouse.AuditCheckpoint) (*gatehouse.AuditReport, error) {
+	rep, err := verifyChain(ctx, q, key, now)
 	if err != nil {
 		return nil, err
 	}
