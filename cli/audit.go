@@ -18,6 +18,9 @@ import (
 type ChainBroken struct{ Break gatehouse.AuditBreak }
 
 func (e *ChainBroken) Error() string {
+	if e.Break.Seq == 0 { // an event waiting to be chained: it has no place in the chain yet
+		return "audit trail broken: " + e.Break.Reason
+	}
 	return fmt.Sprintf("audit trail broken at event %d: %s", e.Break.Seq, e.Break.Reason)
 }
 
@@ -26,7 +29,9 @@ func (a *App) auditCmd() *cobra.Command {
 	verify := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the audit hash chain; exits 9 and names the first broken event if it was tampered with",
-		Long: `Walk the audit hash chain from the first event to the sealed head. With --checkpoint, also
+		Long: `Walk the audit hash chain from the first event to the sealed head, and report the events
+committed but not chained yet (how many, and the age of the oldest: how far behind the
+sequencer is); a queued event whose seal does not match is reported broken. With --checkpoint, also
 prove that the trail still holds a checkpoint made by 'gatehouse audit checkpoint': a trail cut
 below it or a history rewritten up to it is reported broken (exit 9), even by someone who holds
 the audit key; a checkpoint that was edited is refused (exit 2).`,
@@ -57,6 +62,10 @@ the audit key; a checkpoint that was edited is refused (exit 2).`,
 				fmt.Fprintf(a.Out, "Audit trail intact: %d events, head %d %s\n", rep.Events, rep.HeadSeq, rep.HeadHash)
 				if cp := rep.Checkpoint; cp != nil {
 					fmt.Fprintf(a.Out, "It holds the checkpoint of %s (event %d).\n", cp.Time.Format(time.RFC3339), cp.Seq)
+				}
+				if rep.Pending > 0 {
+					fmt.Fprintf(a.Out, "Waiting to be chained: %d events, the oldest for %s (the sequencer is behind).\n",
+						rep.Pending, (time.Duration(rep.PendingAgeSeconds * float64(time.Second))).Round(time.Millisecond))
 				}
 			}
 			if !rep.OK {

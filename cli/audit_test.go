@@ -72,6 +72,9 @@ func TestAuditCheckpoint(t *testing.T) {
 		bob.fails(4, "bob may not", "audit", "checkpoint")
 
 		// Cut the tail below the checkpoint: verify exits 9; with the checkpoint it names it.
+		if err := srv.DB.ChainPending(t.Context()); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := srv.DB.Raw().Exec(`DELETE FROM audit_events WHERE seq >= $1`, cp.Seq); err != nil {
 			t.Fatal(err)
 		}
@@ -82,6 +85,37 @@ func TestAuditCheckpoint(t *testing.T) {
 		admin.fails(9, "before the checkpoint of", "audit", "verify", "--checkpoint", file)
 		admin.fails(7, "a checkpoint would vouch for it", "audit", "checkpoint")
 	})
+}
+
+// TestAuditVerifyReportsPending: with the chain head held by another transaction (a stuck
+// sequencer), verify still vouches for the chain and says how far behind the sequencer is.
+func TestAuditVerifyReportsPending(t *testing.T) {
+	srv := testserver.Start(t, "postgres")
+	dir := t.TempDir()
+	admin := &term{t: t, server: srv.URL, config: filepath.Join(dir, "admin.json")}
+	admin.ok(testserver.Password+"\n", "login", "--server", srv.URL, "--username", "admin")
+	lock, err := srv.DB.Raw().BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback()
+	if _, err := lock.Exec(`SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	admin.ok("", "project", "create", "shop")
+	if out := admin.ok("", "audit", "verify"); !strings.Contains(out, "Audit trail intact") || !strings.Contains(out, "Waiting to be chained: 1 events, the oldest for ") {
+		t.Fatalf("verify said %q", out)
+	}
+	var rep gatehouse.AuditReport
+	if err := json.Unmarshal([]byte(admin.ok("", "audit", "verify", "-o", "json")), &rep); err != nil || !rep.OK || rep.Pending != 1 || rep.PendingAgeSeconds <= 0 {
+		t.Fatalf("verify -o json: %+v %v", rep, err)
+	}
+	if err := lock.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if out := admin.ok("", "audit", "verify"); strings.Contains(out, "Waiting") {
+		t.Fatalf("verify once the head is free said %q", out)
+	}
 }
 
 func decodeCheckpoint(t *testing.T, s string) gatehouse.AuditCheckpoint {
