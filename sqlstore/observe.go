@@ -99,7 +99,8 @@ func countByState[S ~string](ctx context.Context, db *DB, what, query string, al
 }
 
 // AuditLength is how many events the audit chain holds: its head's sequence number, which
-// every server appends to, so it is the same whichever server is asked.
+// every server's sequencer advances, so it is the same whichever server is asked. Events still
+// queued are not counted yet.
 func (db *DB) AuditLength(ctx context.Context) (int64, error) {
 	var n int64
 	if err := db.r.QueryRowContext(ctx, `SELECT seq FROM audit_head WHERE id = 1`).Scan(&n); err != nil {
