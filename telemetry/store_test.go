@@ -23,6 +23,7 @@ func TestStoreGaugesCountTheDatabase(t *testing.T) {
 	testdb.ForEach(t, func(t *testing.T, engine string) {
 		w := testserver.StartWorld(t, engine)
 		w.AddConfig()
+		w.Must(w.DB.ChainPending(t.Context())) // the counter is the chain's length: no event left queued
 		m := scrape(t, w.Server)
 		deployments := func(m testserver.Families, env, state string) float64 {
 			return m.Value("gatehouse_deployments", "project", "shop", "environment", env, "state", state)
@@ -58,6 +59,7 @@ func TestStoreGaugesCountTheDatabase(t *testing.T) {
 		for range 2 {
 			w.Do("POST", "/api/v1/projects/shop/apps/web/deployments", gatehouse.DeploymentCreate{Environment: "dev", Digest: w.Push()})
 		}
+		w.Must(w.DB.ChainPending(t.Context()))
 		m = scrape(t, w.Server)
 		if deployments(m, "dev", "queued") != 2 || deployments(m, "dev", "succeeded") != 1 || deployments(m, "prod", "queued") != 2 {
 			t.Errorf("deployments after two more to dev: %v", m["gatehouse_deployments"])
@@ -79,7 +81,8 @@ func TestStoreGaugesCountTheDatabase(t *testing.T) {
 	})
 }
 
-// checkAuditLength compares the audit counter with the events the database holds.
+// checkAuditLength compares the audit counter with the events the database holds, all chained
+// before the scrape.
 func checkAuditLength(t *testing.T, w *testserver.World, m testserver.Families) {
 	t.Helper()
 	var held float64
