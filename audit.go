@@ -122,7 +122,8 @@ type AuditFilter struct {
 	Limit    int    // default 100, at most 10000
 }
 
-// AuditBreak is where verification found the chain broken.
+// AuditBreak is where verification found the chain broken. Seq is 0 when the break is an
+// event waiting to be chained (it has no place in the chain yet; the reason names its id).
 type AuditBreak struct {
 	Seq    int64  `json:"seq"`
 	Reason string `json:"reason"`
