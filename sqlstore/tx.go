@@ -35,15 +35,37 @@ type Tx struct {
 func (tx *Tx) afterCommit(f func()) { tx.committed = append(tx.committed, f) }
 
 // write runs fn in a write transaction and commits when fn returns nil. A transaction the
-// engine aborted for serialization runs again (at most three times).
+// engine aborted for serialization, or whose connection broke before it committed (the server
+// killed it, the network cut it: PostgreSQL rolled it back), runs again on another connection,
+// at most three times in all. A connection still broken after that is answered unavailable
+// ("try again"); one that broke while committing leaves the outcome unknown, and the answer
+// says so rather than guessing.
 func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := db.writeOnce(ctx, fn)
-		if err == nil || !isRetryable(err) || attempt == 3 {
+		if err == nil {
+			return nil
+		}
+		var commit *commitError
+		lost := connectionLost(err) && ctx.Err() == nil
+		switch {
+		case lost && errors.As(err, &commit):
+			return gatehouse.Errorf(gatehouse.KindUnavailable, "the connection to the database broke while the change was being committed: it may or may not have been made; look before trying again")
+		case (lost || isRetryable(err)) && attempt < 3:
+			continue
+		case lost:
+			return gatehouse.Errorf(gatehouse.KindUnavailable, "the connection to the database broke: nothing was changed; try again")
+		default:
 			return err
 		}
 	}
 }
+
+// commitError is a failed commit, whose outcome a broken connection leaves unknown.
+type commitError struct{ err error }
+
+func (e *commitError) Error() string { return "commit: " + e.err.Error() }
+func (e *commitError) Unwrap() error { return e.err }
 
 func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error) error {
 	stx, err := db.w.BeginTx(ctx, nil)
@@ -61,7 +83,7 @@ func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error) error {
 		return err
 	}
 	if err := stx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return &commitError{err}
 	}
 	for _, f := range tx.committed {
 		f()
