@@ -47,8 +47,11 @@ func killMidTransaction(t *testing.T, db *sqlstore.DB, times int, op func() erro
 		case err != nil:
 			t.Fatalf("find the waiting write (%d of %d killed): %v", killed, times, err)
 		default:
-			if _, err := db.Raw().Exec(`SELECT pg_terminate_backend($1)`, pid); err != nil {
-				t.Fatal(err)
+			// pg_terminate_backend signals; the backend lingers in pg_stat_activity until it has
+			// exited, and counting it twice would kill the write fewer times than asked.
+			var gone bool
+			if err := db.Raw().QueryRow(`SELECT pg_terminate_backend($1, 10000)`, pid).Scan(&gone); err != nil || !gone {
+				t.Fatalf("terminate the waiting write: %v (gone %v)", err, gone)
 			}
 			killed++
 		}

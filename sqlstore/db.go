@@ -149,16 +149,6 @@ func (db *DB) Engine() string { return db.dialect.name }
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.w.PingContext(ctx) }
 
-// Queries is how many statements the store has run since it opened, in transactions or not.
-// Tests count what a call costs with it: Queries after the call less Queries before.
-func (db *DB) Queries() int64 {
-	n := db.w.ran.Load()
-	if db.r != db.w {
-		n += db.r.ran.Load()
-	}
-	return n
-}
-
 // Raw returns the write pool, for tests that must reach past the store (to tamper with the
 // audit trail as an attacker with database access would) and for operators' tools.
 func (db *DB) Raw() *sql.DB { return db.w.DB }

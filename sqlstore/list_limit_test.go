@@ -105,10 +105,10 @@ func TestDeploymentListHoldsBeforeTheLimit(t *testing.T) {
 		var cost []int64
 		var next string
 		for _, limit := range []int{3, 12} {
-			before := f.db.Queries()
-			p, err := deps.Deployments(f.admin, "shop", "web", gatehouse.DeploymentFilter{Limit: limit})
+			ctx, ran := sqlstore.CountQueries(f.admin)
+			p, err := deps.Deployments(ctx, "shop", "web", gatehouse.DeploymentFilter{Limit: limit})
 			f.must(err)
-			cost, next = append(cost, f.db.Queries()-before), p.Next
+			cost, next = append(cost, ran()), p.Next
 			if len(p.Items) != limit || p.Next == "" {
 				t.Fatalf("a page of %d: %d deployments, next %q", limit, len(p.Items), p.Next)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"sync"
-	"sync/atomic"
 )
 
 // maxCachedStatements bounds the cache; queries built from filters vary, the rest do not.
@@ -17,7 +16,6 @@ type pool struct {
 	*sql.DB
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt // nil: no caching
-	ran   atomic.Int64         // statements run, in transactions of the pool too (see DB.Queries)
 }
 
 func newPool(db *sql.DB, cache bool) *pool {
@@ -69,7 +67,7 @@ func (p *pool) stmt(ctx context.Context, query string) *sql.Stmt {
 
 // ExecContext runs a statement, prepared once.
 func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	p.ran.Add(1)
+	countQuery(ctx)
 	if st := p.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -78,7 +76,7 @@ func (p *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.
 
 // QueryContext runs a query, prepared once.
 func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	p.ran.Add(1)
+	countQuery(ctx)
 	if st := p.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -87,7 +85,7 @@ func (p *pool) QueryContext(ctx context.Context, query string, args ...any) (*sq
 
 // QueryRowContext runs a one-row query, prepared once.
 func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	p.ran.Add(1)
+	countQuery(ctx)
 	if st := p.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -98,7 +96,7 @@ func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *
 // statement is prepared once the transaction has let go of the connection (the SQLite write
 // pool has one connection, which the transaction holds).
 func (tx *Tx) txStmt(ctx context.Context, query string) *sql.Stmt {
-	tx.db.w.ran.Add(1)
+	countQuery(ctx)
 	if tx.db.w.stmts == nil {
 		return nil
 	}

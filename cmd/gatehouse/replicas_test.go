@@ -318,9 +318,17 @@ func TestTwoReplicasServeAlike(t *testing.T) {
 	db := rs.db()
 	// Upkeep every tenth of the lease (200ms), inserted by the leader alone: two replicas
 	// each inserting it would make about twice as many.
+	// River's leader starts its periodic jobs some time after it is elected; wait for the
+	// first before counting.
 	var upkeeps int
-	if err := db.QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'upkeep'`).Scan(&upkeeps); err != nil {
-		t.Fatal(err)
+	for deadline := time.Now().Add(time.Minute); ; {
+		if err := db.QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'upkeep'`).Scan(&upkeeps); err != nil {
+			t.Fatal(err)
+		}
+		if upkeeps > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	if most := int(time.Since(rs.started)/(200*time.Millisecond)) + 3; upkeeps == 0 || upkeeps > most {
 		var leaders, jobs int
