@@ -39,6 +39,9 @@ type Applied struct {
 	// Already reports that the revision was there before this call: an earlier try of the same
 	// deployment applied it and stopped before saying so.
 	Already bool
+	// Recovered reports that the release's last revision was left pending by an interrupted
+	// Helm action and was marked failed so this apply could go ahead.
+	Recovered bool
 }
 
 func (c *Conn) helm(namespace string) (*action.Configuration, error) {
@@ -52,26 +55,16 @@ func (c *Conn) helm(namespace string) (*action.Configuration, error) {
 	return cfg, nil
 }
 
-// Recover makes a release that an interrupted Helm action left pending-install,
+// recoverPending makes a release that an interrupted Helm action left pending-install,
 // pending-upgrade or pending-rollback usable again by marking that revision failed, so the
 // next upgrade goes ahead. It reports whether it changed anything.
-func (c *Conn) Recover(ctx context.Context, namespace, name string) (bool, error) {
-	cfg, err := c.helm(namespace)
-	if err != nil {
-		return false, err
-	}
-	last, err := cfg.Releases.Last(name)
-	if errors.Is(err, driver.ErrReleaseNotFound) {
-		return false, nil
-	} else if err != nil {
-		return false, fmt.Errorf("release %s: %w", name, err)
-	}
+func recoverPending(cfg *action.Configuration, last *release.Release) (bool, error) {
 	if !last.Info.Status.IsPending() {
 		return false, nil
 	}
 	last.SetStatus(release.StatusFailed, "interrupted: the Gatehouse worker running it stopped; recovered by the next worker")
 	if err := cfg.Releases.Update(last); err != nil {
-		return false, fmt.Errorf("recover release %s: %w", name, err)
+		return false, fmt.Errorf("recover release %s: %w", last.Name, err)
 	}
 	return true, nil
 }
@@ -82,7 +75,9 @@ func (c *Conn) Recover(ctx context.Context, namespace, name string) (bool, error
 // A rendered release holding an object outside r.Scope — in its manifest, in a Helm hook, or
 // among the CRDs an install creates — is refused with a *ScopeError before Helm records the
 // release or creates any object (the release's namespace aside). Errors for which IsInvalid
-// reports true will not go away by retrying.
+// reports true will not go away by retrying. A last revision left pending by an interrupted
+// apply is marked failed first (see Applied.Recovered): the caller holds the deployment's
+// lease, so no other apply of the release is under way.
 func (c *Conn) Apply(ctx context.Context, r Release) (*Applied, error) {
 	cfg, err := c.helm(r.Namespace)
 	if err != nil {
@@ -90,10 +85,19 @@ func (c *Conn) Apply(ctx context.Context, r Release) (*Applied, error) {
 	}
 	// Helm records the release, rendered in full, before it creates any of its objects.
 	cfg.Releases.Driver = scopeGate{Driver: cfg.Releases.Driver, scope: r.Scope, kube: cfg.KubeClient}
+	// One read of the release history serves the recovery, the retry check and (below) the
+	// choice between install and upgrade: with a thousand releases in a namespace, each read
+	// is a list the API server filters over all of their records.
 	last, err := cfg.Releases.Last(r.Name)
 	if err == nil && r.Deployment != "" && last.Labels[DeploymentLabel] == r.Deployment && last.Info.Status == release.StatusDeployed {
 		// Applying again would make a second revision of one deployment.
 		return &Applied{Revision: last.Version, Manifest: last.Manifest, Already: true}, nil
+	}
+	var recovered bool
+	if err == nil {
+		if recovered, err = recoverPending(cfg, last); err != nil {
+			return nil, err
+		}
 	}
 	var labels map[string]string
 	if r.Deployment != "" {
@@ -127,7 +131,7 @@ func (c *Conn) Apply(ctx context.Context, r Release) (*Applied, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apply release %s: %w", r.Name, err)
 	}
-	return &Applied{Revision: rel.Version, Manifest: rel.Manifest}, nil
+	return &Applied{Revision: rel.Version, Manifest: rel.Manifest, Recovered: recovered}, nil
 }
 
 // Rollback returns the release to an earlier revision (as a new revision) and returns it.

@@ -3,7 +3,6 @@ package kube
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -32,8 +31,9 @@ const (
 	d2 = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
 )
 
-// TestRecoverPendingRelease: a release an interrupted worker left pending-upgrade blocks Helm
-// ("another operation is in progress") until Recover marks it failed; then upgrades work again.
+// TestRecoverPendingRelease: a release an interrupted worker left pending-upgrade would block
+// Helm ("another operation is in progress"); Apply marks it failed first, says so, and
+// upgrades; over a deployed release it recovers nothing.
 func TestRecoverPendingRelease(t *testing.T) {
 	conn := connect(t)
 	ctx := context.Background()
@@ -48,9 +48,6 @@ func TestRecoverPendingRelease(t *testing.T) {
 	if err := conn.WaitReady(ctx, "shop", applied.Manifest, 30*time.Second, nil); err != nil {
 		t.Fatal(err)
 	}
-	if recovered, err := conn.Recover(ctx, "shop", "web"); err != nil || recovered {
-		t.Fatalf("recover of a deployed release: %v %v", recovered, err)
-	}
 	cfg, err := conn.helm("shop")
 	if err != nil {
 		t.Fatal(err)
@@ -63,18 +60,15 @@ func TestRecoverPendingRelease(t *testing.T) {
 	if err := cfg.Releases.Update(last); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Apply(ctx, Release{Name: "web", Namespace: "shop", Chart: ch, Values: values(d2)}); err == nil || !strings.Contains(err.Error(), "in progress") {
-		t.Fatalf("apply over a pending release = %v, want Helm's refusal", err)
-	}
-	if recovered, err := conn.Recover(ctx, "shop", "web"); err != nil || !recovered {
-		t.Fatalf("recover: %v %v", recovered, err)
-	}
 	applied, err = conn.Apply(ctx, Release{Name: "web", Namespace: "shop", Chart: ch, Values: values(d2)})
-	if err != nil {
-		t.Fatalf("apply after recovery: %v", err)
+	if err != nil || !applied.Recovered {
+		t.Fatalf("apply over a pending release: %+v, %v; want it recovered and applied", applied, err)
+	}
+	if again, err := conn.Apply(ctx, Release{Name: "web", Namespace: "shop", Chart: ch, Values: values(d1)}); err != nil || again.Recovered {
+		t.Fatalf("apply over a deployed release: %+v, %v; want no recovery", again, err)
 	}
 	st, rev, err := conn.ReleaseStatus(ctx, "shop", "web")
-	if err != nil || st != release.StatusDeployed || rev != applied.Revision || rev != 2 {
+	if err != nil || st != release.StatusDeployed || rev != applied.Revision+1 || rev != 3 {
 		t.Fatalf("release status %s revision %d (%v)", st, rev, err)
 	}
 	// Bad values are refused by the chart's schema: an error that says retrying won't help.

@@ -150,15 +150,16 @@ func (r *Runner) run(ctx context.Context, dj *sqlstore.DeployJob) error {
 	} else if err != nil {
 		return err
 	}
+	var manifest string // what this run applied; a resumed run reads it from the cluster
 	for {
 		var err error
 		switch dj.State {
 		case gatehouse.StatePreDeploy:
 			err = r.steps(ctx, conn, dj, "pre", dj.Hooks.PreDeploy, gatehouse.StateApplying)
 		case gatehouse.StateApplying:
-			err = r.apply(ctx, conn, dj)
+			manifest, err = r.apply(ctx, conn, dj)
 		case gatehouse.StateVerifying:
-			err = r.verify(ctx, conn, dj)
+			err = r.verify(ctx, conn, dj, manifest)
 		case gatehouse.StatePostDeploy:
 			err = r.steps(ctx, conn, dj, "post", dj.Hooks.PostDeploy, gatehouse.StateSucceeded)
 		default:
@@ -221,21 +222,14 @@ func (r *Runner) steps(ctx context.Context, conn *kube.Conn, dj *sqlstore.Deploy
 
 // apply installs or upgrades the release, after recovering one an interrupted worker left
 // pending.
-func (r *Runner) apply(ctx context.Context, conn *kube.Conn, dj *sqlstore.DeployJob) error {
-	recovered, err := conn.Recover(ctx, dj.Namespace, dj.Release)
-	if err != nil {
-		return err
-	}
-	if recovered {
-		r.note(ctx, dj, "recovered release "+dj.Release+" left pending by an interrupted worker")
-	}
+func (r *Runner) apply(ctx context.Context, conn *kube.Conn, dj *sqlstore.DeployJob) (manifest string, err error) {
 	ch, err := r.opt.Charts.Load(dj.Chart)
 	if err != nil {
-		return &kube.RolloutError{Cause: "chart: " + err.Error()}
+		return "", &kube.RolloutError{Cause: "chart: " + err.Error()}
 	}
 	values, err := gatehouse.ParseValues("values", dj.Values)
 	if err != nil {
-		return &kube.RolloutError{Cause: err.Error()}
+		return "", &kube.RolloutError{Cause: err.Error()}
 	}
 	if len(dj.Secrets) > 0 {
 		sec := map[string]any{}
@@ -250,27 +244,33 @@ func (r *Runner) apply(ctx context.Context, conn *kube.Conn, dj *sqlstore.Deploy
 		Deployment: strconv.FormatInt(dj.ID, 10)})
 	if err != nil {
 		if kube.IsInvalid(err) {
-			return &kube.RolloutError{Cause: err.Error()}
+			return "", &kube.RolloutError{Cause: err.Error()}
 		}
-		return err
+		return "", err
+	}
+	if applied.Recovered {
+		r.note(ctx, dj, "recovered release "+dj.Release+" left pending by an interrupted worker")
 	}
 	msg := fmt.Sprintf("applied release %s revision %d in %s", dj.Release, applied.Revision, time.Since(started).Round(time.Millisecond))
 	if applied.Already {
 		msg = fmt.Sprintf("release %s revision %d was applied by an interrupted worker; not applied again", dj.Release, applied.Revision)
 	}
-	return r.advance(ctx, dj, sqlstore.Outcome{HelmRevision: applied.Revision, Message: msg},
+	return applied.Manifest, r.advance(ctx, dj, sqlstore.Outcome{HelmRevision: applied.Revision, Message: msg},
 		gatehouse.StateVerifying)
 }
 
 // verify watches the release become ready; on failure it rolls back to the last good
-// revision when the stage asks for it.
-func (r *Runner) verify(ctx context.Context, conn *kube.Conn, dj *sqlstore.DeployJob) error {
-	manifest, err := conn.Manifest(ctx, dj.Namespace, dj.Release, dj.HelmRevision)
-	if err != nil {
-		return err
+// revision when the stage asks for it. manifest is the revision's, when this run applied it;
+// otherwise it is read from the cluster.
+func (r *Runner) verify(ctx context.Context, conn *kube.Conn, dj *sqlstore.DeployJob, manifest string) error {
+	if manifest == "" {
+		var err error
+		if manifest, err = conn.Manifest(ctx, dj.Namespace, dj.Release, dj.HelmRevision); err != nil {
+			return err
+		}
 	}
 	started := time.Now()
-	err = conn.WaitReady(ctx, dj.Namespace, manifest, dj.Timeout, func(msg string) { r.note(ctx, dj, msg) })
+	err := conn.WaitReady(ctx, dj.Namespace, manifest, dj.Timeout, func(msg string) { r.note(ctx, dj, msg) })
 	var rollout *kube.RolloutError
 	if err == nil {
 		path := []gatehouse.DeploymentState{gatehouse.StatePostDeploy}
