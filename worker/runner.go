@@ -36,7 +36,8 @@ type Options struct {
 	Lease time.Duration
 	// Workers bounds concurrent deployments per server. Default 100.
 	Workers int
-	// PollInterval is how often idle workers look for new jobs. Default 200ms.
+	// PollInterval is how often idle workers look for new deployments (notifications and
+	// upkeep: five times as long). Default 200ms.
 	PollInterval time.Duration
 	Logger       *slog.Logger
 	// Mailer sends e-mail notifications; nil means none are sent.
@@ -117,8 +118,14 @@ func New(ctx context.Context, opt Options) (*Runner, error) {
 	river.AddWorker(workers, &notifyWorker{r: r})
 	river.AddWorker(workers, &upkeepWorker{r: r})
 	r.client, err = river.NewClient(driver, &river.Config{
+		// Polling only: the PostgreSQL driver over database/sql has no listener anyway, and the
+		// SQLite one emulates it by reading a table every 50 ms, which was most of what an idle
+		// server spent. Deployments are looked for most often; the rest can wait a little.
+		PollOnly: true,
 		Queues: map[string]river.QueueConfig{
-			deployQueue: {MaxWorkers: opt.Workers}, notifyQueue: {MaxWorkers: 10}, upkeepQueue: {MaxWorkers: 1},
+			deployQueue: {MaxWorkers: opt.Workers},
+			notifyQueue: {MaxWorkers: 10, FetchPollInterval: 5 * opt.PollInterval},
+			upkeepQueue: {MaxWorkers: 1, FetchPollInterval: 5 * opt.PollInterval},
 		},
 		Workers:      workers,
 		PeriodicJobs: []*river.PeriodicJob{upkeepJob(opt.Lease / 10)},
