@@ -76,7 +76,7 @@ type App struct {
 	Name           string    `json:"name"`
 	Description    string    `json:"description"`
 	Chart          Chart     `json:"chart"`
-	Values         string    `json:"values"`
+	Values         string    `json:"values,omitempty"`
 	Hooks          Hooks     `json:"hooks"`
 	ConfigRevision int64     `json:"config_revision"`
 	CreatedAt      time.Time `json:"created_at"`
@@ -191,7 +191,9 @@ type AppService interface {
 	CreateApp(ctx context.Context, project string, in AppCreate) (*App, error)
 	// App returns one app. Errors: not found.
 	App(ctx context.Context, project, name string) (*App, error)
-	// Apps lists the project's apps the caller may view, by name.
+	// Apps lists the project's apps the caller may view, by name, without their base values
+	// (Values is empty; App has them): a list is read to find an app, and masking a thousand
+	// apps' values would cost most of the list.
 	Apps(ctx context.Context, project string) ([]*App, error)
 	// UpdateApp changes an app. Errors: invalid input; not found; forbidden without manage on
 	// the app.
