@@ -116,8 +116,10 @@ func (a *App) deploymentPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 // deploymentEvents streams a deployment's progress as server-sent events: each new step as a
-// "step" event, each change of state as a "state" event; the stream ends when the deployment
-// does.
+// "step" event whose id is its number, each change of state as a "state" event; the stream
+// ends when the deployment does. A browser that lost the stream (its replica died, the
+// network broke) reconnects with the last id it saw (Last-Event-ID) and gets the steps after
+// it, from whichever replica answers.
 func (a *App) deploymentEvents(w http.ResponseWriter, r *http.Request) error {
 	d, err := a.deploymentOf(r)
 	if err != nil {
@@ -131,14 +133,19 @@ func (a *App) deploymentEvents(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	after := len(d.Events) // the page lists the steps it was rendered with
-	if n, err := strconv.Atoi(r.URL.Query().Get("after")); err == nil && n >= 0 && n <= after {
+	resume := r.URL.Query().Get("after")
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		resume = id
+	}
+	if n, err := strconv.Atoi(resume); err == nil && n >= 0 && n <= after {
 		after = n
 	}
 	var state gatehouse.DeploymentState
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		for _, e := range d.Events[after:] {
+		for i, e := range d.Events[after:] {
+			fmt.Fprintf(w, "id: %d\n", after+i+1)
 			send(w, "step", map[string]string{"time": e.Time.UTC().Format("15:04:05"), "step": e.Step, "message": e.Message})
 		}
 		after = len(d.Events)

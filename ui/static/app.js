@@ -18,5 +18,6 @@ document.addEventListener("DOMContentLoaded", () => {
     if (cause && d.cause) { cause.textContent = d.cause; cause.hidden = false; }
     if (d.done) src.close();
   });
-  src.onerror = () => src.close();
+  // On a lost connection the browser reconnects by itself, sending the last step's id, and the
+  // stream (from whichever server answers) resumes after it; a refused one stays closed.
 });
