@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -20,10 +21,12 @@ import (
 type metricsSettings struct {
 	listen    string // a listener of their own, without credentials
 	tokenFile string // the main listener, to bearers of the file's token
+	pprof     bool   // Go's runtime profiles beside them on the listener of their own
 }
 
 func bindMetricsFlags(f *pflag.FlagSet, s *metricsSettings) {
 	f.StringVar(&s.listen, "metrics-listen", "", "serve Prometheus metrics at /metrics on this address of their own, without credentials (keep it private; none when empty)")
+	f.BoolVar(&s.pprof, "pprof", false, "serve Go's runtime profiles at /debug/pprof/ on --metrics-listen too (CPU, heap, goroutines: for finding where time and memory go)")
 	f.StringVar(&s.tokenFile, "metrics-token-file", "", "serve Prometheus metrics at /metrics on --listen to requests bearing the token this file holds (none when empty)")
 }
 
@@ -58,6 +61,9 @@ type metricsServer struct {
 // start builds the metrics when either setting asks for them, and listens on --metrics-listen
 // when it is set; with neither it returns nils.
 func (s metricsSettings) start(db *sqlstore.DB, log *slog.Logger) (*telemetry.Metrics, *metricsServer, error) {
+	if s.pprof && s.listen == "" {
+		return nil, nil, gatehouse.Invalidf("--pprof", "needs --metrics-listen: profiles are served only on the metrics' own address")
+	}
 	if s.listen == "" && s.tokenFile == "" {
 		return nil, nil, nil
 	}
@@ -71,6 +77,11 @@ func (s metricsSettings) start(db *sqlstore.DB, log *slog.Logger) (*telemetry.Me
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET "+wire.MetricsPath, m.Handler())
+	if s.pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	return m, &metricsServer{addr: ln.Addr().String(), ln: ln, srv: srv}, nil
