@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -126,46 +124,4 @@ func helmCLI(b *testing.B) string {
 		}
 	}
 	return helm
-}
-
-// BenchmarkHundredApps deploys 100 apps at once (one new image each, 1 replica, all in one
-// environment) and reports the wall time from the first request until the last deployment
-// finished, each deployment's trigger → ready percentiles (from the server's own timestamps,
-// so the client's 500 ms polling adds nothing), and the server's peak RSS.
-func BenchmarkHundredApps(b *testing.B) {
-	cluster := testbed.StartT(b, testbed.Options{Nodes: 2})
-	proc, c := deployServer(b, cluster)
-	do(b, c, "POST", "/api/v1/projects/p/environments", gatehouse.EnvironmentCreate{Name: "fleet", Cluster: "bench", Namespace: "bench-fleet"}, nil)
-	var deploys []func() *gatehouse.Deployment
-	for i := 0; i < 100; i++ {
-		deploys = append(deploys, app(b, c, fmt.Sprintf("svc-%03d", i), "fleet", "replicas: 1\n", 500*time.Millisecond))
-	}
-	var total time.Duration
-	var lat latencies
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		var last time.Time
-		for _, d := range deploys {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				done := d()
-				// The server's own times: polling adds nothing to them.
-				lat.add(done.FinishedAt.Sub(done.CreatedAt))
-				mu.Lock()
-				if done.FinishedAt.After(last) {
-					last = *done.FinishedAt
-				}
-				mu.Unlock()
-			}()
-		}
-		wg.Wait()
-		total += last.Sub(start)
-	}
-	b.ReportMetric(total.Seconds()/float64(b.N), "s-for-100")
-	lat.report(b, "deploys", total)
-	b.ReportMetric(float64(proc.PeakRSS())/(1<<20), "server-peak-MiB")
 }

@@ -21,18 +21,29 @@ func (l *latencies) add(d time.Duration) {
 
 // report adds p50 and p99 (milliseconds) and operations per second to the benchmark's figures.
 func (l *latencies) report(b *testing.B, ops string, elapsed time.Duration) {
+	if l.percentiles(b, "") {
+		b.ReportMetric(float64(len(l.d))/elapsed.Seconds(), ops+"/s")
+	}
+}
+
+// percentiles adds p50 and p99 (milliseconds), named after what ("what-p50-ms"; "p50-ms" when
+// empty), and reports whether there were any.
+func (l *latencies) percentiles(b *testing.B, what string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.d) == 0 {
-		return
+		return false
 	}
 	slices.Sort(l.d)
 	pct := func(p float64) float64 {
 		return float64(l.d[int(float64(len(l.d)-1)*p)].Microseconds()) / 1000
 	}
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
-	b.ReportMetric(float64(len(l.d))/elapsed.Seconds(), ops+"/s")
+	if what != "" {
+		what += "-"
+	}
+	b.ReportMetric(pct(0.50), what+"p50-ms")
+	b.ReportMetric(pct(0.99), what+"p99-ms")
+	return true
 }
 
 // saturate runs op b.N times from parallelism × GOMAXPROCS clients at once and reports the

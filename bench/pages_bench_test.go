@@ -38,25 +38,28 @@ func BenchmarkPages(b *testing.B) {
 				b.Run(page.name, func(b *testing.B) {
 					var size atomic.Int64
 					saturate(b, 4, "pages", func() (time.Duration, error) { // 4 × GOMAXPROCS(2) = 8 clients
-						return timed(func() error {
-							resp, err := c.Get(srv.URL + page.path)
-							if err != nil {
-								return err
-							}
-							body, _ := io.ReadAll(resp.Body)
-							resp.Body.Close()
-							if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "</main>") {
-								return fmt.Errorf("%s: %d", page.path, resp.StatusCode)
-							}
-							size.Store(int64(len(body)))
-							return nil
-						})
+						return timed(func() error { return fetchPage(c, srv.URL+page.path, &size) })
 					})
 					b.ReportMetric(float64(size.Load())/1024, "KiB/page")
 				})
 			}
 		})
 	}
+}
+
+// fetchPage gets a whole page and stores its size; anything but a complete page is an error.
+func fetchPage(c *http.Client, url string, size *atomic.Int64) error {
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "</main>") {
+		return fmt.Errorf("%s: %d", url, resp.StatusCode)
+	}
+	size.Store(int64(len(body)))
+	return nil
 }
 
 // pagesWorld seeds what the pages show; deployments are written as finished (no cluster).

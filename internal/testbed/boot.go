@@ -128,6 +128,10 @@ func (c *Cluster) boot(ctx context.Context, bin string, opt Options) error {
 	kcm, err := run("kube-controller-manager", append(kubeconfigFlags,
 		"--secure-port="+strconv.Itoa(kcmPort),
 		"--controllers=*,-node-ipam-controller",
+		// kwok's simulated nodes renew their leases from this machine's CPU; when a thousand
+		// rollouts starve it, a late renewal must not mark a node NotReady, which marks its pods
+		// unready for good (kwok does not set a Running pod's Ready again).
+		"--node-monitor-grace-period=10m",
 		"--concurrent-deployment-syncs=50",
 		"--concurrent-replicaset-syncs=50",
 		"--use-service-account-credentials=false",

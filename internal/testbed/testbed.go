@@ -156,3 +156,13 @@ func (c *Cluster) Stop() error {
 	})
 	return c.stopErr
 }
+
+// PIDs are the process ids of the cluster's programs by name (etcd, kube-apiserver, …), for
+// benchmarks that report what each costs.
+func (c *Cluster) PIDs() map[string]int {
+	out := map[string]int{}
+	for _, p := range c.procs {
+		out[p.name] = p.PID
+	}
+	return out
+}

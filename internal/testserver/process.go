@@ -152,13 +152,19 @@ func SignIn(tb testing.TB, url, name, password string) *client.Client {
 }
 
 // PeakRSS is the process's peak resident memory in bytes (VmHWM), or 0 when unknown.
-func (p *Proc) PeakRSS() int64 {
+func (p *Proc) PeakRSS() int64 { return p.memory("VmHWM:") }
+
+// RSS is the process's resident memory now in bytes (VmRSS), or 0 when unknown.
+func (p *Proc) RSS() int64 { return p.memory("VmRSS:") }
+
+// memory reads one of the kernel's memory figures of the process (/proc/PID/status).
+func (p *Proc) memory(field string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return kb * 1024
 		}
