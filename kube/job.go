@@ -20,6 +20,12 @@ import (
 
 // EnsureNamespace creates the namespace when it does not exist.
 func (c *Conn) EnsureNamespace(ctx context.Context, name string) error {
+	// Every first install of an app into a namespace that exists asks for it: a read from the
+	// API server's cache costs it far less than a create it refuses as a conflict. Any error
+	// reading (not there, not allowed to read) falls through to the create.
+	if _, err := c.clientset.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{ResourceVersion: "0"}); err == nil {
+		return nil
+	}
 	_, err := c.clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create namespace %s: %w", name, err)
