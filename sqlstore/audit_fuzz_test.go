@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,8 +29,14 @@ type auditTrail struct {
 func newAuditTrail(tb testing.TB) *auditTrail {
 	tb.Helper()
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	var clock sync.Mutex // the audit sequencer reads the clock too, from its own goroutine
 	db := testdb.Open(tb, "sqlite", func(o *sqlstore.Options) {
-		o.Now = func() time.Time { now = now.Add(1234567 * time.Microsecond); return now }
+		o.Now = func() time.Time {
+			clock.Lock()
+			defer clock.Unlock()
+			now = now.Add(1234567 * time.Microsecond)
+			return now
+		}
 	})
 	tr := &auditTrail{db: db, audit: sqlstore.NewAuditService(db)}
 	tr.ctx = gatehouse.WithRequestInfo(gatehouse.WithActor(context.Background(), gatehouse.SystemActor()),

@@ -95,9 +95,11 @@ func newIdleHarness(t *testing.T, engine string) *harness {
 	})
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
-	*h = harness{t: t, db: db, ctx: gatehouse.WithActor(context.Background(), gatehouse.SystemActor()), suffix: hex.EncodeToString(b),
-		envs: sqlstore.NewEnvironmentService(db), apps: sqlstore.NewAppService(db), pipes: sqlstore.NewPipelineService(db),
-		arts: sqlstore.NewArtifactService(db), deps: sqlstore.NewDeploymentService(db)}
+	// Field by field: the store's audit sequencer already reads h.ahead (through Now), and
+	// assigning the whole struct would write it under the sequencer's feet.
+	h.t, h.db, h.ctx, h.suffix = t, db, gatehouse.WithActor(context.Background(), gatehouse.SystemActor()), hex.EncodeToString(b)
+	h.envs, h.apps, h.pipes = sqlstore.NewEnvironmentService(db), sqlstore.NewAppService(db), sqlstore.NewPipelineService(db)
+	h.arts, h.deps = sqlstore.NewArtifactService(db), sqlstore.NewDeploymentService(db)
 	_, err := sqlstore.NewProjectService(db).CreateProject(h.ctx, gatehouse.ProjectCreate{Name: "p"})
 	h.must(err)
 	for i, c := range clusters {
