@@ -62,7 +62,7 @@ func NewRoot(a *App, extra ...*cobra.Command) *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return gatehouse.Invalidf("flags", "%v", err) })
 	root.AddCommand(a.loginCmd(), a.logoutCmd(), a.whoamiCmd(), a.passwdCmd(), a.projectCmd(), a.clusterCmd(), a.envCmd(),
-		a.appCmd(), a.pipelineCmd(), a.artifactCmd(), a.deployCmd(), a.rollbackCmd(), a.historyCmd(), a.deploymentCmd(), a.approvalCmd(), a.policyCmd(), a.windowCmd(), a.reviewCmd(), a.configCmd(), a.draftCmd(), a.webhookCmd(), a.userCmd(), a.groupCmd(), a.accessCmd(), a.tokenCmd(), a.auditCmd(), a.metricsCmd())
+		a.appCmd(), a.pipelineCmd(), a.artifactCmd(), a.deployCmd(), a.rollbackCmd(), a.historyCmd(), a.deploymentCmd(), a.approvalCmd(), a.policyCmd(), a.windowCmd(), a.reviewCmd(), a.configCmd(), a.draftCmd(), a.webhookCmd(), a.userCmd(), a.groupCmd(), a.accessCmd(), a.tokenCmd(), a.auditCmd(), a.metricsCmd(), a.attestationCmd())
 	root.AddCommand(extra...)
 	var annotate func(c *cobra.Command)
 	annotate = func(c *cobra.Command) {
@@ -92,7 +92,7 @@ var exitCodes = map[gatehouse.ErrorKind]int{
 // ExitCode maps an error to the process exit code: 0 for nil, then by kind (1 internal or
 // unknown, 2 invalid input, 3 unauthenticated, 4 forbidden, 5 not found, 6 conflict,
 // 7 precondition failed, 8 rate limited, 9 audit trail broken, 10 deployment failed, 11 a service
-// Gatehouse relies on is unavailable).
+// Gatehouse relies on is unavailable, 12 an attestation that does not hold).
 func ExitCode(err error) int {
 	if err == nil {
 		return 0
@@ -104,6 +104,10 @@ func ExitCode(err error) int {
 	var failed *DeploymentFailed
 	if errors.As(err, &failed) {
 		return 10
+	}
+	var refused *AttestationRefused
+	if errors.As(err, &refused) {
+		return 12
 	}
 	if code, ok := exitCodes[gatehouse.KindOf(err)]; ok {
 		return code
