@@ -12,6 +12,7 @@ import (
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 
 	"github.com/gatehousehq/gatehouse/attest"
+	"github.com/gatehousehq/gatehouse/keyring"
 )
 
 const digest = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
@@ -29,13 +30,13 @@ func predicate() attest.Deployment {
 
 func keys(t *testing.T, n int) []ed25519.PrivateKey {
 	t.Helper()
-	var text string
+	var seeds [][]byte
 	for range n {
-		text += attest.NewKeyLine()
+		seeds = append(seeds, keyring.NewKey())
 	}
-	ks, err := attest.ParseKeyFile("# attestation keys, current first\n" + text)
+	ks, err := attest.PrivateKeys(seeds)
 	if err != nil || len(ks) != n {
-		t.Fatalf("key file: %d keys, %v", len(ks), err)
+		t.Fatalf("keys: %d, %v", len(ks), err)
 	}
 	return ks
 }
@@ -153,18 +154,14 @@ func TestAttestRefusesIncompletePredicates(t *testing.T) {
 	}
 }
 
-// TestKeyFilesRefused: bad lines are named by number, never echoed.
-func TestKeyFilesRefused(t *testing.T) {
-	for text, want := range map[string]string{
-		"":                       "no key",
-		"# only a comment\n":     "no key",
-		"c2VjcmV0\n":             "line 1: expected the base64 of a 32-byte",
-		"\n!!!not base64-secret": "line 2",
-	} {
-		_, err := attest.ParseKeyFile(text)
-		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "secret") {
-			t.Errorf("key file %q: %v, want %q", text, err, want)
-		}
+// TestKeysRefused: seeds of the wrong size and public keys that are not Ed25519 PEM are
+// refused.
+func TestKeysRefused(t *testing.T) {
+	if _, err := attest.PrivateKeys(nil); err == nil {
+		t.Error("no seeds made keys")
+	}
+	if _, err := attest.PrivateKeys([][]byte{keyring.NewKey(), []byte("short")}); err == nil || !strings.Contains(err.Error(), "attestation key 2") {
+		t.Errorf("a short seed: %v", err)
 	}
 	if _, err := attest.ParsePublicKey([]byte("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n")); err == nil {
 		t.Error("a private key block was taken for a public key")

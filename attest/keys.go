@@ -2,43 +2,28 @@ package attest
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"strings"
 )
 
-// ParseKeyFile reads an attestation key file: one base64 Ed25519 seed (32 bytes) per line,
-// the current key first and retired ones after it (their public keys stay published, so
-// what they signed still verifies); blank lines and lines starting with # are skipped. Its
-// errors name the line, never the key.
-func ParseKeyFile(text string) ([]ed25519.PrivateKey, error) {
-	var keys []ed25519.PrivateKey
-	for i, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		seed, err := base64.StdEncoding.DecodeString(line)
-		if err != nil || len(seed) != ed25519.SeedSize {
-			return nil, fmt.Errorf("line %d: expected the base64 of a %d-byte Ed25519 seed", i+1, ed25519.SeedSize)
-		}
-		keys = append(keys, ed25519.NewKeyFromSeed(seed))
+// PrivateKeys makes signing keys of Ed25519 seeds, as a key file holds them (one base64
+// 32-byte key per line, the current first, retired after: keyring.LoadOrCreate reads and
+// creates such files; retired keys' public keys stay published, so what they signed still
+// verifies). Its errors name the key by its place, never its bytes.
+func PrivateKeys(seeds [][]byte) ([]ed25519.PrivateKey, error) {
+	if len(seeds) == 0 {
+		return nil, errors.New("no attestation key")
 	}
-	if len(keys) == 0 {
-		return nil, errors.New("no key: expected one base64 Ed25519 seed per line, the current first")
+	keys := make([]ed25519.PrivateKey, len(seeds))
+	for i, seed := range seeds {
+		if len(seed) != ed25519.SeedSize {
+			return nil, fmt.Errorf("attestation key %d: expected a %d-byte Ed25519 seed", i+1, ed25519.SeedSize)
+		}
+		keys[i] = ed25519.NewKeyFromSeed(seed)
 	}
 	return keys, nil
-}
-
-// NewKeyLine returns a new key as a line of a key file.
-func NewKeyLine() string {
-	seed := make([]byte, ed25519.SeedSize)
-	_, _ = rand.Read(seed)
-	return base64.StdEncoding.EncodeToString(seed) + "\n"
 }
 
 // MarshalPublicKey encodes a public key as PEM ("PUBLIC KEY", PKIX), the form verifiers take.

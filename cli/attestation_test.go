@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse/attest"
+	"github.com/gatehousehq/gatehouse/keyring"
 )
 
 // TestAttestationVerifyOffline: `attestation verify` needs no server: it accepts what the key
@@ -19,7 +20,7 @@ import (
 func TestAttestationVerifyOffline(t *testing.T) {
 	dir := t.TempDir()
 	tm := &term{t: t, server: "http://127.0.0.1:1", config: filepath.Join(dir, "cli.json")}
-	keys, err := attest.ParseKeyFile(attest.NewKeyLine())
+	keys, err := attest.PrivateKeys([][]byte{keyring.NewKey(), keyring.NewKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +63,7 @@ func TestAttestationVerifyOffline(t *testing.T) {
 	tm.fails(12, "deployment to prod, expected dev", "attestation", "verify", file, "--key", pub, "--env", "dev")
 	edited := write("edited.json", []byte(strings.Replace(string(raw), `"payload":"`, `"payload":"e`, 1)))
 	tm.fails(12, "attestation refused", "attestation", "verify", edited, "--key", pub)
-	other, _ := attest.ParseKeyFile(attest.NewKeyLine())
-	otherPub := write("other.pub", attest.MarshalPublicKey(other[0].Public().(ed25519.PublicKey)))
+	otherPub := write("other.pub", attest.MarshalPublicKey(keys[1].Public().(ed25519.PublicKey)))
 	tm.fails(12, "no signature of the envelope verifies", "attestation", "verify", file, "--key", otherPub)
 	tm.ok("", "attestation", "verify", file, "--key", otherPub, "--key", pub) // a retired key beside the current one
 	tm.fails(2, "--key", "attestation", "verify", file)
