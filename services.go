@@ -24,6 +24,7 @@ type Services struct {
 	Identity     IdentityService
 	Audit        AuditService
 	Metrics      MetricsService
+	Attestations AttestationService
 	// Ready reports whether the server can take requests (the database answers).
 	Ready func(ctx context.Context) error
 }

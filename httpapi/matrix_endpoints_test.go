@@ -18,6 +18,7 @@ var endpoints = []endpoint{
 	{"GET /api/v1/session", signedIn, staticCall("GET", "/api/v1/session", nil)},
 	{"DELETE /api/v1/session", signedIn, func(*world, string) call { return call{method: "DELETE", path: "/api/v1/session", fresh: true} }},
 	{"GET /api/v1/me", signedIn, staticCall("GET", "/api/v1/me", nil)},
+	{"GET /api/v1/attestation-keys", signedIn, staticCall("GET", "/api/v1/attestation-keys", nil)},
 	{"PUT /api/v1/me/password", signedIn, func(*world, string) call {
 		return call{method: "PUT", path: "/api/v1/me/password", fresh: true, body: map[string]string{"current_password": testserver.Password, "new_password": testserver.Password}}
 	}},

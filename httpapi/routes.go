@@ -54,6 +54,7 @@ func (s *Server) coreRoutes() []route {
 		{pattern: "GET /api/v1/session", handler: noBody(s, 200, s.currentSession)},
 		{pattern: "DELETE /api/v1/session", handler: http.HandlerFunc(s.deleteSession)},
 		{pattern: "GET /api/v1/me", handler: noBody(s, 200, s.me)},
+		{pattern: "GET /api/v1/attestation-keys", handler: noBody(s, 200, func(r *http.Request) (any, error) { return items(sv.Attestations.AttestationKeys(r.Context())) })},
 		{pattern: "PUT /api/v1/me/password", handler: withBody(s, 204, func(r *http.Request, in gatehouse.PasswordChange) (any, error) {
 			return done(sv.Users.ChangePassword(r.Context(), in))
 		})},

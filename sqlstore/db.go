@@ -5,6 +5,7 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/ed25519"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
+	"github.com/gatehousehq/gatehouse/attest"
 	"github.com/gatehousehq/gatehouse/keyring"
 )
 
@@ -30,6 +32,9 @@ type Options struct {
 	Secrets *keyring.Keyring
 	// AuditKey keys the audit hash chain; it must not be stored in the database.
 	AuditKey []byte
+	// AttestationKeys are the Ed25519 seeds that sign deployment attestations, the current
+	// first (see attest.PrivateKeys); none means the store signs none.
+	AttestationKeys [][]byte
 	// Now is the clock; nil means time.Now. Tests set it to control time.
 	Now func() time.Time
 	// Logger receives the store's own log lines; nil discards them.
@@ -50,6 +55,8 @@ type DB struct {
 	identify ClusterIdentifier
 	observer Observer
 	seq      *sequencer
+	// attestKeys sign deployment attestations, the current first; nil: none.
+	attestKeys []ed25519.PrivateKey
 }
 
 // Open connects to the database, applies pending migrations and returns the store.
@@ -58,6 +65,13 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		return nil, errors.New("sqlstore: a secrets keyring and a 32-byte audit key are required")
 	}
 	db := &DB{secrets: o.Secrets, auditKey: o.AuditKey, now: o.Now, log: o.Logger}
+	if len(o.AttestationKeys) > 0 {
+		keys, err := attest.PrivateKeys(o.AttestationKeys)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: %w", err)
+		}
+		db.attestKeys = keys
+	}
 	db.seq = newSequencer(db)
 	if db.now == nil {
 		db.now = time.Now

@@ -48,6 +48,7 @@ type settings struct {
 	logLevel       string
 	configFile     string
 	metrics        metricsSettings
+	attestKeyFile  string
 	// opened, when set, is handed the store once it is open (the demo writes its history).
 	opened func(*sqlstore.DB)
 }
@@ -58,9 +59,9 @@ func serveCmd(a *cli.App) *cobra.Command {
 		Use:   "serve",
 		Short: "Run the Gatehouse server (REST API and workers)",
 		Long: `Run the Gatehouse server. With no settings it keeps everything in ./gatehouse-data: a SQLite
-database and the two keys (secret.key seals credentials at rest, audit.key keys the audit
-hash chain). For several replicas, point --database at PostgreSQL and give every replica the
-same key files.
+database and the keys (secret.key seals credentials at rest, audit.key keys the audit hash
+chain, attestation.key signs deployment attestations). For several replicas, point --database
+at PostgreSQL and give every replica the same key files.
 
 On first start, with no users, it creates a super-admin (--admin-user) and prints its
 password once; set GATEHOUSE_ADMIN_PASSWORD to choose it instead.
@@ -84,6 +85,7 @@ Every setting is a flag, a GATEHOUSE_* environment variable, or a key of the --c
 func bindServeFlags(f *pflag.FlagSet, s *settings) {
 	f.StringVar(&s.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	bindStoreFlags(f, &s.storeSettings, ", created if missing")
+	f.StringVar(&s.attestKeyFile, "attestation-key-file", "", "Ed25519 keys that sign deployment attestations, one base64 seed per line, current first; retired keys stay published (default: DATA-DIR/attestation.key, created if missing)")
 	f.StringVar(&s.tlsCert, "tls-cert", "", "TLS certificate file (serve HTTPS)")
 	f.StringVar(&s.tlsKey, "tls-key", "", "TLS private key file")
 	f.BoolVar(&s.secureCookies, "secure-cookies", false, "mark cookies Secure (on by itself with --tls-cert; set it behind a TLS proxy)")
@@ -210,7 +212,18 @@ func (s settings) openStore(ctx context.Context, log *slog.Logger) (*sqlstore.DB
 	if created {
 		log.Warn("created a new audit key; keep it apart from database backups", "file", auditFile)
 	}
-	return sqlstore.Open(ctx, sqlstore.Options{DSN: dsn, Secrets: ring, AuditKey: auditKeys[0], Logger: log})
+	attestFile := s.attestKeyFile
+	if attestFile == "" {
+		attestFile = filepath.Join(s.dataDir, "attestation.key")
+	}
+	attestKeys, created, err := keyring.LoadOrCreate(attestFile)
+	if err != nil {
+		return nil, fmt.Errorf("attestation keys: %w", err)
+	}
+	if created {
+		log.Warn("created a new attestation key; back it up: attestations it signs verify only with its public key", "file", attestFile)
+	}
+	return sqlstore.Open(ctx, sqlstore.Options{DSN: dsn, Secrets: ring, AuditKey: auditKeys[0], AttestationKeys: attestKeys, Logger: log})
 }
 
 // serve runs the server until ctx ends, then drains requests for up to 10 seconds.

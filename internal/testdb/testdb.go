@@ -82,10 +82,11 @@ func postgresSchema(tb testing.TB) string {
 	return u.String()
 }
 
-// Keys are fresh secrets for a store: a keyring and an audit key.
+// Keys are fresh secrets for a store: a keyring, an audit key and an attestation key.
 type Keys struct {
-	Secrets  *keyring.Keyring
-	AuditKey []byte
+	Secrets        *keyring.Keyring
+	AuditKey       []byte
+	AttestationKey []byte
 }
 
 // NewKeys returns fresh random keys.
@@ -94,7 +95,7 @@ func NewKeys(tb testing.TB) Keys {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return Keys{Secrets: k, AuditKey: keyring.NewKey()}
+	return Keys{Secrets: k, AuditKey: keyring.NewKey(), AttestationKey: keyring.NewKey()}
 }
 
 // Open opens a store on a new, empty database of the engine, closed when the test ends. Options
@@ -102,7 +103,7 @@ func NewKeys(tb testing.TB) Keys {
 func Open(tb testing.TB, engine string, adjust ...func(*sqlstore.Options)) *sqlstore.DB {
 	tb.Helper()
 	keys := NewKeys(tb)
-	o := sqlstore.Options{DSN: DSN(tb, engine), Secrets: keys.Secrets, AuditKey: keys.AuditKey}
+	o := sqlstore.Options{DSN: DSN(tb, engine), Secrets: keys.Secrets, AuditKey: keys.AuditKey, AttestationKeys: [][]byte{keys.AttestationKey}}
 	for _, f := range adjust {
 		f(&o)
 	}

@@ -31,7 +31,7 @@ func Services(db *sqlstore.DB) httpapi.Services {
 		Webhooks: sqlstore.NewWebhookService(db),
 		Users:    sqlstore.NewUserService(db), Groups: sqlstore.NewGroupService(db), RoleBindings: sqlstore.NewRoleBindingService(db),
 		Identity: sqlstore.NewIdentityService(db), Audit: sqlstore.NewAuditService(db),
-		Metrics: sqlstore.NewMetricsService(db), Ready: db.Ping,
+		Metrics: sqlstore.NewMetricsService(db), Attestations: sqlstore.NewAttestationService(db), Ready: db.Ping,
 	}
 }
 
