@@ -44,7 +44,8 @@ func startReplicas(t *testing.T, n int, extra ...string) *replicas {
 	t.Helper()
 	dir := t.TempDir()
 	rs := &replicas{t: t, dsn: testdb.DSN(t, "postgres")}
-	keyFiles := []string{"--secret-key-file", filepath.Join(dir, "secret.key"), "--audit-key-file", filepath.Join(dir, "audit.key")}
+	keyFiles := []string{"--secret-key-file", filepath.Join(dir, "secret.key"), "--audit-key-file", filepath.Join(dir, "audit.key"),
+		"--attestation-key-file", filepath.Join(dir, "attestation.key")}
 	for i := 1; i < len(keyFiles); i += 2 {
 		if err := os.WriteFile(keyFiles[i], []byte(base64.StdEncoding.EncodeToString(keyring.NewKey())+"\n"), 0o600); err != nil {
 			t.Fatal(err)
