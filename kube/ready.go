@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"helm.sh/helm/v3/pkg/releaseutil"
@@ -93,23 +94,38 @@ func (c *Conn) WaitReady(ctx context.Context, namespace, manifest string, timeou
 	var mu sync.Mutex
 	last := map[string]string{}
 	errc := make(chan error, len(objs)*2)
-	var wg sync.WaitGroup
+	// done closes once every object is current; an object that failed or could not be read
+	// never counts, so its error is the answer, never a "ready" that races it.
+	done := make(chan struct{})
+	var current atomic.Int32
+	if len(objs) == 0 {
+		close(done)
+	}
 	for _, o := range objs {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
-			errc <- c.waitObject(ctx, o, func(msg string) {
+			err := c.waitObject(ctx, o, func(msg string) {
 				mu.Lock()
 				last[o.String()] = msg
 				mu.Unlock()
 			}, progress)
+			if err != nil {
+				errc <- err
+			} else if int(current.Add(1)) == len(objs) {
+				close(done)
+			}
 		}()
 		if sel := podSelector(o.u); sel != "" {
 			go func() { errc <- c.watchPodFailures(ctx, o, sel) }()
 		}
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	ended := func() error {
+		if parent := context.Cause(ctx); errors.Is(parent, context.Canceled) {
+			return parent
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return &RolloutError{Timeout: true, Cause: c.timeoutCause(objs, last, timeout)}
+	}
 	for {
 		select {
 		case err := <-errc:
@@ -117,26 +133,25 @@ func (c *Conn) WaitReady(ctx context.Context, namespace, manifest string, timeou
 				return err
 			}
 		case <-done:
-			return nil
-		case <-ctx.Done():
-			if parent := context.Cause(ctx); errors.Is(parent, context.Canceled) {
-				return parent
+			if ctx.Err() == nil {
+				return nil
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			return &RolloutError{Timeout: true, Cause: c.timeoutCause(objs, last, timeout)}
+			return ended() // every object became current just as the wait ended
+		case <-ctx.Done():
+			return ended()
 		}
 	}
 }
 
-// waitObject follows one object until it is current (nil), failed (error) or ctx ends.
+// waitObject follows one object until it is current (nil), failed or unreadable (error) or
+// ctx ends (ctx's error): nil means current and nothing else.
 func (c *Conn) waitObject(ctx context.Context, o object, note, progress func(string)) error {
 	res := c.dynamic.Resource(o.gvr).Namespace(o.ns)
 	for ctx.Err() == nil {
 		cur, err := res.Get(ctx, o.u.GetName(), metav1.GetOptions{})
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return ctx.Err()
 			}
 			return fmt.Errorf("read %s: %w", o, err)
 		}
@@ -147,7 +162,7 @@ func (c *Conn) waitObject(ctx context.Context, o object, note, progress func(str
 			ResourceVersion: cur.GetResourceVersion()})
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return ctx.Err()
 			}
 			return fmt.Errorf("watch %s: %w", o, err)
 		}
@@ -167,7 +182,7 @@ func (c *Conn) waitObject(ctx context.Context, o object, note, progress func(str
 		}
 		w.Stop()
 	}
-	return nil
+	return ctx.Err()
 }
 
 // judge computes an object's kstatus: current is done, failed is an error.
