@@ -3,6 +3,8 @@ package cli
 import (
 	"crypto/ed25519"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -36,7 +38,19 @@ image digest deployed to that environment. Otherwise it exits 12 and says why.`,
 				return gatehouse.Invalidf("--key", "expected the signer's public key (PEM), e.g. from GET /api/v1/attestation-keys")
 			}
 			var keys []ed25519.PublicKey
+			var files []string
 			for _, f := range keyFiles {
+				if st, err := os.Stat(f); err == nil && st.IsDir() {
+					pubs, _ := filepath.Glob(filepath.Join(f, "*.pub"))
+					if len(pubs) == 0 {
+						return gatehouse.Invalidf("--key", "%s holds no .pub files", f)
+					}
+					files = append(files, pubs...)
+					continue
+				}
+				files = append(files, f)
+			}
+			for _, f := range files {
 				text, err := a.readFileFlag("key", f)
 				if err != nil {
 					return err
@@ -73,10 +87,54 @@ image digest deployed to that environment. Otherwise it exits 12 and says why.`,
 				v.KeyID, d.Deployment, d.Project, d.App, d.Environment, d.Cluster, d.Namespace, d.Image, approved, d.Deployer, d.AuditSeq)
 		},
 	}
-	verify.Flags().StringArrayVar(&keyFiles, "key", nil, "public key file (PEM) that may have signed it; repeat for retired keys")
+	verify.Flags().StringArrayVar(&keyFiles, "key", nil, "public key file (PEM) that may have signed it, or a directory of them (*.pub, as 'attestation keys --out' writes); repeat for more")
 	verify.Flags().StringVar(&want.Digest, "digest", "", "require the attestation to be about this image digest (sha256:…)")
 	verify.Flags().StringVar(&want.Environment, "env", "", "require a deployment to this environment")
+	var out string
+	keysCmd := &cobra.Command{
+		Use:   "keys",
+		Short: "Fetch the server's attestation public keys (PEM), the current first",
+		Long: `Fetch the public keys that verify this server's deployment attestations: the current one and
+the retired ones, whose attestations still verify with them. With --out, write each to
+DIR/KEY-ID.pub (the key id's characters that cannot be in a file name become "_"); otherwise
+print them.`,
+		Example: "  gatehouse attestation keys --out keys/ && gatehouse attestation verify att.json --key keys/*.pub",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var page struct {
+				Items []gatehouse.AttestationKey `json:"items"`
+			}
+			if err := c.Do(cmd.Context(), "GET", path("attestation-keys"), nil, nil, &page); err != nil {
+				return err
+			}
+			if out != "" {
+				for _, k := range page.Items {
+					name := filepath.Join(out, strings.Map(func(r rune) rune {
+						if r == '/' || r == ':' || r == '+' || r == '=' {
+							return '_'
+						}
+						return r
+					}, k.KeyID)+".pub")
+					if err := os.WriteFile(name, []byte(k.PublicKey), 0o644); err != nil {
+						return gatehouse.Invalidf("--out", "cannot write %s: %v", name, err)
+					}
+					fmt.Fprintln(a.Err, "wrote", name)
+				}
+			}
+			if a.output == "json" || out == "" {
+				return a.render(page.Items, rowsOf(page.Items, []string{"key id", "current", "public key"}, func(k gatehouse.AttestationKey) []string {
+					return []string{k.KeyID, fmt.Sprint(k.Current), strings.ReplaceAll(strings.TrimSpace(k.PublicKey), "\n", " ")}
+				}))
+			}
+			return nil
+		},
+	}
+	keysCmd.Flags().StringVar(&out, "out", "", "directory to write the keys to, one PEM file each")
 	cmd := &cobra.Command{Use: "attestation", Short: "Signed statements of what Gatehouse deployed, on whose approval"}
-	cmd.AddCommand(verify)
+	cmd.AddCommand(verify, keysCmd)
 	return cmd
 }

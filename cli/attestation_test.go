@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehousehq/gatehouse/attest"
+	"github.com/gatehousehq/gatehouse/internal/testdb"
 	"github.com/gatehousehq/gatehouse/keyring"
 )
 
@@ -69,4 +70,55 @@ func TestAttestationVerifyOffline(t *testing.T) {
 	tm.fails(2, "--key", "attestation", "verify", file)
 	tm.fails(2, "PUBLIC KEY", "attestation", "verify", file, "--key", file)
 	tm.fails(2, "--digest", "attestation", "verify", file, "--key", pub, "--digest", "md5:x")
+}
+
+// TestAttestationKeysFetched: `attestation keys --out` writes the server's public key as a PEM
+// file that `attestation verify --key` takes, and a signature by another key does not verify
+// with it.
+func TestAttestationKeysFetched(t *testing.T) {
+	_, dir, admin := shopWithProd(t, testdb.Engines[0])
+	out := filepath.Join(dir, "keys")
+	if err := os.Mkdir(out, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	admin.ok("", "attestation", "keys", "--out", out)
+	files, _ := filepath.Glob(filepath.Join(out, "*.pub"))
+	if len(files) != 1 {
+		t.Fatalf("wrote %v, want one key", files)
+	}
+	raw, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := attest.ParsePublicKey(raw); err != nil {
+		t.Fatalf("the written key: %v", err)
+	}
+	listed := admin.ok("", "attestation", "keys", "-o", "json")
+	var keys []map[string]any
+	if err := json.Unmarshal([]byte(listed), &keys); err != nil || len(keys) != 1 || keys[0]["current"] != true {
+		t.Fatalf("keys -o json: %v\n%s", err, listed)
+	}
+	signed, err := attest.PrivateKeys([][]byte{keyring.NewKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := attest.NewSigner(signed[0])
+	digest := "sha256:" + strings.Repeat("ef", 32)
+	env, err := s.Attest(context.Background(), digest, attest.Deployment{Deployment: 1, Project: "shop", App: "web", Environment: "prod",
+		Cluster: "k", Namespace: "shop", Image: "r.example.com/web@" + digest, Deployer: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(env)
+	file := filepath.Join(dir, "foreign.json")
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	admin.fails(12, "no signature of the envelope verifies", "attestation", "verify", file, "--key", files[0])
+	admin.fails(12, "no signature of the envelope verifies", "attestation", "verify", file, "--key", out)
+	if err := os.WriteFile(filepath.Join(out, "signer.pub"), attest.MarshalPublicKey(signed[0].Public().(ed25519.PublicKey)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	admin.ok("", "attestation", "verify", file, "--key", out) // the directory's keys, the signer's among them
+	admin.fails(2, "holds no .pub files", "attestation", "verify", file, "--key", t.TempDir())
 }
