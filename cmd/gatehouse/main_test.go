@@ -105,6 +105,7 @@ func TestServeRefusesBadSettings(t *testing.T) {
 		{nil, []string{"--metrics-token-file", filepath.Join(dir, "missing.token")}, "--metrics-token-file"},
 		{[]string{"GATEHOUSE_METRICS_TOKEN_FILE=" + shortToken}, nil, "--metrics-token-file"},
 		{nil, []string{"--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:http-nope"}, "--metrics-listen"},
+		{nil, []string{"--listen", "127.0.0.1:0", "--pprof"}, "--pprof"},
 	}
 	for _, c := range cases {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

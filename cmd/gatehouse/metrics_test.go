@@ -63,6 +63,26 @@ func TestServeMetrics(t *testing.T) {
 	if m["gatehouse_river_jobs"] == nil || m["gatehouse_audit_events_total"] == nil {
 		t.Errorf("the store's families are missing: %v", m)
 	}
+	pprofStatus := func(base string) int {
+		t.Helper()
+		resp, err := http.Get(base + "/debug/pprof/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := pprofStatus(metricsAddr); st != http.StatusNotFound {
+		t.Errorf("profiles without --pprof: %d, want 404", st)
+	}
+	pprofAddr := "http://" + testserver.FreeAddr(t)
+	pmain, _ := serve("pprof", "--metrics-listen", strings.TrimPrefix(pprofAddr, "http://"), "--pprof")
+	if st := pprofStatus(pprofAddr); st != http.StatusOK {
+		t.Errorf("profiles with --pprof on the metrics' listener: %d, want 200", st)
+	}
+	if st := pprofStatus(pmain); st == http.StatusOK {
+		t.Errorf("profiles on the main listener: %d, want them refused", st)
+	}
 
 	file := filepath.Join(dir, "metrics.token")
 	if err := os.WriteFile(file, []byte("  "+token+"\n"), 0o600); err != nil {
