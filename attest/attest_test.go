@@ -137,8 +137,8 @@ func TestAttestationRefused(t *testing.T) {
 	}
 }
 
-// TestAttestRefusesIncompletePredicates: a predicate without a deployer or a digest that is
-// not sha256 is not signed.
+// TestAttestRefusesIncompletePredicates: a predicate without a deployer, a digest that is
+// not sha256, or a subject digest other than the image's is not signed.
 func TestAttestRefusesIncompletePredicates(t *testing.T) {
 	s, err := attest.NewSigner(keys(t, 1)[0])
 	if err != nil {
@@ -151,6 +151,10 @@ func TestAttestRefusesIncompletePredicates(t *testing.T) {
 	}
 	if _, err := s.Attest(context.Background(), "md5:abc", predicate()); err == nil || !strings.Contains(err.Error(), "expected sha256") {
 		t.Fatalf("md5 digest: %v", err)
+	}
+	other := "sha256:" + strings.Repeat("2", 64)
+	if _, err := s.Attest(context.Background(), other, predicate()); err == nil || !strings.Contains(err.Error(), "is not the image's") {
+		t.Fatalf("a subject digest the image does not have: %v", err)
 	}
 }
 

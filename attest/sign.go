@@ -12,6 +12,8 @@ import (
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/gatehousehq/gatehouse"
 )
 
 // Signer signs attestations with one Ed25519 key, named by its KeyID in each signature.
@@ -52,9 +54,15 @@ func (s *Signer) Attest(ctx context.Context, digest string, p Deployment) (*dsse
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	alg, hex, ok := strings.Cut(digest, ":")
-	if !ok || alg != "sha256" {
-		return nil, fmt.Errorf("subject digest %q: expected sha256:<64 hex digits>", digest)
+	if err := gatehouse.ValidateDigest("subject digest", digest); err != nil {
+		return nil, err
+	}
+	repo, imageDigest, _, err := gatehouse.ParseImage("image", p.Image)
+	if err != nil {
+		return nil, err
+	}
+	if imageDigest != digest {
+		return nil, fmt.Errorf("subject digest %s is not the image's (%s)", digest, p.Image)
 	}
 	raw, err := json.Marshal(p)
 	if err != nil {
@@ -66,7 +74,7 @@ func (s *Signer) Attest(ctx context.Context, digest string, p Deployment) (*dsse
 	}
 	st := &intoto.Statement{
 		Type:          intoto.StatementTypeUri,
-		Subject:       []*intoto.ResourceDescriptor{{Name: repository(p.Image), Digest: map[string]string{alg: hex}}},
+		Subject:       []*intoto.ResourceDescriptor{{Name: repo, Digest: map[string]string{"sha256": strings.TrimPrefix(digest, "sha256:")}}},
 		PredicateType: PredicateType,
 		Predicate:     pred,
 	}
@@ -82,15 +90,6 @@ func (s *Signer) Attest(ctx context.Context, digest string, p Deployment) (*dsse
 		return nil, err
 	}
 	return es.SignPayload(ctx, PayloadType, body)
-}
-
-// repository is an image reference without its tag or digest.
-func repository(image string) string {
-	ref, _, _ := strings.Cut(image, "@")
-	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
-		ref = ref[:i]
-	}
-	return ref
 }
 
 // verifier checks signatures of one public key.

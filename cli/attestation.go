@@ -61,8 +61,10 @@ image digest deployed to that environment. Otherwise it exits 12 and says why.`,
 				}
 				keys = append(keys, k)
 			}
-			if want.Digest != "" && !strings.HasPrefix(want.Digest, "sha256:") {
-				return gatehouse.Invalidf("--digest", "%q: expected sha256:<64 hex digits>", want.Digest)
+			if want.Digest != "" {
+				if err := gatehouse.ValidateDigest("--digest", want.Digest); err != nil {
+					return err
+				}
 			}
 			envelope, err := a.readFileFlag("FILE", args[0])
 			if err != nil {
